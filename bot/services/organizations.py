@@ -1,0 +1,303 @@
+"""Organizations, client companies and members."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bot.errors import InvalidInput, NotFound
+from models import ClientCompany, Member, MemberRole, Organization, TicketPriority, utcnow
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_email(email: str | None) -> str | None:
+    if email is None or not email.strip():
+        return None
+    email = email.strip().lower()
+    if not _EMAIL.match(email) or len(email) > 320:
+        raise InvalidInput(f"{email!r} is not an email address", field="email")
+    return email
+
+
+def get_organization_by_team(session: Session, *, team_id: str) -> Organization | None:
+    return session.exec(select(Organization).where(Organization.slack_team_id == team_id)).first()
+
+
+def get_or_create_organization(
+    session: Session,
+    *,
+    team_id: str,
+    name: str | None = None,
+    enterprise_id: str | None = None,
+) -> Organization:
+    """The organization of Slack workspace `team_id`, created on first sight.
+
+    Safe when two requests from a new workspace arrive at once: the loser of the insert
+    race reads the winner's row.
+    """
+    found = get_organization_by_team(session, team_id=team_id)
+    if found is not None:
+        if enterprise_id and found.slack_enterprise_id != enterprise_id:
+            found.slack_enterprise_id = enterprise_id
+            session.add(found)
+            session.flush()
+        return found
+    organization = Organization(
+        slack_team_id=team_id, slack_enterprise_id=enterprise_id, name=name or team_id
+    )
+    try:
+        with session.begin_nested():
+            session.add(organization)
+    except IntegrityError:
+        existing = get_organization_by_team(session, team_id=team_id)
+        if existing is None:  # pragma: no cover - the constraint that failed says it exists
+            raise
+        return existing
+    return organization
+
+
+def update_organization_settings(
+    session: Session,
+    *,
+    organization: Organization,
+    staff_channel_id: str | None = None,
+    categories: list[str] | None = None,
+    default_priority: str | None = None,
+    name: str | None = None,
+) -> Organization:
+    settings: dict[str, Any] = dict(organization.settings)
+    if categories is not None:
+        cleaned = [c.strip() for c in categories if c.strip()]
+        if not cleaned:
+            raise InvalidInput("Give at least one ticket category.", field="categories")
+        if any(len(c) > 50 for c in cleaned):
+            raise InvalidInput("A category can be at most 50 characters.", field="categories")
+        settings["categories"] = list(dict.fromkeys(cleaned))
+    if default_priority is not None:
+        try:
+            settings["default_priority"] = TicketPriority(default_priority).value
+        except ValueError:
+            raise InvalidInput(
+                f"Unknown priority {default_priority!r}.", field="default_priority"
+            ) from None
+    if staff_channel_id is not None:
+        organization.staff_channel_id = staff_channel_id or None
+    if name:
+        organization.name = name[:200]
+    organization.settings = settings
+    organization.updated_at = utcnow()
+    session.add(organization)
+    session.flush()
+    return organization
+
+
+def create_client_company(
+    session: Session,
+    *,
+    organization: Organization,
+    name: str,
+    email_domains: list[str] | None = None,
+    slack_team_id: str | None = None,
+) -> ClientCompany:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("A client company needs a name.", field="name")
+    existing = find_client_company_by_name(session, organization_id=organization.id, name=name)
+    if existing is not None:
+        raise InvalidInput(f"There is already a client company named {name!r}.", field="name")
+    company = ClientCompany(
+        organization_id=organization.id,
+        name=name[:200],
+        email_domains=[d.strip().lower().lstrip("@") for d in email_domains or [] if d.strip()],
+        slack_team_id=slack_team_id,
+    )
+    session.add(company)
+    session.flush()
+    return company
+
+
+def find_client_company_by_name(
+    session: Session, *, organization_id: int | None, name: str
+) -> ClientCompany | None:
+    return session.exec(
+        select(ClientCompany).where(
+            ClientCompany.organization_id == organization_id, ClientCompany.name == name
+        )
+    ).first()
+
+
+def get_client_company(
+    session: Session, *, organization_id: int | None, company_id: int
+) -> ClientCompany:
+    company = session.get(ClientCompany, company_id)
+    if company is None or company.organization_id != organization_id:
+        raise NotFound("That client company does not exist.")
+    return company
+
+
+def client_company_for_email(
+    session: Session, *, organization_id: int | None, email: str | None
+) -> ClientCompany | None:
+    """The client company whose email domains include `email`'s domain."""
+    if not email or "@" not in email:
+        return None
+    domain = email.rsplit("@", 1)[1].lower()
+    companies = session.exec(
+        select(ClientCompany).where(ClientCompany.organization_id == organization_id)
+    ).all()
+    return next((c for c in companies if domain in c.email_domains), None)
+
+
+def get_member(session: Session, *, organization_id: int | None, member_id: int) -> Member:
+    member = session.get(Member, member_id)
+    if member is None or member.organization_id != organization_id:
+        raise NotFound("That person is not known in this workspace.")
+    return member
+
+
+def find_member_by_slack_id(
+    session: Session, *, organization_id: int | None, slack_user_id: str
+) -> Member | None:
+    return session.exec(
+        select(Member).where(
+            Member.organization_id == organization_id, Member.slack_user_id == slack_user_id
+        )
+    ).first()
+
+
+def find_member_by_email(
+    session: Session, *, organization_id: int | None, email: str
+) -> Member | None:
+    return session.exec(
+        select(Member).where(
+            Member.organization_id == organization_id, Member.email == email.strip().lower()
+        )
+    ).first()
+
+
+def create_member(
+    session: Session,
+    *,
+    organization: Organization,
+    name: str,
+    email: str | None = None,
+    role: MemberRole | str = MemberRole.END_USER,
+    slack_user_id: str | None = None,
+    client_company_id: int | None = None,
+    timezone: str | None = None,
+) -> Member:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("A person needs a name.", field="name")
+    try:
+        role = MemberRole(role)
+    except ValueError:
+        raise InvalidInput(f"Unknown role {role!r}.", field="role") from None
+    email = normalise_email(email)
+    if email and find_member_by_email(session, organization_id=organization.id, email=email):
+        raise InvalidInput(f"Someone with the email {email} already exists.", field="email")
+    if client_company_id is not None:
+        get_client_company(session, organization_id=organization.id, company_id=client_company_id)
+    elif email:
+        company = client_company_for_email(session, organization_id=organization.id, email=email)
+        client_company_id = company.id if company else None
+    member = Member(
+        organization_id=organization.id,
+        name=name[:200],
+        email=email,
+        role=role,
+        slack_user_id=slack_user_id,
+        client_company_id=client_company_id,
+        timezone=timezone,
+    )
+    session.add(member)
+    session.flush()
+    return member
+
+
+def sync_slack_member(
+    session: Session,
+    *,
+    organization: Organization,
+    slack_user_id: str,
+    name: str | None = None,
+    email: str | None = None,
+    timezone: str | None = None,
+) -> Member:
+    """The member behind Slack user `slack_user_id`, created or refreshed from Slack's data.
+
+    A member created beforehand with the same email and no Slack id yet (by the seed or
+    the REST API) is linked instead of duplicated.
+    """
+    try:
+        email = normalise_email(email)
+    except InvalidInput:
+        email = None  # Slack's data is what it is; a strange address just isn't linked.
+    member = find_member_by_slack_id(
+        session, organization_id=organization.id, slack_user_id=slack_user_id
+    )
+    if member is None and email:
+        candidate = find_member_by_email(session, organization_id=organization.id, email=email)
+        if candidate is not None and candidate.slack_user_id is None:
+            member = candidate
+            member.slack_user_id = slack_user_id
+    if member is None:
+        member = Member(
+            organization_id=organization.id,
+            slack_user_id=slack_user_id,
+            name=(name or slack_user_id)[:200],
+            role=MemberRole.END_USER,
+        )
+        if email and not find_member_by_email(
+            session, organization_id=organization.id, email=email
+        ):
+            member.email = email
+            company = client_company_for_email(
+                session, organization_id=organization.id, email=email
+            )
+            member.client_company_id = company.id if company else None
+        try:
+            with session.begin_nested():
+                session.add(member)
+        except IntegrityError:
+            # Another request created the same Slack user a moment ago.
+            existing = find_member_by_slack_id(
+                session, organization_id=organization.id, slack_user_id=slack_user_id
+            )
+            if existing is None:  # pragma: no cover
+                raise
+            return existing
+        return member
+    changed = False
+    if name and member.name != name[:200]:
+        member.name, changed = name[:200], True
+    if timezone and member.timezone != timezone:
+        member.timezone, changed = timezone, True
+    if (
+        email
+        and member.email is None
+        and not find_member_by_email(session, organization_id=organization.id, email=email)
+    ):
+        member.email, changed = email, True
+    if changed or member in session.dirty:
+        member.updated_at = utcnow()
+        session.add(member)
+        session.flush()
+    return member
+
+
+def list_staff(session: Session, *, organization_id: int | None) -> list[Member]:
+    return list(
+        session.exec(
+            select(Member)
+            .where(
+                Member.organization_id == organization_id,
+                Member.role.in_([MemberRole.ADMIN, MemberRole.TECHNICIAN]),  # type: ignore[attr-defined]
+            )
+            .order_by(Member.name)
+        ).all()
+    )

@@ -1,0 +1,384 @@
+"""Tickets: numbering, creation, lookup, updates with an event log, listing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.services.actors import Actor, StaffCheck, member_has_staff_role
+from bot.services.organizations import get_client_company, get_member
+from models import (
+    Member,
+    Organization,
+    Ticket,
+    TicketEvent,
+    TicketPriority,
+    TicketStatus,
+    utcnow,
+)
+from models.ticket import DESCRIPTION_MAX_LENGTH, DEVICE_ID_MAX_LENGTH, TITLE_MAX_LENGTH
+
+MAX_PAGE_SIZE = 200
+OPEN_STATUSES = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.PENDING)
+# Fields `update_ticket` accepts, in the order their event-log lines are written.
+UPDATABLE_FIELDS = (
+    "title",
+    "description",
+    "status",
+    "priority",
+    "category",
+    "assigned_staff_id",
+    "client_company_id",
+    "device_id",
+)
+
+
+def allocate_ticket_number(session: Session, *, organization_id: int) -> int:
+    """The organization's next ticket number, atomically.
+
+    One UPDATE … RETURNING on the organization's counter: PostgreSQL holds the row lock
+    until commit and SQLite's writer lock does the same, so concurrent creators queue and
+    each transaction that commits owns a distinct number. A rolled-back transaction gives
+    its number back, so committed numbers have no gaps.
+    """
+    statement = (
+        update(Organization)
+        .where(col(Organization.id) == organization_id)
+        .values(last_ticket_number=Organization.last_ticket_number + 1)
+        .returning(col(Organization.last_ticket_number))
+        .execution_options(synchronize_session=False)
+    )
+    number = session.execute(statement).scalar_one_or_none()
+    if number is None:
+        raise NotFound("That organization does not exist.")
+    return int(number)
+
+
+def clean_title(title: str | None) -> str:
+    title = " ".join((title or "").split())
+    if not title:
+        raise InvalidInput("Give the ticket a title.", field="title")
+    if len(title) > TITLE_MAX_LENGTH:
+        raise InvalidInput(
+            f"Keep the title under {TITLE_MAX_LENGTH} characters (it has {len(title)}).",
+            field="title",
+        )
+    return title
+
+
+def clean_description(description: str | None) -> str:
+    description = (description or "").strip()
+    if len(description) > DESCRIPTION_MAX_LENGTH:
+        raise InvalidInput(
+            f"Keep the description under {DESCRIPTION_MAX_LENGTH:,} characters "
+            f"(it has {len(description):,}).",
+            field="description",
+        )
+    return description
+
+
+def parse_priority(value: str | None, *, default: TicketPriority) -> TicketPriority:
+    if value is None or value == "":
+        return default
+    try:
+        return TicketPriority(value)
+    except ValueError:
+        choices = ", ".join(p.value for p in TicketPriority)
+        raise InvalidInput(
+            f"Unknown priority {value!r}; choose one of {choices}.", field="priority"
+        ) from None
+
+
+def parse_status(value: str) -> TicketStatus:
+    try:
+        return TicketStatus(value)
+    except ValueError:
+        choices = ", ".join(s.value for s in TicketStatus)
+        raise InvalidInput(
+            f"Unknown status {value!r}; choose one of {choices}.", field="status"
+        ) from None
+
+
+def parse_category(organization: Organization, value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    for category in organization.categories:
+        if category.lower() == value.strip().lower():
+            return category
+    choices = ", ".join(organization.categories)
+    raise InvalidInput(f"Unknown category {value!r}; choose one of {choices}.", field="category")
+
+
+def _clean_device(value: str | None) -> str | None:
+    value = (value or "").strip()
+    if len(value) > DEVICE_ID_MAX_LENGTH:
+        raise InvalidInput(
+            f"Keep the device id under {DEVICE_ID_MAX_LENGTH} characters.", field="device_id"
+        )
+    return value or None
+
+
+def create_ticket(
+    session: Session,
+    *,
+    organization: Organization,
+    requester: Member,
+    actor: Actor,
+    title: str,
+    description: str | None = None,
+    priority: str | None = None,
+    category: str | None = None,
+    client_company_id: int | None = None,
+    device_id: str | None = None,
+    parent_ticket_id: int | None = None,
+) -> Ticket:
+    """File a ticket for `requester`. Only staff may file on someone else's behalf."""
+    if requester.organization_id != organization.id:
+        raise NotFound("That requester is not known in this workspace.")
+    if not actor.is_staff and actor.member_id != requester.id:
+        raise PermissionDenied("Only staff can file a ticket on someone else's behalf.")
+    clean = {
+        "title": clean_title(title),
+        "description": clean_description(description),
+        "priority": parse_priority(priority, default=organization.default_priority),
+        "category": parse_category(organization, category),
+        "device_id": _clean_device(device_id),
+    }
+    if client_company_id is not None:
+        get_client_company(session, organization_id=organization.id, company_id=client_company_id)
+    else:
+        client_company_id = requester.client_company_id
+    now = utcnow()
+    ticket = Ticket(
+        organization_id=organization.id,  # type: ignore[arg-type]
+        ticket_number=allocate_ticket_number(session, organization_id=organization.id),  # type: ignore[arg-type]
+        requester_id=requester.id,
+        client_company_id=client_company_id,
+        parent_ticket_id=parent_ticket_id,
+        status=TicketStatus.OPEN,
+        created_at=now,
+        updated_at=now,
+        **clean,
+    )
+    session.add(ticket)
+    session.flush()
+    _log(session, ticket=ticket, actor=actor, field="created", old=None, new=ticket.title)
+    return ticket
+
+
+def get_ticket(session: Session, *, organization_id: int | None, ticket_id: int) -> Ticket:
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.organization_id != organization_id:
+        raise NotFound(f"There is no ticket with id {ticket_id}.")
+    return ticket
+
+
+def get_ticket_by_number(session: Session, *, organization_id: int | None, number: int) -> Ticket:
+    ticket = session.exec(
+        select(Ticket).where(
+            Ticket.organization_id == organization_id, Ticket.ticket_number == number
+        )
+    ).first()
+    if ticket is None:
+        raise NotFound(f"There is no ticket #{number}.")
+    return ticket
+
+
+def ensure_can_view(ticket: Ticket, viewer: Actor) -> None:
+    """Staff see every ticket of their organization; end users only their own."""
+    if viewer.is_staff:
+        return
+    if viewer.member_id is None or ticket.requester_id != viewer.member_id:
+        raise PermissionDenied(f"Ticket #{ticket.ticket_number} is not one of yours.")
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: Any
+    new: Any
+
+
+def update_ticket(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    actor: Actor,
+    changes: dict[str, Any],
+    is_staff: StaffCheck = member_has_staff_role,
+) -> list[Change]:
+    """Apply `changes` (field → new value) and log each real change. Staff only.
+
+    Every value is checked before anything is written, so a refused change leaves the
+    ticket as it was. Returns the changes that took effect (none for a no-op).
+    """
+    if ticket.organization_id != organization.id:
+        raise NotFound("There is no such ticket.")
+    if not actor.is_staff:
+        raise PermissionDenied("Only staff can change a ticket.")
+    unknown = set(changes) - set(UPDATABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    cleaned = _clean_changes(session, organization, changes, is_staff)
+    applied: list[Change] = []
+    for field in UPDATABLE_FIELDS:
+        if field not in cleaned:
+            continue
+        old, new = getattr(ticket, field), cleaned[field]
+        if old == new:
+            continue
+        setattr(ticket, field, new)
+        applied.append(Change(field=field, old=old, new=new))
+    if not applied:
+        return []
+    now = utcnow()
+    for change in applied:
+        if change.field == "status":
+            _stamp_status_times(ticket, TicketStatus(change.new), now)
+        _log(
+            session, ticket=ticket, actor=actor, field=change.field, old=change.old, new=change.new
+        )
+    ticket.updated_at = now
+    session.add(ticket)
+    session.flush()
+    return applied
+
+
+def _clean_changes(
+    session: Session, organization: Organization, changes: dict[str, Any], is_staff: StaffCheck
+) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for field, value in changes.items():
+        if field == "title":
+            cleaned[field] = clean_title(value)
+        elif field == "description":
+            cleaned[field] = clean_description(value)
+        elif field == "status":
+            cleaned[field] = parse_status(value)
+        elif field == "priority":
+            cleaned[field] = parse_priority(value, default=TicketPriority.MEDIUM) if value else None
+            if cleaned[field] is None:
+                raise InvalidInput("A ticket always has a priority.", field="priority")
+        elif field == "category":
+            cleaned[field] = parse_category(organization, value)
+        elif field == "device_id":
+            cleaned[field] = _clean_device(value)
+        elif field == "client_company_id":
+            if value is not None:
+                get_client_company(session, organization_id=organization.id, company_id=value)
+            cleaned[field] = value
+        elif field == "assigned_staff_id":
+            if value is not None:
+                assignee = get_member(session, organization_id=organization.id, member_id=value)
+                if not is_staff(assignee):
+                    raise InvalidInput(
+                        f"{assignee.name} is not staff, so they cannot be assigned tickets.",
+                        field="assigned_staff_id",
+                    )
+            cleaned[field] = value
+    return cleaned
+
+
+def _stamp_status_times(ticket: Ticket, status: TicketStatus, now: datetime) -> None:
+    if status == TicketStatus.RESOLVED:
+        ticket.resolved_at = now
+        ticket.closed_at = None
+    elif status == TicketStatus.CLOSED:
+        ticket.closed_at = now
+        ticket.resolved_at = ticket.resolved_at or now
+    else:  # back to work: the ticket is neither resolved nor closed any more
+        ticket.resolved_at = None
+        ticket.closed_at = None
+
+
+def _log(
+    session: Session, *, ticket: Ticket, actor: Actor, field: str, old: Any, new: Any
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket_id=ticket.id,  # type: ignore[arg-type]
+        organization_id=ticket.organization_id,
+        actor_id=actor.member_id,
+        actor_name=actor.name[:200],
+        field=field,
+        old_value=None if old is None else str(old)[:500],
+        new_value=None if new is None else str(new)[:500],
+    )
+    session.add(event)
+    return event
+
+
+def touch(ticket: Ticket) -> None:
+    """Mark the ticket as changed now (a comment or file counts as activity)."""
+    ticket.updated_at = utcnow()
+
+
+def list_events(session: Session, *, ticket: Ticket) -> list[TicketEvent]:
+    return list(
+        session.exec(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket.id)
+            .order_by(col(TicketEvent.id))
+        ).all()
+    )
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    status: list[TicketStatus] | None = None
+    priority: TicketPriority | None = None
+    assigned_staff_id: int | None = None
+    unassigned: bool = False
+    requester_id: int | None = None
+    client_company_id: int | None = None
+    ticket_number: int | None = None
+    updated_since: datetime | None = None
+
+
+def list_tickets(
+    session: Session,
+    *,
+    organization_id: int | None,
+    viewer: Actor,
+    filters: TicketFilter = TicketFilter(),
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Ticket]:
+    """Tickets of one organization, newest activity first (ties by id), paginated.
+
+    End users only ever get the tickets they requested.
+    """
+    if limit < 1 or limit > MAX_PAGE_SIZE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}.", field="limit")
+    if offset < 0:
+        raise InvalidInput("offset cannot be negative.", field="offset")
+    query = select(Ticket).where(Ticket.organization_id == organization_id)
+    if not viewer.is_staff:
+        query = query.where(Ticket.requester_id == viewer.member_id)
+    if filters.status:
+        query = query.where(col(Ticket.status).in_([s.value for s in filters.status]))
+    if filters.priority is not None:
+        query = query.where(Ticket.priority == filters.priority.value)
+    if filters.unassigned:
+        query = query.where(col(Ticket.assigned_staff_id).is_(None))
+    elif filters.assigned_staff_id is not None:
+        query = query.where(Ticket.assigned_staff_id == filters.assigned_staff_id)
+    if filters.requester_id is not None:
+        query = query.where(Ticket.requester_id == filters.requester_id)
+    if filters.client_company_id is not None:
+        query = query.where(Ticket.client_company_id == filters.client_company_id)
+    if filters.ticket_number is not None:
+        query = query.where(Ticket.ticket_number == filters.ticket_number)
+    if filters.updated_since is not None:
+        query = query.where(Ticket.updated_at >= filters.updated_since)
+    query = (
+        query.order_by(col(Ticket.updated_at).desc(), col(Ticket.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(query).all())

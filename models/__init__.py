@@ -1,0 +1,49 @@
+"""SQLModel tables, one module per aggregate. Importing this package registers them all."""
+
+from sqlmodel import SQLModel
+
+from models.attachment import TicketAttachment
+from models.base import (
+    DEFAULT_CATEGORIES,
+    AuthorType,
+    CommentType,
+    MemberRole,
+    TicketPriority,
+    TicketStatus,
+    utcnow,
+)
+from models.comment import TicketComment
+from models.organization import ClientCompany, Member, Organization
+from models.slack import (
+    MessageRole,
+    OutboxMessage,
+    OutboxStatus,
+    SlackEventReceipt,
+    SlackMessageRef,
+)
+from models.ticket import Ticket, TicketEvent
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "DEFAULT_CATEGORIES",
+    "AuthorType",
+    "ClientCompany",
+    "CommentType",
+    "Member",
+    "MemberRole",
+    "MessageRole",
+    "Organization",
+    "OutboxMessage",
+    "OutboxStatus",
+    "SlackEventReceipt",
+    "SlackMessageRef",
+    "Ticket",
+    "TicketAttachment",
+    "TicketComment",
+    "TicketEvent",
+    "TicketPriority",
+    "TicketStatus",
+    "metadata",
+    "utcnow",
+]
