@@ -35,7 +35,10 @@ class SlackMessageRef(SQLModel, table=True):
     __tablename__ = "slack_message_ref"
     __table_args__ = (
         UniqueConstraint("ticket_id", "role", name="uq_slack_message_ref_ticket_role"),
-        Index("ix_slack_message_ref_channel_ts", "organization_id", "channel_id", "ts"),
+        # One ticket per source message, however many people react or file it at once.
+        UniqueConstraint(
+            "organization_id", "channel_id", "ts", "role", name="uq_slack_message_ref_message"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -44,6 +47,7 @@ class SlackMessageRef(SQLModel, table=True):
     role: MessageRole = Field(sa_type=String(20))
     channel_id: str = Field(max_length=32)
     ts: str = Field(max_length=32)
+    permalink: str | None = Field(default=None, max_length=500)
     created_at: datetime = created_at_field()
 
 
@@ -66,12 +70,15 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
     __table_args__ = (
         Index("ix_outbox_status_due", "status", "next_attempt_at"),
-        Index("ix_outbox_ticket", "ticket_id", "id"),
+        Index("ix_outbox_ticket_lane", "ticket_id", "lane", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id")
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    # Rows of one ticket and lane are delivered strictly in id order; lanes are independent
+    # so that a card waiting for a staff channel does not hold back the requester's DM.
+    lane: str = Field(default="staff", max_length=20)
     method: str = Field(max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     channel_ref: str | None = Field(default=None, max_length=20)

@@ -56,10 +56,9 @@ def add_comment(
         raise InvalidInput(
             f"Keep a comment under {COMMENT_MAX_LENGTH:,} characters.", field="content"
         )
-    if not actor.is_staff:
-        ensure_can_view(ticket, actor)
-        if kind == CommentType.INTERNAL_NOTE:
-            raise PermissionDenied("Only staff can write internal notes.")
+    ensure_can_view(ticket, actor)
+    if not actor.is_staff and kind == CommentType.INTERNAL_NOTE:
+        raise PermissionDenied("Only staff can write internal notes.")
     comment = TicketComment(
         ticket_id=ticket.id,  # type: ignore[arg-type]
         organization_id=organization.id,  # type: ignore[arg-type]
@@ -97,7 +96,11 @@ def edit_comment(
     content = (content or "").strip()
     if not content:
         raise InvalidInput("A comment cannot be empty.", field="content")
-    comment.content = content[:COMMENT_MAX_LENGTH]
+    if len(content) > COMMENT_MAX_LENGTH:
+        raise InvalidInput(
+            f"Keep a comment under {COMMENT_MAX_LENGTH:,} characters.", field="content"
+        )
+    comment.content = content
     comment.updated_at = utcnow()
     session.add(comment)
     session.flush()
@@ -125,10 +128,9 @@ def add_attachment(
         raise InvalidInput("Keep the file name under 255 characters.", field="filename")
     if file_size is not None and file_size < 0:
         raise InvalidInput("A file size cannot be negative.", field="file_size")
-    if not actor.is_staff:
-        ensure_can_view(ticket, actor)
-        if is_internal:
-            raise PermissionDenied("Only staff can add internal files.")
+    ensure_can_view(ticket, actor)
+    if not actor.is_staff and is_internal:
+        raise PermissionDenied("Only staff can add internal files.")
     attachment = TicketAttachment(
         ticket_id=ticket.id,  # type: ignore[arg-type]
         organization_id=organization.id,  # type: ignore[arg-type]

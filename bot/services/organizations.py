@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -251,6 +252,7 @@ def sync_slack_member(
             slack_user_id=slack_user_id,
             name=(name or slack_user_id)[:200],
             role=MemberRole.END_USER,
+            timezone=timezone,
         )
         if email and not find_member_by_email(
             session, organization_id=organization.id, email=email
@@ -301,3 +303,48 @@ def list_staff(session: Session, *, organization_id: int | None) -> list[Member]
             .order_by(Member.name)
         ).all()
     )
+
+
+def merge_into_email_twin(session: Session, *, member: Member, email: str | None) -> Member:
+    """Fold `member` (first seen in Slack) into an earlier member with the same email.
+
+    Someone added by the seed or the REST API has an email but no Slack id; when their Slack
+    profile is read after their first request, everything the Slack-only member did moves
+    to the earlier member, which keeps its role and client company.
+    """
+    from models import Ticket, TicketAttachment, TicketComment, TicketEvent
+
+    try:
+        email = normalise_email(email)
+    except InvalidInput:
+        return member
+    if not email or member.email == email:
+        return member
+    twin = find_member_by_email(session, organization_id=member.organization_id, email=email)
+    if twin is None or twin.id == member.id or twin.slack_user_id is not None:
+        return member
+    moves = (
+        (Ticket, "requester_id"),
+        (Ticket, "assigned_staff_id"),
+        (TicketComment, "author_id"),
+        (TicketAttachment, "uploaded_by"),
+        (TicketEvent, "actor_id"),
+    )
+    for table, column in moves:
+        session.execute(
+            update(table)
+            .where(getattr(table, column) == member.id)
+            .values({column: twin.id})
+            .execution_options(synchronize_session=False)
+        )
+    slack_user_id, timezone, name = member.slack_user_id, member.timezone, member.name
+    session.delete(member)
+    session.flush()
+    twin.slack_user_id = slack_user_id
+    twin.timezone = timezone or twin.timezone
+    twin.name = name or twin.name
+    twin.updated_at = utcnow()
+    session.add(twin)
+    session.flush()
+    session.expire_all()
+    return twin

@@ -140,6 +140,7 @@ def create_ticket(
     """File a ticket for `requester`. Only staff may file on someone else's behalf."""
     if requester.organization_id != organization.id:
         raise NotFound("That requester is not known in this workspace.")
+    ensure_member_of(organization.id, actor)
     if not actor.is_staff and actor.member_id != requester.id:
         raise PermissionDenied("Only staff can file a ticket on someone else's behalf.")
     clean = {
@@ -153,6 +154,8 @@ def create_ticket(
         get_client_company(session, organization_id=organization.id, company_id=client_company_id)
     else:
         client_company_id = requester.client_company_id
+    if parent_ticket_id is not None:  # a follow-up links to a ticket of the same organization
+        get_ticket(session, organization_id=organization.id, ticket_id=parent_ticket_id)
     now = utcnow()
     ticket = Ticket(
         organization_id=organization.id,  # type: ignore[arg-type]
@@ -189,8 +192,15 @@ def get_ticket_by_number(session: Session, *, organization_id: int | None, numbe
     return ticket
 
 
+def ensure_member_of(organization_id: int | None, actor: Actor) -> None:
+    """An actor who is a member acts only in the member's own organization."""
+    if actor.member is not None and actor.member.organization_id != organization_id:
+        raise NotFound("There is no such ticket.")
+
+
 def ensure_can_view(ticket: Ticket, viewer: Actor) -> None:
     """Staff see every ticket of their organization; end users only their own."""
+    ensure_member_of(ticket.organization_id, viewer)
     if viewer.is_staff:
         return
     if viewer.member_id is None or ticket.requester_id != viewer.member_id:
@@ -220,6 +230,7 @@ def update_ticket(
     """
     if ticket.organization_id != organization.id:
         raise NotFound("There is no such ticket.")
+    ensure_member_of(organization.id, actor)
     if not actor.is_staff:
         raise PermissionDenied("Only staff can change a ticket.")
     unknown = set(changes) - set(UPDATABLE_FIELDS)
@@ -357,6 +368,9 @@ def list_tickets(
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}.", field="limit")
     if offset < 0:
         raise InvalidInput("offset cannot be negative.", field="offset")
+    ensure_member_of(organization_id, viewer)
+    if not viewer.is_staff and viewer.member_id is None:
+        return []  # `requester_id == None` would match tickets without a requester
     query = select(Ticket).where(Ticket.organization_id == organization_id)
     if not viewer.is_staff:
         query = query.where(Ticket.requester_id == viewer.member_id)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 827707ee8f6f
+Revision ID: 1adee28c1bc0
 Revises:
-Create Date: 2026-11-28 06:08:42.071578
+Create Date: 2026-11-28 06:15:47.256759
 """
 
 from collections.abc import Sequence
@@ -11,14 +11,13 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "827707ee8f6f"
+revision: str = "1adee28c1bc0"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "organization",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -82,6 +81,7 @@ def upgrade() -> None:
         sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("organization_id", sa.Integer(), nullable=False),
+        sa.Column("slack_profile_synced_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -164,6 +164,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("organization_id", sa.Integer(), nullable=False),
         sa.Column("ticket_id", sa.Integer(), nullable=True),
+        sa.Column("lane", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("method", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("channel_ref", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
@@ -191,7 +192,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_status_due", ["status", "next_attempt_at"], unique=False)
-        batch_op.create_index("ix_outbox_ticket", ["ticket_id", "id"], unique=False)
+        batch_op.create_index("ix_outbox_ticket_lane", ["ticket_id", "lane", "id"], unique=False)
 
     op.create_table(
         "slack_message_ref",
@@ -201,6 +202,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("channel_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("ts", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("permalink", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["organization_id"],
@@ -211,13 +213,11 @@ def upgrade() -> None:
             ["ticket.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint(
+            "organization_id", "channel_id", "ts", "role", name="uq_slack_message_ref_message"
+        ),
         sa.UniqueConstraint("ticket_id", "role", name="uq_slack_message_ref_ticket_role"),
     )
-    with op.batch_alter_table("slack_message_ref", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_slack_message_ref_channel_ts", ["organization_id", "channel_id", "ts"], unique=False
-        )
-
     op.create_table(
         "ticket_attachment",
         sa.Column("filename", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
@@ -315,7 +315,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("ticket_event", schema=None) as batch_op:
         batch_op.drop_index("ix_ticket_event_ticket")
 
@@ -330,12 +329,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_ticket_attachment_organization_id"))
 
     op.drop_table("ticket_attachment")
-    with op.batch_alter_table("slack_message_ref", schema=None) as batch_op:
-        batch_op.drop_index("ix_slack_message_ref_channel_ts")
-
     op.drop_table("slack_message_ref")
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_ticket")
+        batch_op.drop_index("ix_outbox_ticket_lane")
         batch_op.drop_index("ix_outbox_status_due")
 
     op.drop_table("outbox_message")

@@ -1,0 +1,159 @@
+"""The Bolt app: authorization, tenant middleware, error rendering, handlers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.errors import DomainError
+from bot.ids import Block
+from bot.runtime import INTERACTIVE_TIMEOUT_SECONDS, Runtime, web_client
+from bot.services import organizations as orgs
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Domain error fields that are not a modal block of their own are shown on the title.
+FIELD_TO_BLOCK = {
+    "title": Block.TITLE,
+    "description": Block.DESCRIPTION,
+    "priority": Block.PRIORITY,
+    "category": Block.CATEGORY,
+    "requester": Block.REQUESTER,
+}
+
+
+class _BotIdentity:
+    """The bot's own user and bot ids (auth.test), learnt once, never on the ack path twice."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[str | None, str | None]] = {}
+
+    def get(self, client: Any, token: str) -> tuple[str | None, str | None]:
+        with self._lock:
+            if token in self._known:
+                return self._known[token]
+        try:
+            response = client.auth_test(token=token)
+            identity = (response.get("user_id"), response.get("bot_id"))
+        except (SlackApiError, SlackClientError, OSError) as error:
+            # Slack is unreachable: carry on without; own messages are still recognised
+            # by their bot_id in the events handlers.
+            log.warning("auth.test failed, bot identity unknown for now: %s", error)
+            return None, None
+        with self._lock:
+            self._known[token] = identity
+        return identity
+
+
+def create_app(settings: Settings, runtime: Runtime, *, socket_mode: bool = False) -> App:
+    """Build the Bolt app. HTTP mode needs the signing secret; Socket Mode does not."""
+    if not socket_mode and settings.slack_signing_secret is None:
+        raise ValueError("SLACK_SIGNING_SECRET is required to receive requests over HTTP")
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    client = web_client(settings, token, timeout=INTERACTIVE_TIMEOUT_SECONDS)
+    identity = _BotIdentity()
+
+    def authorize(enterprise_id: str | None, team_id: str | None, logger: Any) -> AuthorizeResult:
+        if token is None:
+            raise ValueError("SLACK_BOT_TOKEN is not set")
+        bot_user_id, bot_id = identity.get(client, token)
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_token=token,
+            bot_user_id=bot_user_id,
+            bot_id=bot_id,
+        )
+
+    app = App(
+        signing_secret=(
+            settings.slack_signing_secret.get_secret_value()
+            if settings.slack_signing_secret
+            else None
+        ),
+        authorize=authorize,
+        client=client,
+        # The listener finishes (and its transaction commits) before Slack gets the ack.
+        process_before_response=True,
+        request_verification_enabled=not socket_mode,
+        name="ticketbot",
+    )
+    app.middleware(_tenant_middleware(runtime))
+    app.error(_render_error)
+
+    from handlers import actions, commands, events, shortcuts, views
+
+    for module in (commands, shortcuts, views, actions, events):
+        module.register(app)
+    return app
+
+
+def _user_name(body: dict[str, Any]) -> str | None:
+    user = body.get("user")
+    if isinstance(user, dict):
+        return user.get("name") or user.get("username")
+    return body.get("user_name")
+
+
+def _tenant_middleware(runtime: Runtime):
+    """Resolve the workspace to its Organization and the Slack user to a Member.
+
+    Only the database is consulted, so a Slack outage cannot hold up the ack.
+    """
+
+    def tenant(context: Any, body: dict[str, Any], next: Any) -> Any:
+        context["runtime"] = runtime
+        team_id = context.team_id
+        if team_id:
+            with runtime.db.session() as session:
+                organization = orgs.get_or_create_organization(
+                    session,
+                    team_id=team_id,
+                    enterprise_id=context.enterprise_id,
+                    name=(body.get("team") or {}).get("domain")
+                    if isinstance(body.get("team"), dict)
+                    else body.get("team_domain"),
+                )
+                member = None
+                if context.user_id:
+                    member = runtime.directory.member_for(
+                        session, organization, context.user_id, _user_name(body)
+                    )
+            context["organization"] = organization
+            context["member"] = member
+        return next()
+
+    return tenant
+
+
+def _render_error(
+    error: Exception, body: dict[str, Any], respond: Any, logger: Any
+) -> BoltResponse:
+    """One place that turns domain errors into what the person sees; never a 500 to Slack."""
+    if not isinstance(error, DomainError):
+        logger.exception("unexpected error while handling a Slack request", exc_info=error)
+        message = "Sorry, something went wrong on our side. Please try again in a moment."
+    else:
+        message = error.message
+    if body.get("type") == "view_submission":
+        field = getattr(error, "field", None)
+        block = FIELD_TO_BLOCK.get(field or "", Block.TITLE)
+        return BoltResponse(
+            status=200,
+            body=json.dumps({"response_action": "errors", "errors": {block: message[:150]}}),
+            headers={"content-type": "application/json;charset=utf-8"},
+        )
+    if body.get("response_url") or body.get("response_urls"):
+        try:
+            respond(text=message, response_type="ephemeral", replace_original=False)
+        except Exception:
+            logger.warning("could not tell the user about an error", exc_info=True)
+    return BoltResponse(status=200, body="")

@@ -1,0 +1,62 @@
+"""Text helpers for Block Kit: mrkdwn escaping and length limits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+# Slack's own limits (../shared/slack-specs/limits/block_kit_limits.json).
+SECTION_TEXT_MAX = 3000
+FIELD_TEXT_MAX = 2000
+HEADER_TEXT_MAX = 150
+BUTTON_TEXT_MAX = 75
+OPTION_TEXT_MAX = 75
+MESSAGE_TEXT_MAX = 4000
+PLAIN_INPUT_MAX = 3000
+
+
+def escape(text: str | None) -> str:
+    """Escape user text for mrkdwn so that it renders literally and pings nobody.
+
+    Slack's rule: only `&`, `<` and `>` are control characters; with them escaped,
+    `<!channel>` or `<@U123>` cannot form a mention or a link.
+    """
+    if not text:
+        return ""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters, marking the cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
+def escape_truncated(text: str | None, limit: int) -> str:
+    """Escape, then fit into `limit` without cutting an escape sequence in half."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
+def mention(slack_user_id: str | None, fallback: str | None = None) -> str:
+    if slack_user_id:
+        return f"<@{slack_user_id}>"
+    return escape(fallback) if fallback else "_nobody_"
+
+
+def age(since: datetime, now: datetime) -> str:
+    """A short human age: "just now", "5m", "3h", "2d"."""
+    delta = now - since
+    if delta < timedelta(minutes=1):
+        return "just now"
+    if delta < timedelta(hours=1):
+        return f"{int(delta.total_seconds() // 60)}m"
+    if delta < timedelta(days=1):
+        return f"{int(delta.total_seconds() // 3600)}h"
+    return f"{delta.days}d"

@@ -1,0 +1,446 @@
+"""The outbox delivery worker: sends committed outbox rows to Slack's Web API.
+
+Guarantees, in order of importance:
+- nothing committed is lost: a row stays pending until Slack accepted it, or fails for good
+  with its error recorded;
+- no duplicates: a row that may have been accepted by Slack before a crash or a timeout is
+  looked up (message metadata carries the row id) before it is posted again;
+- order per ticket and lane: a row waits while an earlier row of its ticket and lane is
+  pending;
+- one slow or rate-limited workspace, method or channel does not stall the others
+  (429 Retry-After is honoured for that key only);
+- with several processes on PostgreSQL, rows are claimed with FOR UPDATE SKIP LOCKED.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import and_, func, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from bot.db import Database
+from bot.ids import OUTBOX_METADATA_EVENT
+from bot.outbox import STAFF_CHANNEL
+from models import (
+    MessageRole,
+    Organization,
+    OutboxMessage,
+    OutboxStatus,
+    SlackMessageRef,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+# Errors that no retry can fix: the row fails at once.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_blocks",
+        "invalid_arguments",
+        "msg_too_long",
+        "no_text",
+        "user_not_found",
+        "users_not_found",
+        "cannot_dm_bot",
+        "message_not_found",
+        "cant_update_message",
+        "missing_scope",
+        "not_allowed_token_type",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "unknown_method",
+    }
+)
+# Errors from posting into a requester's source thread that mean "cannot post there".
+CANNOT_POST_THERE = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    batch_size: int = 20
+    # How long a claimed row belongs to the worker that claimed it (crash recovery).
+    lease: timedelta = timedelta(seconds=60)
+    max_attempts: int = 12
+    max_backoff: timedelta = timedelta(minutes=5)
+    # How long a card waits before looking again for a staff channel that is not set.
+    no_staff_channel_wait: timedelta = timedelta(seconds=30)
+
+
+ClientFor = Callable[[Organization], WebClient | None]
+
+
+class _Defer(Exception):
+    """The row cannot be delivered yet; try again at `until` without counting an attempt."""
+
+    def __init__(self, until: datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.until = until
+        self.reason = reason
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        db: Database,
+        client_for: ClientFor,
+        *,
+        default_staff_channel: str | None = None,
+        policy: DeliveryPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.client_for = client_for
+        self.default_staff_channel = default_staff_channel
+        self.policy = policy or DeliveryPolicy()
+        self.clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        # (organization id, method, channel) → not before; filled from 429 Retry-After.
+        self._blocked_until: dict[tuple[int, str, str], datetime] = {}
+
+    # -- running ---------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="outbox-delivery", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                delivered = self.run_once()
+            except Exception:  # the worker must outlive a database hiccup
+                log.exception("outbox delivery round failed")
+                delivered = 0
+            if delivered == 0:
+                self._wake.wait(timeout=1.0)
+
+    def drain(self, max_rounds: int = 100) -> None:
+        """Deliver until nothing is due (tests and `ticketbot demo`)."""
+        for _ in range(max_rounds):
+            if self.run_once() == 0:
+                return
+
+    # -- one round -------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Claim the due rows and deliver them; returns how many were claimed."""
+        with self._lock:  # one round at a time per process
+            claimed = self._claim()
+            for row_id in claimed:
+                self._deliver(row_id)
+            return len(claimed)
+
+    def _claim(self) -> list[int]:
+        now = self.clock()
+        earlier = aliased(OutboxMessage)
+        waits_for_earlier = (
+            select(earlier.id)
+            .where(
+                earlier.ticket_id == OutboxMessage.ticket_id,
+                earlier.lane == OutboxMessage.lane,
+                earlier.status == OutboxStatus.PENDING,
+                col(earlier.id) < OutboxMessage.id,
+            )
+            .exists()
+        )
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                col(OutboxMessage.next_attempt_at) <= now,
+                or_(
+                    col(OutboxMessage.claimed_until).is_(None),
+                    col(OutboxMessage.claimed_until) < now,
+                ),
+                or_(col(OutboxMessage.ticket_id).is_(None), ~waits_for_earlier),
+            )
+            .order_by(col(OutboxMessage.id))
+            .limit(self.policy.batch_size)
+        )
+        with self.db.session() as session:
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+            rows = list(session.exec(query).all())
+            for row in rows:
+                row.claimed_until = now + self.policy.lease
+                row.attempts += 1
+                session.add(row)
+            return [row.id for row in rows if row.id is not None]
+
+    def _deliver(self, row_id: int) -> None:
+        with self.db.session() as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None or row.status != OutboxStatus.PENDING:
+                return
+            organization = session.get(Organization, row.organization_id)
+            session.expunge_all()
+        assert organization is not None
+        try:
+            result = self._send(organization, row)
+        except _Defer as defer:
+            self._finish(row_id, defer_until=defer.until, error=defer.reason, count_attempt=False)
+            return
+        except SlackApiError as error:
+            self._handle_api_error(organization, row, error)
+            return
+        except Exception as error:  # timeouts, refused connections, DNS: Slack is unreachable
+            self._retry_later(row, f"{type(error).__name__}: {error}")
+            return
+        self._finish(row_id, sent=result)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def _send(
+        self, organization: Organization, row: OutboxMessage
+    ) -> tuple[str | None, str | None]:
+        client = self.client_for(organization)
+        if client is None:
+            raise _Defer(self.clock() + self.policy.no_staff_channel_wait, "no Slack token")
+        args = dict(row.payload)
+        dm_user = args.pop("dm_user", None)
+        fallback_dm_user = args.pop("fallback_dm_user", None)
+        with self.db.session() as session:
+            self._resolve_refs(session, organization, row, args)
+        if dm_user:
+            opened = client.conversations_open(users=dm_user)
+            args["channel"] = opened["channel"]["id"]
+        key = (organization.id or 0, row.method, str(args.get("channel", "")))
+        blocked = self._blocked_until.get(key)
+        if blocked and blocked > self.clock():
+            raise _Defer(blocked, f"rate limited until {blocked.isoformat()}")
+        if row.method == "chat.postMessage":
+            args["metadata"] = {
+                "event_type": OUTBOX_METADATA_EVENT,
+                "event_payload": {"outbox_id": row.id},
+            }
+            if row.attempts > 1:
+                already = self._find_posted(client, row, args)
+                if already:
+                    log.info("outbox row %s was already posted as %s", row.id, already)
+                    return args["channel"], already
+            try:
+                response = client.chat_postMessage(**args)
+            except SlackApiError as error:
+                code = error.response.get("error") if error.response else None
+                if fallback_dm_user and code in CANNOT_POST_THERE:
+                    opened = client.conversations_open(users=fallback_dm_user)
+                    response = client.chat_postMessage(
+                        channel=opened["channel"]["id"],
+                        text=args.get("text", ""),
+                    )
+                else:
+                    raise
+            return response["channel"], response["ts"]
+        response = client.api_call(row.method, json=args)
+        return response.get("channel"), response.get("ts")
+
+    def _resolve_refs(
+        self, session: Session, organization: Organization, row: OutboxMessage, args: dict[str, Any]
+    ) -> None:
+        if row.channel_ref == STAFF_CHANNEL:
+            current = session.get(Organization, organization.id)
+            channel = (current.staff_channel_id if current else None) or self.default_staff_channel
+            if not channel:
+                raise _Defer(
+                    self.clock() + self.policy.no_staff_channel_wait, "no staff channel is set"
+                )
+            args["channel"] = channel
+        for ref_name, arg in (
+            (row.channel_ref, "channel"),
+            (row.ts_ref, "ts"),
+            (row.thread_ref, "thread_ts"),
+        ):
+            if ref_name is None or ref_name == STAFF_CHANNEL:
+                continue
+            ref = session.exec(
+                select(SlackMessageRef).where(
+                    SlackMessageRef.ticket_id == row.ticket_id, SlackMessageRef.role == ref_name
+                )
+            ).first()
+            if ref is None:
+                # The message this one hangs off was never posted (it failed for good).
+                raise SlackApiError(
+                    f"the {ref_name} message of this ticket was never posted",
+                    {"ok": False, "error": "missing_parent_message"},
+                )
+            args[arg] = ref.channel_id if arg == "channel" else ref.ts
+
+    def _find_posted(
+        self, client: WebClient, row: OutboxMessage, args: dict[str, Any]
+    ) -> str | None:
+        """The ts of the message an earlier attempt of `row` already posted, if any."""
+        channel = args["channel"]
+        thread_ts = args.get("thread_ts")
+        if thread_ts:
+            response = client.conversations_replies(
+                channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
+            )
+        else:
+            oldest = (row.created_at - timedelta(seconds=5)).timestamp()
+            response = client.conversations_history(
+                channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
+            )
+        for message in response.get("messages", []):
+            metadata = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == OUTBOX_METADATA_EVENT
+                and (metadata.get("event_payload") or {}).get("outbox_id") == row.id
+            ):
+                return message.get("ts")
+        return None
+
+    # -- outcomes --------------------------------------------------------------------------
+
+    def _handle_api_error(
+        self, organization: Organization, row: OutboxMessage, error: SlackApiError
+    ) -> None:
+        response = error.response
+        status = getattr(response, "status_code", None)
+        code = response.get("error") if response is not None else None
+        if status == 429 or code == "ratelimited":
+            retry_after = _retry_after_seconds(response)
+            until = self.clock() + timedelta(seconds=retry_after)
+            channel = str(row.payload.get("channel", ""))
+            if row.channel_ref == STAFF_CHANNEL or not channel:
+                channel = self._channel_of(organization, row)
+            self._blocked_until[(organization.id or 0, row.method, channel)] = until
+            self._finish(
+                row.id,
+                defer_until=until,
+                error=f"ratelimited ({retry_after}s)",
+                count_attempt=False,
+            )  # type: ignore[arg-type]
+            return
+        if code in PERMANENT_ERRORS or code == "missing_parent_message":
+            self._finish(row.id, failed=f"{row.method}: {code}")  # type: ignore[arg-type]
+            return
+        self._retry_later(row, f"{row.method}: {code or error}")
+
+    def _channel_of(self, organization: Organization, row: OutboxMessage) -> str:
+        with self.db.session() as session:
+            args: dict[str, Any] = {}
+            try:
+                self._resolve_refs(session, organization, row, args)
+            except Exception:
+                return ""
+            return str(args.get("channel", ""))
+
+    def _retry_later(self, row: OutboxMessage, error: str) -> None:
+        if row.attempts >= self.policy.max_attempts:
+            self._finish(row.id, failed=f"gave up after {row.attempts} attempts: {error}")  # type: ignore[arg-type]
+            return
+        backoff = min(timedelta(seconds=2 ** max(row.attempts - 1, 0)), self.policy.max_backoff)
+        self._finish(row.id, defer_until=self.clock() + backoff, error=error)  # type: ignore[arg-type]
+
+    def _finish(
+        self,
+        row_id: int,
+        *,
+        sent: tuple[str | None, str | None] | None = None,
+        defer_until: datetime | None = None,
+        failed: str | None = None,
+        error: str | None = None,
+        count_attempt: bool = True,
+    ) -> None:
+        with self.db.session() as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            row.claimed_until = None
+            if sent is not None:
+                channel, ts = sent
+                row.status = OutboxStatus.SENT
+                row.sent_at = self.clock()
+                row.result_channel, row.result_ts = channel, ts
+                row.last_error = None
+                if row.record_as and channel and ts and row.ticket_id is not None:
+                    _record_ref(session, row, channel, ts)
+            elif failed is not None:
+                row.status = OutboxStatus.FAILED
+                row.last_error = failed
+                log.error("outbox row %s failed for good: %s", row_id, failed)
+            else:
+                row.next_attempt_at = defer_until or self.clock()
+                row.last_error = error
+                if not count_attempt:
+                    row.attempts = max(row.attempts - 1, 0)
+                log.warning("outbox row %s deferred: %s", row_id, error)
+            session.add(row)
+
+
+def _record_ref(session: Session, row: OutboxMessage, channel: str, ts: str) -> None:
+    existing = session.exec(
+        select(SlackMessageRef).where(
+            SlackMessageRef.ticket_id == row.ticket_id, SlackMessageRef.role == row.record_as
+        )
+    ).first()
+    if existing is None:
+        session.add(
+            SlackMessageRef(
+                organization_id=row.organization_id,
+                ticket_id=row.ticket_id,  # type: ignore[arg-type]
+                role=MessageRole(row.record_as),
+                channel_id=channel,
+                ts=ts,
+            )
+        )
+
+
+def _retry_after_seconds(response: Any) -> int:
+    try:
+        value = int(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
+    except (AttributeError, TypeError, ValueError):
+        value = 1
+    return max(1, min(value, 3600))
+
+
+def failed_count(db: Database) -> int:
+    with db.session() as session:
+        return int(
+            session.exec(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.FAILED)
+            ).one()
+        )
+
+
+def pending_count(db: Database) -> int:
+    with db.session() as session:
+        return int(
+            session.exec(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(and_(OutboxMessage.status == OutboxStatus.PENDING))
+            ).one()
+        )

@@ -1,0 +1,195 @@
+"""What Ticketbot knows about Slack users: staff membership and profiles, cached.
+
+Reads from Slack are kept off the path to an ack wherever possible: the staff list is
+cached (and a stale copy is used when Slack does not answer), and profiles are fetched in
+the background after a person is first seen.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlmodel import Session
+
+from bot.db import Database
+from bot.services import organizations as orgs
+from bot.services.actors import Actor, member_has_staff_role
+from models import Member, Organization, utcnow
+
+log = logging.getLogger(__name__)
+
+PROFILE_REFRESH_AFTER_SECONDS = 24 * 3600
+
+
+@dataclass
+class _CachedMembers:
+    members: frozenset[str]
+    fetched_at: float = field(default_factory=time.monotonic)
+
+
+class SlackDirectory:
+    def __init__(
+        self,
+        db: Database,
+        client_for: Callable[[Organization], WebClient | None],
+        *,
+        default_staff_channel: str | None,
+        staff_cache_seconds: int = 60,
+        background: bool = True,
+    ) -> None:
+        self.db = db
+        self.client_for = client_for
+        self.default_staff_channel = default_staff_channel
+        self.staff_cache_seconds = staff_cache_seconds
+        self._cache: dict[tuple[int, str], _CachedMembers] = {}
+        self._lock = threading.Lock()
+        self._pending_profiles: set[tuple[int, str]] = set()
+        self._executor = (
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="profiles") if background else None
+        )
+
+    # -- staff -----------------------------------------------------------------------------
+
+    def staff_channel(self, organization: Organization) -> str | None:
+        return organization.staff_channel_id or self.default_staff_channel
+
+    def staff_channel_members(self, organization: Organization) -> frozenset[str]:
+        """Slack user ids in the staff channel; cached, and stale rather than missing."""
+        channel = self.staff_channel(organization)
+        if not channel or organization.id is None:
+            return frozenset()
+        key = (organization.id, channel)
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached and time.monotonic() - cached.fetched_at < self.staff_cache_seconds:
+            return cached.members
+        client = self.client_for(organization)
+        if client is None:
+            return cached.members if cached else frozenset()
+        try:
+            members: set[str] = set()
+            cursor = None
+            while True:
+                response = client.conversations_members(channel=channel, cursor=cursor, limit=200)
+                members.update(response.get("members", []))
+                cursor = (response.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        except (SlackApiError, SlackClientError, OSError) as error:
+            log.warning("could not list staff channel %s: %s", channel, error)
+            return cached.members if cached else frozenset()
+        fresh = _CachedMembers(frozenset(members))
+        with self._lock:
+            self._cache[key] = fresh
+        return fresh.members
+
+    def forget_staff(self, organization: Organization) -> None:
+        with self._lock:
+            for key in [k for k in self._cache if k[0] == organization.id]:
+                del self._cache[key]
+
+    def is_staff(self, organization: Organization, member: Member) -> bool:
+        if member_has_staff_role(member):
+            return True
+        if not member.slack_user_id:
+            return False
+        return member.slack_user_id in self.staff_channel_members(organization)
+
+    def staff_check(self, organization: Organization) -> Callable[[Member], bool]:
+        return lambda member: self.is_staff(organization, member)
+
+    def actor(self, organization: Organization, member: Member) -> Actor:
+        return Actor.for_member(member, is_staff=self.is_staff(organization, member))
+
+    # -- people ----------------------------------------------------------------------------
+
+    def member_for(
+        self,
+        session: Session,
+        organization: Organization,
+        slack_user_id: str,
+        name: str | None = None,
+    ) -> Member:
+        """The member of `slack_user_id`, created from what the request told us if new.
+
+        No Slack call here: the profile (real name, email, time zone) is read afterwards.
+        """
+        member = orgs.find_member_by_slack_id(
+            session, organization_id=organization.id, slack_user_id=slack_user_id
+        )
+        if member is None:
+            member = orgs.sync_slack_member(
+                session, organization=organization, slack_user_id=slack_user_id, name=name
+            )
+        if member.slack_profile_synced_at is None or (
+            (utcnow() - member.slack_profile_synced_at).total_seconds()
+            > PROFILE_REFRESH_AFTER_SECONDS
+        ):
+            self.refresh_profile_later(organization, slack_user_id)
+        return member
+
+    def refresh_profile_later(self, organization: Organization, slack_user_id: str) -> None:
+        key = (organization.id or 0, slack_user_id)
+        with self._lock:
+            if key in self._pending_profiles:
+                return
+            self._pending_profiles.add(key)
+        if self._executor is None:
+            self._pending_profiles.discard(key)
+            return
+        self._executor.submit(self._refresh_profile, organization, slack_user_id)
+
+    def refresh_pending_now(self, organization: Organization, slack_user_id: str) -> None:
+        """Read a profile right away (tests and the demo, where there is no background)."""
+        self._pending_profiles.add((organization.id or 0, slack_user_id))
+        self._refresh_profile(organization, slack_user_id)
+
+    def _refresh_profile(self, organization: Organization, slack_user_id: str) -> None:
+        key = (organization.id or 0, slack_user_id)
+        try:
+            client = self.client_for(organization)
+            if client is None:
+                return
+            user = client.users_info(user=slack_user_id)["user"]
+            profile = user.get("profile") or {}
+            name = (
+                profile.get("real_name")
+                or user.get("real_name")
+                or profile.get("display_name")
+                or user.get("name")
+            )
+            with self.db.session() as session:
+                org = session.get(Organization, organization.id)
+                if org is None:
+                    return
+                member = orgs.sync_slack_member(
+                    session,
+                    organization=org,
+                    slack_user_id=slack_user_id,
+                    name=name,
+                    email=profile.get("email"),
+                    timezone=user.get("tz"),
+                )
+                member = orgs.merge_into_email_twin(
+                    session, member=member, email=profile.get("email")
+                )
+                member.slack_profile_synced_at = utcnow()
+                session.add(member)
+        except (SlackApiError, SlackClientError, OSError) as error:
+            log.warning("could not read the Slack profile of %s: %s", slack_user_id, error)
+        except Exception:
+            log.exception("profile refresh of %s failed", slack_user_id)
+        finally:
+            with self._lock:
+                self._pending_profiles.discard(key)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,59 @@
+"""Every Slack id the app defines: commands, callback ids, action ids, block ids.
+
+Builders, handlers and the manifest test share these, so a renamed id cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Command(StrEnum):
+    TICKET = "/ticket"
+
+
+class Callback(StrEnum):
+    """callback_id of shortcuts and modals."""
+
+    NEW_TICKET_SHORTCUT = "new_ticket"  # global shortcut "New ticket"
+    CREATE_TICKET_FROM_MESSAGE = "create_ticket_from_message"  # message shortcut
+    NEW_TICKET_MODAL = "new_ticket_modal"
+
+
+class Action(StrEnum):
+    """action_id of interactive elements."""
+
+    ASSIGN_TO_ME = "ticket_assign_to_me"
+    ASSIGNEE = "ticket_assignee"
+    STATUS = "ticket_status"
+    PRIORITY = "ticket_priority"
+    REPLY_TO_REQUESTER = "ticket_reply_to_requester"
+    ADD_INTERNAL_NOTE = "ticket_add_internal_note"
+
+
+class Block(StrEnum):
+    """block_id of modal inputs and of the card's parts."""
+
+    TITLE = "title"
+    DESCRIPTION = "description"
+    PRIORITY = "priority"
+    CATEGORY = "category"
+    REQUESTER = "requester"
+    # The card's actions block is "ticket_actions:<ticket id>" so an action knows its ticket.
+    CARD_ACTIONS = "ticket_actions"
+
+
+class Field(StrEnum):
+    """action_id of the single element inside each modal input block."""
+
+    VALUE = "value"
+
+
+class Reaction(StrEnum):
+    """Emoji reactions with a meaning."""
+
+    FILE_TICKET = "ticket"
+
+
+# Message metadata event type carried by every message the outbox posts (crash recovery).
+OUTBOX_METADATA_EVENT = "ticketbot_outbox"

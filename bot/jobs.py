@@ -1,0 +1,52 @@
+"""Scheduled jobs: plain idempotent functions registered under stable ids (APScheduler 3)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.base import BaseScheduler
+from sqlalchemy import delete
+from sqlmodel import col
+
+from bot.db import Database
+from models import SlackEventReceipt, utcnow
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+# Slack retries an event for about an hour at most; receipts are kept well beyond that.
+EVENT_RECEIPT_RETENTION = timedelta(days=2)
+
+
+def purge_event_receipts(db: Database) -> int:
+    """Forget processed Slack event ids older than the retention; returns how many."""
+    cutoff = utcnow() - EVENT_RECEIPT_RETENTION
+    with db.session() as session:
+        result = session.execute(
+            delete(SlackEventReceipt).where(col(SlackEventReceipt.received_at) < cutoff)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
+    scheduler.add_job(
+        purge_event_receipts,
+        "interval",
+        hours=1,
+        id="purge_event_receipts",
+        replace_existing=True,
+        args=[runtime.db],
+        coalesce=True,
+        max_instances=1,
+    )
+    # The worker also wakes on every commit; this catches rows whose backoff has passed.
+    scheduler.add_job(
+        runtime.delivery.wake,
+        "interval",
+        seconds=5,
+        id="outbox_wake",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+    )

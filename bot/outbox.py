@@ -1,0 +1,250 @@
+"""The Slack messages a domain change causes, written as outbox rows in its transaction.
+
+Nothing here talks to Slack: the delivery worker sends the rows after commit. References to
+messages that may not exist yet (the card's ts, the DM thread) are symbolic and resolved at
+delivery time, in order per ticket and lane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.blocks.text import escape
+from bot.blocks.tickets import (
+    PersonView,
+    TicketView,
+    change_line,
+    describe_change,
+    requester_received_blocks,
+    requester_received_text,
+    ticket_card,
+    ticket_fallback_text,
+)
+from bot.services.tickets import Change
+from models import (
+    ClientCompany,
+    Member,
+    MessageRole,
+    Organization,
+    OutboxMessage,
+    SlackMessageRef,
+    Ticket,
+    TicketPriority,
+    TicketStatus,
+    utcnow,
+)
+
+# Symbolic channel: the organization's staff channel, looked up when the row is delivered.
+STAFF_CHANNEL = "staff_channel"
+
+
+class Lane:
+    STAFF = "staff"  # the card and its thread
+    REQUESTER = "requester"  # the requester's DM thread
+    SOURCE = "source"  # the thread of the message a ticket was filed from
+
+
+def enqueue(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket | None,
+    method: str,
+    payload: dict[str, Any],
+    lane: str = Lane.STAFF,
+    channel_ref: str | None = None,
+    ts_ref: str | None = None,
+    thread_ref: str | None = None,
+    record_as: MessageRole | None = None,
+) -> OutboxMessage:
+    row = OutboxMessage(
+        organization_id=organization.id,  # type: ignore[arg-type]
+        ticket_id=ticket.id if ticket else None,
+        lane=lane,
+        method=method,
+        payload=payload,
+        channel_ref=channel_ref,
+        ts_ref=ts_ref,
+        thread_ref=thread_ref,
+        record_as=record_as,
+        next_attempt_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _person(member: Member | None) -> PersonView | None:
+    if member is None:
+        return None
+    return PersonView(name=member.name, slack_user_id=member.slack_user_id)
+
+
+def ticket_view(
+    session: Session, ticket: Ticket, *, source_permalink: str | None = None
+) -> TicketView:
+    requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None
+    assignee = session.get(Member, ticket.assigned_staff_id) if ticket.assigned_staff_id else None
+    company = (
+        session.get(ClientCompany, ticket.client_company_id) if ticket.client_company_id else None
+    )
+    return TicketView(
+        id=ticket.id,  # type: ignore[arg-type]
+        number=ticket.ticket_number,
+        title=ticket.title,
+        description=ticket.description,
+        status=TicketStatus(ticket.status),
+        priority=TicketPriority(ticket.priority),
+        category=ticket.category,
+        requester=_person(requester),
+        assignee=_person(assignee),
+        company=company.name if company else None,
+        created_at=ticket.created_at,
+        source_permalink=source_permalink,
+    )
+
+
+def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
+    view = ticket_view(session, ticket, source_permalink=_source_permalink(session, ticket))
+    return {
+        "text": ticket_fallback_text(view),
+        "blocks": ticket_card(view, now=utcnow()),
+        "unfurl_links": False,
+    }
+
+
+def _source_permalink(session: Session, ticket: Ticket) -> str | None:
+    ref = session.exec(
+        select(SlackMessageRef).where(
+            SlackMessageRef.ticket_id == ticket.id, SlackMessageRef.role == MessageRole.SOURCE
+        )
+    ).first()
+    return ref.permalink if ref else None
+
+
+def ticket_created(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    source: dict[str, Any] | None = None,
+    filer: Member | None = None,
+) -> None:
+    """The card for the staff channel, the requester's "received" DM, and, for a ticket
+    filed from a message, a reply in that message's thread."""
+    if source and source.get("channel") and source.get("ts"):
+        session.add(
+            SlackMessageRef(
+                organization_id=organization.id,  # type: ignore[arg-type]
+                ticket_id=ticket.id,  # type: ignore[arg-type]
+                role=MessageRole.SOURCE,
+                channel_id=source["channel"],
+                ts=source["ts"],
+                permalink=source.get("permalink"),
+            )
+        )
+        session.flush()
+    payload = _card_payload(session, ticket)
+    enqueue(
+        session,
+        organization=organization,
+        ticket=ticket,
+        method="chat.postMessage",
+        payload=payload,
+        lane=Lane.STAFF,
+        channel_ref=STAFF_CHANNEL,
+        record_as=MessageRole.STAFF_CARD,
+    )
+    requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None
+    if requester is not None and requester.slack_user_id:
+        view = ticket_view(session, ticket)
+        enqueue(
+            session,
+            organization=organization,
+            ticket=ticket,
+            method="chat.postMessage",
+            payload={
+                "dm_user": requester.slack_user_id,
+                "text": requester_received_text(view),
+                "blocks": requester_received_blocks(view),
+            },
+            lane=Lane.REQUESTER,
+            record_as=MessageRole.REQUESTER_DM,
+        )
+    if source and source.get("channel") and source.get("ts"):
+        text = f":ticket: Filed as ticket #{ticket.ticket_number}. The IT team will follow up."
+        payload = {
+            "channel": source["channel"],
+            "thread_ts": source.get("thread_ts") or source["ts"],
+            "text": text,
+        }
+        if filer is not None and filer.slack_user_id:
+            # Where the bot cannot post in that channel, the person who filed hears instead.
+            payload["fallback_dm_user"] = filer.slack_user_id
+        enqueue(
+            session,
+            organization=organization,
+            ticket=ticket,
+            method="chat.postMessage",
+            payload=payload,
+            lane=Lane.SOURCE,
+        )
+
+
+def ticket_changed(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    actor: Member | None,
+    actor_name: str,
+    changes: Sequence[Change],
+) -> None:
+    """Update the card in place and add one line per change in its thread."""
+    if not changes:
+        return
+    payload = _card_payload(session, ticket)
+    enqueue(
+        session,
+        organization=organization,
+        ticket=ticket,
+        method="chat.update",
+        payload=payload,
+        lane=Lane.STAFF,
+        channel_ref=MessageRole.STAFF_CARD,
+        ts_ref=MessageRole.STAFF_CARD,
+    )
+    actor_slack_id = actor.slack_user_id if actor else None
+    for change in changes:
+        what = describe_change(change.field, _label(session, change.field, change.new))
+        enqueue(
+            session,
+            organization=organization,
+            ticket=ticket,
+            method="chat.postMessage",
+            payload={"text": change_line(actor_slack_id, actor_name, what)},
+            lane=Lane.STAFF,
+            channel_ref=MessageRole.STAFF_CARD,
+            thread_ref=MessageRole.STAFF_CARD,
+        )
+
+
+def _label(session: Session, field: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if field == "status":
+        return TicketStatus(value).label
+    if field == "priority":
+        return TicketPriority(value).label
+    if field == "assigned_staff_id":
+        member = session.get(Member, value)
+        if member is None:
+            return None
+        return f"<@{member.slack_user_id}>" if member.slack_user_id else escape(member.name)
+    if field == "client_company_id":
+        company = session.get(ClientCompany, value)
+        return company.name if company else None
+    return str(value)

@@ -1,0 +1,101 @@
+"""Everything a running Ticketbot holds: settings, database, Slack clients, workers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+
+from bot import jobs, migrate
+from bot.db import Database
+from bot.delivery import DeliveryWorker
+from bot.directory import SlackDirectory
+from bot.settings import Settings
+from models import Organization
+
+log = logging.getLogger(__name__)
+
+# Slack calls made while a person waits (opening a modal) must fail fast.
+INTERACTIVE_TIMEOUT_SECONDS = 5
+WORKER_TIMEOUT_SECONDS = 10
+
+
+def web_client(settings: Settings, token: str | None, *, timeout: int) -> WebClient:
+    return WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=timeout,
+        # Retries of 429s and outages belong to the outbox; a connection reset is retried once.
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry=1)],
+    )
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    delivery: DeliveryWorker
+    directory: SlackDirectory
+    scheduler: BackgroundScheduler | None = None
+    _clients: dict[str, WebClient] = field(default_factory=dict)
+
+    def client_for(self, organization: Organization) -> WebClient | None:
+        """The bot's Web API client for an organization's workspace (None: no token)."""
+        token = self.settings.slack_bot_token
+        if token is None:
+            return None
+        key = token.get_secret_value()
+        client = self._clients.get(key)
+        if client is None:
+            client = web_client(self.settings, key, timeout=WORKER_TIMEOUT_SECONDS)
+            self._clients[key] = client
+        return client
+
+    def start_background(self) -> None:
+        """Start the outbox worker and the scheduled jobs (serve, run, demo)."""
+        self.delivery.start()
+        if self.scheduler is None:
+            self.scheduler = BackgroundScheduler(timezone="UTC")
+            jobs.register(self.scheduler, self)
+            self.scheduler.start()
+
+    def stop_background(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        self.delivery.stop()
+        self.directory.close()
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    migrate_schema: bool = True,
+    background_profiles: bool = True,
+) -> Runtime:
+    """Wire a runtime from settings. The database is migrated to the newest schema first,
+    so that starting on an empty SQLite file just works."""
+    database = db or Database.from_url(settings.database_url)
+    if migrate_schema:
+        migrate.upgrade(database.engine)
+    holder: dict[str, Runtime] = {}
+
+    def client_for(organization: Organization) -> WebClient | None:
+        return holder["runtime"].client_for(organization)
+
+    delivery = DeliveryWorker(database, client_for, default_staff_channel=settings.staff_channel_id)
+    directory = SlackDirectory(
+        database,
+        client_for,
+        default_staff_channel=settings.staff_channel_id,
+        staff_cache_seconds=settings.staff_cache_seconds,
+        background=background_profiles,
+    )
+    runtime = Runtime(settings=settings, db=database, delivery=delivery, directory=directory)
+    holder["runtime"] = runtime
+    database.on_commit(delivery.wake)
+    return runtime

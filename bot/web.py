@@ -1,0 +1,59 @@
+"""The HTTP server app: Slack's request URL, health, and (later) the REST API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.concurrency import run_in_threadpool
+
+from bot import delivery
+from bot.runtime import Runtime
+
+
+def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = True) -> FastAPI:
+    """An ASGI app serving POST /slack/events and GET /healthz.
+
+    `run_background` starts the outbox worker and the scheduler with the server and stops
+    them with it (tests drive delivery by hand instead).
+    """
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if run_background:
+            runtime.start_background()
+        try:
+            yield
+        finally:
+            if run_background:
+                runtime.stop_background()
+
+    web = FastAPI(title="Ticketbot", version="0.1.0", lifespan=lifespan)
+
+    @web.post("/slack/events", include_in_schema=False)
+    async def slack_events(request: Request) -> Response:
+        body = await request.body()
+        # Bolt's dispatch is synchronous (database, Slack calls): run it off the event loop.
+        bolt_response = await run_in_threadpool(bolt_app.dispatch, to_bolt_request(request, body))
+        return to_starlette_response(bolt_response)
+
+    @web.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        database_ok = await run_in_threadpool(runtime.db.ping)
+        if not database_ok:
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        failed = await run_in_threadpool(delivery.failed_count, runtime.db)
+        pending = await run_in_threadpool(delivery.pending_count, runtime.db)
+        return JSONResponse(
+            {
+                "status": "ok",
+                "database": "ok",
+                "outbox": {"pending": pending, "failed": failed},
+            }
+        )
+
+    return web

@@ -1,0 +1,133 @@
+"""Use cases shared by Slack handlers, the REST API and the demo.
+
+Each runs inside the caller's unit of work: the domain change (through the services) and
+the Slack messages it causes (outbox rows) commit together or not at all. No Slack calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot import outbox
+from bot.errors import InvalidInput
+from bot.services import comments as comment_service
+from bot.services import tickets as ticket_service
+from bot.services.actors import Actor, StaffCheck
+from bot.services.tickets import Change
+from models import Member, MessageRole, Organization, SlackMessageRef, Ticket
+
+MAX_SOURCE_FILES = 10
+
+
+@dataclass
+class TicketRequest:
+    """A new ticket as a person asked for it."""
+
+    title: str
+    description: str = ""
+    priority: str | None = None
+    category: str | None = None
+    # Where the ticket was filed from a Slack message: channel, ts, thread_ts, permalink,
+    # author, files (Slack file objects trimmed to id/name/mimetype/size/permalink).
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+def ticket_for_source_message(
+    session: Session, *, organization: Organization, channel: str, ts: str
+) -> Ticket | None:
+    """The ticket already filed from Slack message (channel, ts), if any."""
+    ref = session.exec(
+        select(SlackMessageRef).where(
+            SlackMessageRef.organization_id == organization.id,
+            SlackMessageRef.channel_id == channel,
+            SlackMessageRef.ts == ts,
+            SlackMessageRef.role == MessageRole.SOURCE,
+        )
+    ).first()
+    return session.get(Ticket, ref.ticket_id) if ref else None
+
+
+def file_ticket(
+    session: Session,
+    *,
+    organization: Organization,
+    filer: Actor,
+    requester: Member,
+    request: TicketRequest,
+) -> Ticket:
+    """Create the ticket, its attachments from the source message, and its Slack messages."""
+    source = request.source or {}
+    if source.get("channel") and source.get("ts"):
+        existing = ticket_for_source_message(
+            session, organization=organization, channel=source["channel"], ts=source["ts"]
+        )
+        if existing is not None:
+            raise InvalidInput(
+                f"That message is already ticket #{existing.ticket_number}.", field="title"
+            )
+    # A ticket filed from someone's message is that person's request, whoever files it.
+    acting = filer
+    if source.get("author") and source["author"] == requester.slack_user_id:
+        acting = Actor(name=filer.name, is_staff=True, member=filer.member)
+    ticket = ticket_service.create_ticket(
+        session,
+        organization=organization,
+        requester=requester,
+        actor=acting,
+        title=request.title,
+        description=request.description,
+        priority=request.priority,
+        category=request.category,
+    )
+    for file in (source.get("files") or [])[:MAX_SOURCE_FILES]:
+        comment_service.add_attachment(
+            session,
+            organization=organization,
+            ticket=ticket,
+            actor=Actor(name=requester.name, is_staff=False, member=requester),
+            filename=str(file.get("name") or file.get("id") or "file")[:255],
+            file_url=file.get("permalink"),
+            file_type=file.get("mimetype"),
+            file_size=file.get("size"),
+            is_internal=False,
+        )
+    outbox.ticket_created(
+        session,
+        organization=organization,
+        ticket=ticket,
+        source=source or None,
+        filer=filer.member,
+    )
+    return ticket
+
+
+def change_ticket(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    actor: Actor,
+    changes: dict[str, Any],
+    is_staff: StaffCheck,
+) -> list[Change]:
+    """Apply changes to a ticket; the card is updated and each change gets a thread line."""
+    applied = ticket_service.update_ticket(
+        session,
+        organization=organization,
+        ticket=ticket,
+        actor=actor,
+        changes=changes,
+        is_staff=is_staff,
+    )
+    outbox.ticket_changed(
+        session,
+        organization=organization,
+        ticket=ticket,
+        actor=actor.member,
+        actor_name=actor.name,
+        changes=applied,
+    )
+    return applied

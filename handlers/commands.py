@@ -1,0 +1,58 @@
+"""The /ticket slash command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.blocks.tickets import ModalPrefill, usage_text
+from bot.ids import Command
+from handlers.common import open_ticket_modal
+
+SUBCOMMANDS = frozenset({"help", "new"})
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    kind: str  # "new" (open the modal), "help", or "unknown"
+    title: str = ""
+    word: str = ""
+
+
+def parse_ticket_command(text: str | None) -> ParsedCommand:
+    """Read `/ticket` text: nothing or several words file a ticket; one word is a sub-command.
+
+    `/ticket printer on fire` opens the form titled "printer on fire"; `/ticket help` shows
+    usage; any other single lowercase word is taken for a mistyped sub-command (a one-word
+    title can still be given with `/ticket new vpn`).
+    """
+    text = " ".join((text or "").split())
+    if not text:
+        return ParsedCommand("new")
+    first, _, rest = text.partition(" ")
+    word = first.lower()
+    if word == "help" and not rest:
+        return ParsedCommand("help")
+    if word == "new":
+        return ParsedCommand("new", title=rest)
+    if not rest and word.isascii() and word.isalpha() and word == first:
+        return ParsedCommand("unknown", word=first)
+    return ParsedCommand("new", title=text)
+
+
+def ticket_command(ack: Ack, command: dict[str, Any], client: Any, context: Any) -> None:
+    parsed = parse_ticket_command(command.get("text"))
+    if parsed.kind == "help":
+        ack(text=usage_text())
+        return
+    if parsed.kind == "unknown":
+        ack(text=usage_text(unknown=parsed.word))
+        return
+    ack()
+    open_ticket_modal(client, context, command["trigger_id"], ModalPrefill(title=parsed.title))
+
+
+def register(app: App) -> None:
+    app.command(Command.TICKET)(ticket_command)

@@ -1,0 +1,81 @@
+"""Modal submissions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+from slack_bolt import Ack, App
+
+from bot import workflows
+from bot.ids import Block, Callback, Field
+from handlers.common import tenant
+
+
+class NewTicketForm(BaseModel):
+    """What the "New ticket" modal submitted."""
+
+    title: str = ""
+    description: str = ""
+    priority: str | None = None
+    category: str | None = None
+    requester: str | None = None
+    source: dict[str, Any] = {}
+
+    @classmethod
+    def from_view(cls, view: dict[str, Any]) -> NewTicketForm:
+        values = (view.get("state") or {}).get("values") or {}
+
+        def element(block: Block) -> dict[str, Any]:
+            return (values.get(block) or {}).get(Field.VALUE) or {}
+
+        def selected(block: Block) -> str | None:
+            option = element(block).get("selected_option") or {}
+            return option.get("value")
+
+        try:
+            metadata = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            metadata = {}
+        source = metadata.get("source") if isinstance(metadata, dict) else None
+        return cls(
+            title=element(Block.TITLE).get("value") or "",
+            description=element(Block.DESCRIPTION).get("value") or "",
+            priority=selected(Block.PRIORITY),
+            category=selected(Block.CATEGORY),
+            requester=element(Block.REQUESTER).get("selected_user"),
+            source=source if isinstance(source, dict) else {},
+        )
+
+
+def submit_new_ticket(ack: Ack, view: dict[str, Any], context: Any) -> None:
+    """File the ticket; it is committed before Slack gets the ack."""
+    form = NewTicketForm.from_view(view)
+    runtime, organization, member = tenant(context)
+    filer = runtime.directory.actor(organization, member)
+    requester_slack_id = form.requester or form.source.get("author") or member.slack_user_id
+    with runtime.db.session() as session:
+        requester = (
+            member
+            if requester_slack_id == member.slack_user_id
+            else runtime.directory.member_for(session, organization, requester_slack_id)
+        )
+        workflows.file_ticket(
+            session,
+            organization=organization,
+            filer=filer,
+            requester=requester,
+            request=workflows.TicketRequest(
+                title=form.title,
+                description=form.description,
+                priority=form.priority,
+                category=form.category,
+                source=form.source,
+            ),
+        )
+    ack()
+
+
+def register(app: App) -> None:
+    app.view(Callback.NEW_TICKET_MODAL)(submit_new_ticket)
