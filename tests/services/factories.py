@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col, func, select
 
 from bot.services import organizations as orgs
+from bot.services import tickets
 from bot.services.actors import Actor
-from models import Member, MemberRole, Organization
+from models import Member, MemberRole, Organization, Ticket
 
 
 @dataclass
@@ -58,3 +62,40 @@ def make_workspace(
         slack_user_id=f"U{team_id}2",
     )
     return Workspace(organization, admin, tech, alice, bob)
+
+
+def file_ticket(
+    session: Session,
+    ws: Workspace,
+    *,
+    requester: Member | None = None,
+    actor: Actor | None = None,
+    title: str = "Printer is on fire",
+    **kwargs: Any,
+) -> Ticket:
+    """A ticket filed by `requester` (Alice by default) for themselves unless `actor` says."""
+    requester = requester or ws.alice
+    return tickets.create_ticket(
+        session,
+        organization=ws.organization,
+        requester=requester,
+        actor=actor or Actor.for_member(requester),
+        title=title,
+        **kwargs,
+    )
+
+
+def set_updated_at(session: Session, ticket: Ticket, when: datetime) -> None:
+    """Put a ticket's `updated_at` at a known instant (ordering tests, "it moved" tests)."""
+    session.execute(
+        update(Ticket)
+        .where(col(Ticket.id) == ticket.id)
+        .values(updated_at=when)
+        .execution_options(synchronize_session=False)
+    )
+    ticket.updated_at = when
+    session.flush()
+
+
+def count(session: Session, model: type) -> int:
+    return int(session.exec(select(func.count()).select_from(model)).one())

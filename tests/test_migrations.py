@@ -1,0 +1,106 @@
+"""The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, event, inspect, text
+
+import models
+from bot import migrate
+from bot.db import make_engine
+from tests.conftest import POSTGRES_URL
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_schema_engine() -> Iterator[Engine]:
+    """An engine on a brand-new schema of its own (not the one the other tests share)."""
+    if not POSTGRES_URL:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    schema = f"migration_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _differences(engine: Engine) -> list:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, models.metadata)
+
+
+def _current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _head(engine: Engine) -> str | None:
+    return ScriptDirectory.from_config(migrate.alembic_config(engine)).get_current_head()
+
+
+def _check_upgrade(engine: Engine) -> None:
+    assert inspect(engine).get_table_names() == []  # really empty to start with
+    migrate.upgrade(engine)
+    assert _current_revision(engine) == _head(engine)
+    assert set(models.metadata.tables) <= set(inspect(engine).get_table_names())
+    assert _differences(engine) == []
+
+    # A second upgrade changes nothing: no DDL, same revision, still no differences.
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    ddl = [s for s in statements if s.lstrip().upper().startswith(("CREATE", "ALTER", "DROP"))]
+    assert ddl == []
+    assert _current_revision(engine) == _head(engine)
+    assert _differences(engine) == []
+
+
+def test_sqlite_upgrade_matches_the_models(sqlite_engine):
+    _check_upgrade(sqlite_engine)
+
+
+def test_sqlite_has_wal_and_foreign_keys(sqlite_engine):
+    migrate.upgrade(sqlite_engine)
+    with sqlite_engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    # Foreign keys are enforced, not just declared.
+    with pytest.raises(Exception, match="FOREIGN KEY"), sqlite_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO client_company (name, email_domains, organization_id, created_at)"
+                " VALUES ('x', '[]', 424242, '2024-01-01 00:00:00')"
+            )
+        )
+
+
+@pytest.mark.postgres
+def test_postgres_upgrade_matches_the_models(postgres_schema_engine):
+    _check_upgrade(postgres_schema_engine)
