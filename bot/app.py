@@ -58,7 +58,10 @@ def create_app(settings: Settings, runtime: Runtime, *, socket_mode: bool = Fals
     if not socket_mode and settings.slack_signing_secret is None:
         raise ValueError("SLACK_SIGNING_SECRET is required to receive requests over HTTP")
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    client = web_client(settings, token, timeout=INTERACTIVE_TIMEOUT_SECONDS)
+    # Bolt hands each listener a client carrying the token `authorize` returned.
+    client = web_client(
+        settings, None, timeout=INTERACTIVE_TIMEOUT_SECONDS, retry_connection_errors=True
+    )
     identity = _BotIdentity()
 
     def authorize(enterprise_id: str | None, team_id: str | None, logger: Any) -> AuthorizeResult:

@@ -287,6 +287,8 @@ class DeliveryWorker:
                     SlackMessageRef.ticket_id == row.ticket_id, SlackMessageRef.role == ref_name
                 )
             ).first()
+            if ref is None and arg == "thread_ts" and args.pop("thread_optional", False):
+                continue  # no thread to reply in (its first message failed): post on its own
             if ref is None:
                 # The message this one hangs off was never posted (it failed for good).
                 raise SlackApiError(
@@ -294,6 +296,7 @@ class DeliveryWorker:
                     {"ok": False, "error": "missing_parent_message"},
                 )
             args[arg] = ref.channel_id if arg == "channel" else ref.ts
+        args.pop("thread_optional", None)
 
     def _find_posted(
         self, client: WebClient, row: OutboxMessage, args: dict[str, Any]

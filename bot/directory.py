@@ -51,6 +51,7 @@ class SlackDirectory:
         self._cache: dict[tuple[int, str], _CachedMembers] = {}
         self._lock = threading.Lock()
         self._pending_profiles: set[tuple[int, str]] = set()
+        self._queued: list[tuple[Organization, str]] = []
         self._executor = (
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="profiles") if background else None
         )
@@ -142,14 +143,19 @@ class SlackDirectory:
                 return
             self._pending_profiles.add(key)
         if self._executor is None:
-            self._pending_profiles.discard(key)
+            with self._lock:
+                self._queued.append((organization, slack_user_id))
             return
         self._executor.submit(self._refresh_profile, organization, slack_user_id)
 
-    def refresh_pending_now(self, organization: Organization, slack_user_id: str) -> None:
-        """Read a profile right away (tests and the demo, where there is no background)."""
-        self._pending_profiles.add((organization.id or 0, slack_user_id))
-        self._refresh_profile(organization, slack_user_id)
+    def run_queued(self) -> None:
+        """Read the queued profiles now (without a background pool: tests and the demo)."""
+        while True:
+            with self._lock:
+                if not self._queued:
+                    return
+                organization, slack_user_id = self._queued.pop(0)
+            self._refresh_profile(organization, slack_user_id)
 
     def _refresh_profile(self, organization: Organization, slack_user_id: str) -> None:
         key = (organization.id or 0, slack_user_id)

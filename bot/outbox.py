@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.blocks.text import escape
+from bot.blocks.text import MESSAGE_TEXT_MAX, escape, truncate
 from bot.blocks.tickets import (
     PersonView,
     TicketView,
@@ -25,13 +25,16 @@ from bot.blocks.tickets import (
 )
 from bot.services.tickets import Change
 from models import (
+    AuthorType,
     ClientCompany,
+    CommentType,
     Member,
     MessageRole,
     Organization,
     OutboxMessage,
     SlackMessageRef,
     Ticket,
+    TicketComment,
     TicketPriority,
     TicketStatus,
     utcnow,
@@ -248,3 +251,82 @@ def _label(session: Session, field: str, value: Any) -> str | None:
         company = session.get(ClientCompany, value)
         return company.name if company else None
     return str(value)
+
+
+def comment_added(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    comment: TicketComment,
+    already_in_staff_thread: bool = False,
+) -> None:
+    """Carry a comment to where it belongs in Slack.
+
+    - internal note: the card's thread only (unless it was written there);
+    - public reply by staff: the requester's DM thread, mirrored into the card's thread;
+    - reply by the requester: mirrored into the card's thread.
+    Internal notes never get a row addressed to anyone but the staff channel.
+    """
+    author = escape(comment.author_name)
+    content = escape(comment.content)
+    if comment.comment_type == CommentType.INTERNAL_NOTE:
+        if not already_in_staff_thread:
+            _to_staff_thread(
+                session,
+                organization,
+                ticket,
+                truncate(f":lock: *Internal note* from {author}:\n{content}", MESSAGE_TEXT_MAX),
+            )
+        return
+    if comment.author_type == AuthorType.STAFF:
+        requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None
+        if requester is not None and requester.slack_user_id:
+            enqueue(
+                session,
+                organization=organization,
+                ticket=ticket,
+                method="chat.postMessage",
+                payload={
+                    "dm_user": requester.slack_user_id,
+                    "text": truncate(
+                        f"*{author}* (IT team) on ticket #{ticket.ticket_number}:\n{content}",
+                        MESSAGE_TEXT_MAX,
+                    ),
+                    "thread_optional": True,
+                },
+                lane=Lane.REQUESTER,
+                thread_ref=MessageRole.REQUESTER_DM,
+            )
+        if not already_in_staff_thread:
+            _to_staff_thread(
+                session,
+                organization,
+                ticket,
+                truncate(
+                    f":outbox_tray: *Sent to the requester* by {author}:\n{content}",
+                    MESSAGE_TEXT_MAX,
+                ),
+            )
+        return
+    _to_staff_thread(
+        session,
+        organization,
+        ticket,
+        truncate(f":speech_balloon: *{author}* (requester) replied:\n{content}", MESSAGE_TEXT_MAX),
+    )
+
+
+def _to_staff_thread(
+    session: Session, organization: Organization, ticket: Ticket, text: str
+) -> OutboxMessage:
+    return enqueue(
+        session,
+        organization=organization,
+        ticket=ticket,
+        method="chat.postMessage",
+        payload={"text": text},
+        lane=Lane.STAFF,
+        channel_ref=MessageRole.STAFF_CARD,
+        thread_ref=MessageRole.STAFF_CARD,
+    )

@@ -23,13 +23,18 @@ INTERACTIVE_TIMEOUT_SECONDS = 5
 WORKER_TIMEOUT_SECONDS = 10
 
 
-def web_client(settings: Settings, token: str | None, *, timeout: int) -> WebClient:
+def web_client(
+    settings: Settings, token: str | None, *, timeout: int, retry_connection_errors: bool
+) -> WebClient:
+    """A Web API client on SLACK_API_URL.
+
+    The outbox worker's client never retries by itself: a retried chat.postMessage whose
+    first try reached Slack would post twice, and the outbox retries with a look-up of
+    what was already posted instead. Interactive calls retry a reset connection once.
+    """
+    handlers = [ConnectionErrorRetryHandler(max_retry_count=1)] if retry_connection_errors else []
     return WebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        timeout=timeout,
-        # Retries of 429s and outages belong to the outbox; a connection reset is retried once.
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry=1)],
+        token=token, base_url=settings.slack_api_url, timeout=timeout, retry_handlers=handlers
     )
 
 
@@ -50,7 +55,9 @@ class Runtime:
         key = token.get_secret_value()
         client = self._clients.get(key)
         if client is None:
-            client = web_client(self.settings, key, timeout=WORKER_TIMEOUT_SECONDS)
+            client = web_client(
+                self.settings, key, timeout=WORKER_TIMEOUT_SECONDS, retry_connection_errors=False
+            )
             self._clients[key] = client
         return client
 

@@ -17,7 +17,15 @@ from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor, StaffCheck
 from bot.services.tickets import Change
-from models import Member, MessageRole, Organization, SlackMessageRef, Ticket
+from models import (
+    CommentType,
+    Member,
+    MessageRole,
+    Organization,
+    SlackMessageRef,
+    Ticket,
+    TicketComment,
+)
 
 MAX_SOURCE_FILES = 10
 
@@ -131,3 +139,33 @@ def change_ticket(
         changes=applied,
     )
     return applied
+
+
+def add_comment(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    actor: Actor,
+    content: str,
+    comment_type: CommentType | str,
+    already_in_staff_thread: bool = False,
+) -> TicketComment:
+    """Save a comment and carry it to Slack: notes to the staff thread only, public
+    replies to the requester's DM thread (mirrored for staff), requester replies to staff."""
+    comment = comment_service.add_comment(
+        session,
+        organization=organization,
+        ticket=ticket,
+        actor=actor,
+        content=content,
+        comment_type=comment_type,
+    )
+    outbox.comment_added(
+        session,
+        organization=organization,
+        ticket=ticket,
+        comment=comment,
+        already_in_staff_thread=already_in_staff_thread,
+    )
+    return comment

@@ -45,10 +45,10 @@ def parse_ticket_command(text: str | None) -> ParsedCommand:
 def ticket_command(ack: Ack, command: dict[str, Any], client: Any, context: Any) -> None:
     parsed = parse_ticket_command(command.get("text"))
     if parsed.kind == "help":
-        ack(text=usage_text())
+        ack(response_type="ephemeral", text=usage_text())
         return
     if parsed.kind == "unknown":
-        ack(text=usage_text(unknown=parsed.word))
+        ack(response_type="ephemeral", text=usage_text(unknown=parsed.word))
         return
     ack()
     open_ticket_modal(client, context, command["trigger_id"], ModalPrefill(title=parsed.title))
