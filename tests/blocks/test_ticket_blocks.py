@@ -115,7 +115,7 @@ def test_card_escapes_user_text_everywhere_it_is_mrkdwn():
     hostile = view(title=HOSTILE, description=HOSTILE, category=HOSTILE, company=HOSTILE)
     blocks = ticket_card(hostile, now=NOW)
     for block in blocks:
-        for text in [block.get("text")] + list(block.get("fields") or []):
+        for text in [block.get("text"), *(block.get("fields") or [])]:
             if text and text["type"] == "mrkdwn":
                 assert "<!channel>" not in text["text"]
                 assert "<@U123>" not in text["text"]

@@ -79,7 +79,7 @@ def test_submission_commits_before_the_ack_then_card_and_dm_arrive(world: World)
     (card,) = world.cards()
     assert card["text"] == "Ticket #1: Printer on fire"
     assert card["blocks"][0]["text"]["text"] == "#1 Printer on fire"
-    assert "<@%s>" % world.alice in json.dumps(card["blocks"])
+    assert f"<@{world.alice}>" in json.dumps(card["blocks"])
     (dm,) = world.dm(world.alice)
     assert dm["text"] == "Ticket #1 received: Printer on fire"
     with world.db.session() as session:
