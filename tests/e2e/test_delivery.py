@@ -1,0 +1,199 @@
+"""The outbox: nothing lost, nothing doubled, order kept, rate limits honoured."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from sqlalchemy import update
+from sqlmodel import select
+
+from bot.db import Database
+from bot.delivery import DeliveryPolicy, DeliveryWorker
+from bot.ids import OUTBOX_METADATA_EVENT, Action
+from models import OutboxMessage, OutboxStatus, SlackMessageRef, utcnow
+from tests.e2e.conftest import World
+
+
+class Clock:
+    """A clock the test moves by hand, so backoffs pass without sleeping."""
+
+    def __init__(self) -> None:
+        # Ahead of the wall clock that stamps new rows, so rows written during the test
+        # are due at once.
+        self.now = utcnow() + timedelta(minutes=5)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def use_clock(world: World) -> Clock:
+    clock = Clock()
+    world.runtime.delivery.clock = clock
+    return clock
+
+
+def make_all_due(world: World) -> None:
+    with world.db.session() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING)
+            .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+        )
+
+
+def test_rate_limit_defers_one_channel_and_not_the_rest(world: World):
+    clock = use_clock(world)
+    world.sim.rate_limit_next("chat.postMessage", retry_after=30)
+    world.file_ticket(world.alice, "First")
+    world.deliver()
+    # The card hit the 429; the requester's DM (another lane) went out regardless.
+    assert world.cards() == []
+    assert [m["text"] for m in world.dm(world.alice)] == ["Ticket #1 received: First"]
+    card_row = next(o for o in world.outbox() if o.record_as == "staff_card")
+    assert card_row.status == OutboxStatus.PENDING
+    assert "ratelimited" in (card_row.last_error or "")
+    # Before Retry-After has passed, nothing more is tried on that channel.
+    clock.advance(10)
+    world.deliver()
+    assert world.cards() == []
+    clock.advance(21)
+    world.deliver()
+    assert [c["text"] for c in world.cards()] == ["Ticket #1: First"]
+    assert len(world.dm(world.alice)) == 1
+    rate_limited = [c for c in world.sim.calls if c.error == "ratelimited"]
+    assert len(rate_limited) == 1
+
+
+def test_order_per_ticket_survives_an_outage(world: World):
+    clock = use_clock(world)
+    world.file_ticket(world.alice, "Keyboard")
+    world.sim.set_outage("error")
+    world.deliver()  # the card fails to post
+    # Triage happens while Slack is down (the card's buttons were pressed earlier, say).
+    world.sim.set_outage(None)
+    card_row = next(o for o in world.outbox() if o.record_as == "staff_card")
+    assert card_row.status == OutboxStatus.PENDING and card_row.attempts == 1
+    world.sim.set_outage("error")
+    clock.advance(600)
+    world.deliver()
+    world.sim.set_outage(None)
+    clock.advance(600)
+    world.deliver()
+    (card,) = world.cards()
+    for status in ("in_progress", "pending", "resolved"):
+        world.driver.block_action(
+            world.team,
+            world.tech,
+            Action.STATUS,
+            selected_option_value=status,
+            channel_id=world.staff_channel,
+            message_ts=card["ts"],
+        )
+    world.sim.set_outage("error")
+    world.deliver()
+    world.sim.set_outage(None)
+    clock.advance(600)
+    world.deliver()
+    lines = [m["text"] for m in world.sim.thread(world.staff_channel, card["ts"])[1:]]
+    assert lines == [
+        f"<@{world.tech}> set status to *In progress*",
+        f"<@{world.tech}> set status to *Pending*",
+        f"<@{world.tech}> set status to *Resolved*",
+    ]
+    assert "Resolved" in str(world.cards()[0]["blocks"][1])
+    assert all(o.status == OutboxStatus.SENT for o in world.outbox())
+    assert len(world.cards()) == 1
+
+
+def test_a_message_slack_took_before_a_crash_is_not_posted_again(world: World):
+    world.file_ticket(world.alice, "Crashy")
+    card_row = next(o for o in world.outbox() if o.record_as == "staff_card")
+    # The state a crash leaves behind: the worker claimed the row and Slack accepted the
+    # card, but the process died before recording it; its claim has since lapsed.
+    token = world.runtime.settings.slack_bot_token
+    assert token is not None
+    bot = WebClient(token=token.get_secret_value(), base_url=world.sim.api_url)
+    posted = bot.chat_postMessage(
+        channel=world.staff_channel,
+        text=card_row.payload["text"],
+        blocks=card_row.payload["blocks"],
+        metadata={"event_type": OUTBOX_METADATA_EVENT, "event_payload": {"outbox_id": card_row.id}},
+    )
+    with world.db.session() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == card_row.id)
+            .values(attempts=1, claimed_until=utcnow() - timedelta(seconds=1))
+        )
+    world.deliver()
+    assert [c["ts"] for c in world.cards()] == [posted["ts"]]
+    with world.db.session() as session:
+        ref = session.exec(
+            select(SlackMessageRef).where(SlackMessageRef.role == "staff_card")
+        ).one()
+        row = session.get(OutboxMessage, card_row.id)
+    assert ref.ts == posted["ts"]
+    assert row.status == OutboxStatus.SENT and row.result_ts == posted["ts"]
+
+
+def test_a_row_that_keeps_failing_ends_failed_and_healthz_counts_it(world: World):
+    clock = use_clock(world)
+    world.runtime.delivery.policy = DeliveryPolicy(max_attempts=3)
+    world.file_ticket(world.alice, "Doomed")
+    world.sim.fail_next("chat.postMessage", error="internal_error", count=100)
+    for _ in range(5):
+        world.deliver()
+        clock.advance(600)
+    rows = world.outbox()
+    assert all(o.status == OutboxStatus.FAILED for o in rows)
+    assert all("gave up after 3 attempts" in (o.last_error or "") for o in rows)
+    health = world.http.get("/healthz")
+    assert health.status_code == 200
+    assert health.json()["outbox"] == {"pending": 0, "failed": 2}
+
+
+def test_permanent_errors_fail_at_once(world: World):
+    world.file_ticket(world.alice, "Nowhere")
+    world.sim.fail_next("chat.postMessage", error="channel_not_found")
+    world.deliver()
+    card_row = next(o for o in world.outbox() if o.record_as == "staff_card")
+    assert card_row.status == OutboxStatus.FAILED
+    assert card_row.last_error == "chat.postMessage: channel_not_found"
+
+
+def test_healthz_stays_up_while_slack_is_down(world: World):
+    world.file_ticket(world.alice, "Before the outage")
+    world.sim.set_outage("refuse")
+    world.deliver()
+    health = world.http.get("/healthz")
+    assert health.status_code == 200
+    assert health.json()["outbox"]["pending"] == 2
+    world.sim.set_outage(None)
+
+
+def test_two_workers_deliver_each_row_once(world: World):
+    for n in range(12):
+        world.file_ticket(world.bob, f"Storm {n}")
+    url = str(world.db.engine.url.render_as_string(hide_password=False))
+    second_db = Database.from_url(url) if not url.startswith("sqlite") else world.db
+    workers = [
+        world.runtime.delivery,
+        DeliveryWorker(
+            second_db, world.runtime.client_for, default_staff_channel=world.staff_channel
+        ),
+    ]
+    threads = [threading.Thread(target=w.drain) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    world.deliver()
+    titles = [c["text"] for c in world.cards()]
+    assert sorted(titles) == sorted(f"Ticket #{n + 1}: Storm {n}" for n in range(12))
+    assert len(world.dm(world.bob)) == 12
+    assert all(o.status == OutboxStatus.SENT for o in world.outbox())
