@@ -62,6 +62,22 @@ class DemoServer:
         self._socket.close()
 
 
+EMOJI = {
+    "ticket": "🎫",
+    "white_circle": "⚪",
+    "large_blue_circle": "🔵",
+    "large_orange_circle": "🟠",
+    "red_circle": "🔴",
+    "new": "🆕",
+    "hammer_and_wrench": "🛠",
+    "hourglass_flowing_sand": "⏳",
+    "white_check_mark": "✅",
+    "lock": "🔒",
+    "outbox_tray": "📤",
+    "speech_balloon": "💬",
+}
+
+
 class Transcript:
     """Renders what a person sees in Slack as plain text."""
 
@@ -75,6 +91,8 @@ class Transcript:
 
         text = re.sub(r"<@([A-Z0-9]+)>", person, text)
         text = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", text)
+        text = re.sub(r":([a-z_]+):", lambda m: EMOJI.get(m.group(1), m.group(0)), text)
+        text = re.sub(r"(?<!\w)[*_]([^*_\n]+)[*_](?!\w)", r"\1", text)  # bold, italics
         return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
     def _block(self, block: dict[str, Any]) -> list[str]:
@@ -89,7 +107,7 @@ class Transcript:
                 self._inline(f["text"]).replace("\n", ": ", 1) for f in block.get("fields", [])
             ]
             for left, right in zip(fields[::2], [*fields[1::2], ""], strict=False):
-                lines.append(f"{left:<36}{right}".rstrip())
+                lines.append(f"{left:<38}{right}".rstrip())
             return lines
         if kind == "context":
             return ["  " + " · ".join(self._inline(e.get("text", "")) for e in block["elements"])]
@@ -109,11 +127,12 @@ class Transcript:
             return [" ".join(controls)]
         return []
 
-    def message(self, message: dict[str, Any], indent: str = "") -> list[str]:
+    def message(self, message: dict[str, Any], reply: bool = False) -> list[str]:
         author = self.names.get(message.get("user", ""), message.get("user", "?"))
         if message.get("bot_id"):
             author = "Ticketbot (app)"
-        lines = [f"{indent}{author}:"]
+        indent = "      " if reply else ""
+        lines = [f"{'    └ ' if reply else ''}{author}:"]
         body = []
         for block in message.get("blocks") or []:
             body += self._block(block)
@@ -133,7 +152,7 @@ class Transcript:
             lines += self.message(message)
             for reply in messages:
                 if reply.get("thread_ts") == message["ts"] and reply["ts"] != message["ts"]:
-                    lines += self.message(reply, indent="    └ ")
+                    lines += self.message(reply, reply=True)
             lines.append("")
         return lines
 
