@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from . import elements
 from .blockkit import validate_view
-from .workspace import APP_ID, Channel, RecordedCall, Team
+from .workspace import APP_ID, Channel, RecordedCall, SlackError, Team
 
 if TYPE_CHECKING:
     from .server import SlackSimulator
@@ -497,7 +497,10 @@ class SlackDriver:
                 if isinstance(new_view, dict) and new_view.get("type") != "modal":
                     problems.append('must be "modal" [json-pointer:/view/type]')
                 if not problems and isinstance(new_view, dict):
-                    ws.replace_view_from_response(view["id"], new_view, push=action == "push")
+                    try:
+                        ws.replace_view_from_response(view["id"], new_view, push=action == "push")
+                    except SlackError as exc:  # e.g. push_limit_reached
+                        problems = [exc.error]
             else:
                 problems = [f"unknown response_action {action!r}"]
             if problems:

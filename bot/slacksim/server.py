@@ -585,6 +585,7 @@ class SlackSimulator:
         if mode is None:
             return None
         if mode == "timeout":
+            # Recorded on arrival with http_status 0: the client gives up before any answer.
             self._record(method, {}, team_id, token, 0, "timeout")
             self._stopping.wait(self.timeout_sleep)
             return _Reply.json(503, {"ok": False, "error": "timeout"})

@@ -229,10 +229,10 @@ def _decode_cursor(cursor: str | None) -> int:
 
 def _ts_value(call: ApiCall, name: str, error: str) -> float | None:
     raw = call.text(name)
-    if not present(raw):
+    if raw is None or raw == "":
         return None
     try:
-        return float(raw)  # type: ignore[arg-type]
+        return float(raw)
     except ValueError:
         raise SlackError(error) from None
 

@@ -863,12 +863,14 @@ class Workspace:
         """The user closed/submitted ``view_id``: it and anything pushed above it leave."""
         with self.lock:
             owner = self.view_owner.get(view_id)
-            stack = self.modal_stacks.get(owner) if owner else None
-            if not stack or view_id not in stack:
+            if owner is None:
+                return
+            stack = self.modal_stacks.get(owner, [])
+            if view_id not in stack:
                 return
             del stack[stack.index(view_id) :]
             if not stack:
-                del self.modal_stacks[owner]  # type: ignore[arg-type]
+                del self.modal_stacks[owner]
 
     def clear_modals(self, team_id: str, user_id: str) -> None:
         with self.lock:
