@@ -27,6 +27,8 @@ FIELD_TO_BLOCK = {
     "category": Block.CATEGORY,
     "requester": Block.REQUESTER,
 }
+# Comment modals show content errors on their one input.
+COMMENT_BLOCKS = {"internal_note_modal": Block.NOTE, "reply_to_requester_modal": Block.REPLY}
 
 
 class _BotIdentity:
@@ -148,7 +150,8 @@ def _render_error(
         message = error.message
     if body.get("type") == "view_submission":
         field = getattr(error, "field", None)
-        block = FIELD_TO_BLOCK.get(field or "", Block.TITLE)
+        callback_id = (body.get("view") or {}).get("callback_id", "")
+        block = COMMENT_BLOCKS.get(callback_id) or FIELD_TO_BLOCK.get(field or "", Block.TITLE)
         return BoltResponse(
             status=200,
             body=json.dumps({"response_action": "errors", "errors": {block: message[:150]}}),

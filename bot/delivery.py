@@ -113,6 +113,8 @@ class DeliveryWorker:
         self._lock = threading.Lock()
         # (organization id, method, channel) → not before; filled from 429 Retry-After.
         self._blocked_until: dict[tuple[int, str, str], datetime] = {}
+        # Links to freshly posted cards, kept with the card's reference (App Home uses them).
+        self._permalinks: dict[int, str | None] = {}
 
     # -- running ---------------------------------------------------------------------------
 
@@ -260,6 +262,8 @@ class DeliveryWorker:
                     )
                 else:
                     raise
+            if row.record_as == MessageRole.STAFF_CARD:
+                self._permalinks[row.id] = _permalink(client, response["channel"], response["ts"])  # type: ignore[index]
             return response["channel"], response["ts"]
         response = client.api_call(row.method, json=args)
         return response.get("channel"), response.get("ts")
@@ -387,7 +391,7 @@ class DeliveryWorker:
                 row.result_channel, row.result_ts = channel, ts
                 row.last_error = None
                 if row.record_as and channel and ts and row.ticket_id is not None:
-                    _record_ref(session, row, channel, ts)
+                    _record_ref(session, row, channel, ts, self._permalinks.pop(row_id, None))
             elif failed is not None:
                 row.status = OutboxStatus.FAILED
                 row.last_error = failed
@@ -401,7 +405,17 @@ class DeliveryWorker:
             session.add(row)
 
 
-def _record_ref(session: Session, row: OutboxMessage, channel: str, ts: str) -> None:
+def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
+    """A link to a message, if Slack gives one (nice to have: failures are ignored)."""
+    try:
+        return client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
+    except Exception:
+        return None
+
+
+def _record_ref(
+    session: Session, row: OutboxMessage, channel: str, ts: str, permalink: str | None
+) -> None:
     existing = session.exec(
         select(SlackMessageRef).where(
             SlackMessageRef.ticket_id == row.ticket_id, SlackMessageRef.role == row.record_as
@@ -415,6 +429,7 @@ def _record_ref(session: Session, row: OutboxMessage, channel: str, ts: str) -> 
                 role=MessageRole(row.record_as),
                 channel_id=channel,
                 ts=ts,
+                permalink=permalink,
             )
         )
 

@@ -18,6 +18,9 @@ class Callback(StrEnum):
     NEW_TICKET_SHORTCUT = "new_ticket"  # global shortcut "New ticket"
     CREATE_TICKET_FROM_MESSAGE = "create_ticket_from_message"  # message shortcut
     NEW_TICKET_MODAL = "new_ticket_modal"
+    SEND_TO_REQUESTER = "send_to_requester"  # message shortcut in a card's thread
+    INTERNAL_NOTE_MODAL = "internal_note_modal"
+    REPLY_MODAL = "reply_to_requester_modal"
 
 
 class Action(StrEnum):
@@ -29,6 +32,11 @@ class Action(StrEnum):
     PRIORITY = "ticket_priority"
     REPLY_TO_REQUESTER = "ticket_reply_to_requester"
     ADD_INTERNAL_NOTE = "ticket_add_internal_note"
+    # On the offer Ticketbot makes for a DM outside any ticket thread.
+    OFFER_NEW_TICKET = "offer_new_ticket"
+    OFFER_ADD_TO_TICKET = "offer_add_to_ticket"
+    # App Home links to cards.
+    OPEN_CARD = "home_open_card"
 
 
 class Block(StrEnum):
@@ -39,6 +47,8 @@ class Block(StrEnum):
     PRIORITY = "priority"
     CATEGORY = "category"
     REQUESTER = "requester"
+    NOTE = "note"
+    REPLY = "reply"
     # The card's actions block is "ticket_actions:<ticket id>" so an action knows its ticket.
     CARD_ACTIONS = "ticket_actions"
 

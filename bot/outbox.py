@@ -48,6 +48,7 @@ class Lane:
     STAFF = "staff"  # the card and its thread
     REQUESTER = "requester"  # the requester's DM thread
     SOURCE = "source"  # the thread of the message a ticket was filed from
+    NOTIFY = "notify"  # DMs to staff about a ticket
 
 
 def enqueue(
@@ -233,6 +234,88 @@ def ticket_changed(
             channel_ref=MessageRole.STAFF_CARD,
             thread_ref=MessageRole.STAFF_CARD,
         )
+    actor_id = actor.id if actor else None
+    for change in changes:
+        if change.field == "status" and ticket.requester_id != actor_id:
+            text = _status_notice(ticket, change, actor_name)
+            if text:
+                requester_notice(session, organization=organization, ticket=ticket, text=text)
+        if (
+            change.field == "assigned_staff_id"
+            and change.new is not None
+            and change.new != actor_id
+        ):
+            assignee = session.get(Member, change.new)
+            if assignee is not None and assignee.slack_user_id:
+                _direct_message(
+                    session,
+                    organization,
+                    ticket,
+                    assignee.slack_user_id,
+                    f":bust_in_silhouette: {escape(actor_name)} assigned you ticket "
+                    f"#{ticket.ticket_number}: {escape(ticket.title)}",
+                )
+
+
+REOPENED_FROM = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def _status_notice(ticket: Ticket, change: Change, actor_name: str) -> str | None:
+    """What the requester is told about a status change, in their ticket's DM thread."""
+    number, new = ticket.ticket_number, TicketStatus(change.new)
+    if change.old in REOPENED_FROM and new not in REOPENED_FROM:
+        return f":arrows_counterclockwise: Ticket #{number} was reopened."
+    if new == TicketStatus.IN_PROGRESS:
+        return f":hammer_and_wrench: {escape(actor_name)} started working on ticket #{number}."
+    if new == TicketStatus.PENDING:
+        return (
+            f":hourglass_flowing_sand: Ticket #{number} is waiting for you: please reply in "
+            "this thread with what the IT team asked for."
+        )
+    if new == TicketStatus.RESOLVED:
+        return (
+            f":white_check_mark: Ticket #{number} is resolved. If it isn't fixed, reply here "
+            "and it reopens."
+        )
+    if new == TicketStatus.CLOSED:
+        return f":lock: Ticket #{number} is closed."
+    return None
+
+
+def requester_notice(
+    session: Session, *, organization: Organization, ticket: Ticket, text: str
+) -> OutboxMessage | None:
+    """A message from Ticketbot to the requester in the ticket's DM thread."""
+    requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None
+    if requester is None or not requester.slack_user_id:
+        return None
+    return enqueue(
+        session,
+        organization=organization,
+        ticket=ticket,
+        method="chat.postMessage",
+        payload={
+            "dm_user": requester.slack_user_id,
+            "text": truncate(text, MESSAGE_TEXT_MAX),
+            "thread_optional": True,
+        },
+        lane=Lane.REQUESTER,
+        thread_ref=MessageRole.REQUESTER_DM,
+    )
+
+
+def _direct_message(
+    session: Session, organization: Organization, ticket: Ticket, slack_user_id: str, text: str
+) -> OutboxMessage:
+    """A DM to a staff member about a ticket (not threaded)."""
+    return enqueue(
+        session,
+        organization=organization,
+        ticket=ticket,
+        method="chat.postMessage",
+        payload={"dm_user": slack_user_id, "text": truncate(text, MESSAGE_TEXT_MAX)},
+        lane=Lane.NOTIFY,
+    )
 
 
 def _label(session: Session, field: str, value: Any) -> str | None:
@@ -315,6 +398,16 @@ def comment_added(
         ticket,
         truncate(f":speech_balloon: *{author}* (requester) replied:\n{content}", MESSAGE_TEXT_MAX),
     )
+    assignee = session.get(Member, ticket.assigned_staff_id) if ticket.assigned_staff_id else None
+    if assignee is not None and assignee.slack_user_id and assignee.id != comment.author_id:
+        _direct_message(
+            session,
+            organization,
+            ticket,
+            assignee.slack_user_id,
+            f":speech_balloon: {author} replied on ticket #{ticket.ticket_number} "
+            f"({escape(ticket.title)}):\n{content}",
+        )
 
 
 def _to_staff_thread(
@@ -329,4 +422,28 @@ def _to_staff_thread(
         lane=Lane.STAFF,
         channel_ref=MessageRole.STAFF_CARD,
         thread_ref=MessageRole.STAFF_CARD,
+    )
+
+
+def dm_offer(
+    session: Session,
+    *,
+    organization: Organization,
+    channel: str,
+    ts: str,
+    open_tickets: Sequence[Ticket],
+) -> OutboxMessage:
+    """Answer a DM that is not in any ticket's thread: file it, or add it to a ticket."""
+    from bot.blocks.conversation import dm_offer as offer_blocks
+
+    text, blocks = offer_blocks(
+        channel=channel, ts=ts, open_tickets=[ticket_view(session, t) for t in open_tickets]
+    )
+    return enqueue(
+        session,
+        organization=organization,
+        ticket=None,
+        method="chat.postMessage",
+        payload={"channel": channel, "thread_ts": ts, "text": text, "blocks": blocks},
+        lane=Lane.NOTIFY,
     )

@@ -65,6 +65,7 @@ def file_ticket(
     filer: Actor,
     requester: Member,
     request: TicketRequest,
+    parent_ticket_id: int | None = None,
 ) -> Ticket:
     """Create the ticket, its attachments from the source message, and its Slack messages."""
     source = request.source or {}
@@ -89,6 +90,7 @@ def file_ticket(
         description=request.description,
         priority=request.priority,
         category=request.category,
+        parent_ticket_id=parent_ticket_id,
     )
     for file in (source.get("files") or [])[:MAX_SOURCE_FILES]:
         comment_service.add_attachment(

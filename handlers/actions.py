@@ -1,35 +1,49 @@
-"""Buttons and menus on the staff card."""
+"""Buttons and menus: the staff card, the DM offer, App Home links."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from slack_bolt import Ack, App
 
 from bot import workflows
+from bot.blocks.conversation import internal_note_modal, reply_modal
 from bot.blocks.tickets import ticket_id_from_block_id
 from bot.errors import NotFound, PermissionDenied
 from bot.ids import Action
+from bot.outbox import ticket_view
 from bot.services import tickets as ticket_service
-from handlers.common import tenant
+from bot.services.actors import Actor
+from handlers.common import open_ticket_modal, source_prefill, tenant
 
 STAFF_ONLY = "Only the IT team can change tickets. Your request is in good hands!"
+ADD_TO_TICKET = re.compile(rf"^{Action.OFFER_ADD_TO_TICKET}:(\d{{1,18}})$")
+OPEN_CARD = re.compile(rf"^{Action.OPEN_CARD}:\d+$")
+
+
+def _staff_ticket_id(context: Any, action: dict[str, Any]) -> int:
+    runtime, organization, member = tenant(context)
+    if not runtime.directory.is_staff(organization, member):
+        raise PermissionDenied(STAFF_ONLY)
+    ticket_id = ticket_id_from_block_id(action.get("block_id"))
+    if ticket_id is None:
+        raise NotFound("That card does not belong to a ticket I know.")
+    return ticket_id
 
 
 def card_action(ack: Ack, action: dict[str, Any], context: Any) -> None:
     """Assign, reassign, change status or priority from the card; staff only."""
     ack()
+    ticket_id = _staff_ticket_id(context, action)
     runtime, organization, member = tenant(context)
     actor = runtime.directory.actor(organization, member)
-    if not actor.is_staff:
-        raise PermissionDenied(STAFF_ONLY)
-    ticket_id = ticket_id_from_block_id(action.get("block_id"))
-    if ticket_id is None:
-        raise NotFound("That card does not belong to a ticket I know.")
     with runtime.db.session() as session:
         ticket = ticket_service.get_ticket(
             session, organization_id=organization.id, ticket_id=ticket_id
         )
+        picked = action.get("selected_user")
         workflows.change_ticket(
             session,
             organization=organization,
@@ -38,39 +52,107 @@ def card_action(ack: Ack, action: dict[str, Any], context: Any) -> None:
             changes=_changes(
                 action,
                 member.id,
-                lambda user: runtime.directory.member_for(session, organization, user).id,
+                runtime.directory.member_for(session, organization, picked).id if picked else None,
             ),
             is_staff=runtime.directory.staff_check(organization),
         )
 
 
-def _changes(action: dict[str, Any], member_id: int | None, member_id_of: Any) -> dict[str, Any]:
+def _changes(
+    action: dict[str, Any], member_id: int | None, picked_id: int | None
+) -> dict[str, Any]:
     action_id = action.get("action_id")
     if action_id == Action.ASSIGN_TO_ME:
         return {"assigned_staff_id": member_id}
     if action_id == Action.ASSIGNEE:
-        user = action.get("selected_user")
-        return {"assigned_staff_id": member_id_of(user) if user else None}
+        return {"assigned_staff_id": picked_id}
     option = action.get("selected_option") or {}
     if action_id == Action.STATUS:
         return {"status": option.get("value")}
     return {"priority": option.get("value")}
 
 
-def conversation_action(ack: Ack, context: Any) -> None:
-    """ "Reply to requester" and "Add internal note" arrive with the conversation feature."""
+def open_comment_modal(
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: Any, context: Any
+) -> None:
+    """ "Add internal note" / "Reply to requester": a modal; staff only."""
     ack()
+    ticket_id = _staff_ticket_id(context, action)
     runtime, organization, member = tenant(context)
-    if not runtime.directory.is_staff(organization, member):
-        raise PermissionDenied(STAFF_ONLY)
-    raise PermissionDenied(
-        "Replies and internal notes from the card are not available yet; "
-        "write in the card's thread for now."
+    with runtime.db.session() as session:
+        ticket = ticket_service.get_ticket(
+            session, organization_id=organization.id, ticket_id=ticket_id
+        )
+        view = ticket_view(session, ticket)
+    modal = (
+        internal_note_modal(view)
+        if action["action_id"] == Action.ADD_INTERNAL_NOTE
+        else reply_modal(view, staff_name=member.name)
     )
+    client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+
+def offer_new_ticket(
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: Any, context: Any
+) -> None:
+    """ "File as a new ticket" under a DM: the new-ticket form, prefilled from the DM."""
+    ack()
+    where = json.loads(action.get("value") or "{}")
+    message = _dm_message(client, where)
+    open_ticket_modal(
+        client, context, body["trigger_id"], source_prefill(message, where["channel"], None)
+    )
+
+
+def offer_add_to_ticket(
+    ack: Ack, action: dict[str, Any], client: Any, context: Any, respond: Any
+) -> None:
+    """ "Add to #N" under a DM: the message becomes the requester's reply on ticket N."""
+    ack()
+    match = ADD_TO_TICKET.match(action.get("action_id", ""))
+    if match is None:
+        raise NotFound("I don't know that ticket.")
+    where = json.loads(action.get("value") or "{}")
+    message = _dm_message(client, where)
+    runtime, organization, member = tenant(context)
+    # The offer lists the sender's own tickets: they add to it as its requester, so the
+    # message is a requester reply even when the sender is staff.
+    actor = Actor.for_member(member, is_staff=False)
+    with runtime.db.session() as session:
+        ticket = ticket_service.get_ticket(
+            session, organization_id=organization.id, ticket_id=int(match.group(1))
+        )
+        workflows.add_comment(
+            session,
+            organization=organization,
+            ticket=ticket,
+            actor=actor,
+            content=message.get("text") or "",
+            comment_type="public_reply",
+        )
+        number = ticket.ticket_number
+    respond(text=f":white_check_mark: Added to ticket #{number}.", replace_original=True)
+
+
+def _dm_message(client: Any, where: dict[str, Any]) -> dict[str, Any]:
+    from handlers.events import fetch_message
+
+    message = fetch_message(client, where.get("channel", ""), where.get("ts", ""))
+    if message is None:
+        raise NotFound("I can't find that message any more.")
+    return message
+
+
+def acknowledge_link(ack: Ack) -> None:
+    """Link buttons (App Home's "Open card") also send an action; nothing to do."""
+    ack()
 
 
 def register(app: App) -> None:
     for action_id in (Action.ASSIGN_TO_ME, Action.ASSIGNEE, Action.STATUS, Action.PRIORITY):
         app.action(action_id)(card_action)
     for action_id in (Action.REPLY_TO_REQUESTER, Action.ADD_INTERNAL_NOTE):
-        app.action(action_id)(conversation_action)
+        app.action(action_id)(open_comment_modal)
+    app.action(Action.OFFER_NEW_TICKET)(offer_new_ticket)
+    app.action(ADD_TO_TICKET)(offer_add_to_ticket)
+    app.action(OPEN_CARD)(acknowledge_link)

@@ -7,18 +7,20 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot import portal
 from bot.blocks.tickets import ModalPrefill, usage_text
 from bot.ids import Command
-from handlers.common import open_ticket_modal
+from handlers.common import actor_of, open_ticket_modal, tenant
 
-SUBCOMMANDS = frozenset({"help", "new"})
+MAX_TICKET_NUMBER_DIGITS = 9
 
 
 @dataclass(frozen=True)
 class ParsedCommand:
-    kind: str  # "new" (open the modal), "help", or "unknown"
+    kind: str  # "new" (open the modal), "help", "mine", "show", or "unknown"
     title: str = ""
     word: str = ""
+    number: int | None = None
 
 
 def parse_ticket_command(text: str | None) -> ParsedCommand:
@@ -35,6 +37,11 @@ def parse_ticket_command(text: str | None) -> ParsedCommand:
     word = first.lower()
     if word == "help" and not rest:
         return ParsedCommand("help")
+    if word == "mine" and not rest:
+        return ParsedCommand("mine")
+    digits = first.removeprefix("#")
+    if not rest and digits.isdigit() and len(digits) <= MAX_TICKET_NUMBER_DIGITS:
+        return ParsedCommand("show", number=int(digits))
     if word == "new":
         return ParsedCommand("new", title=rest)
     if not rest and word.isascii() and word.isalpha() and word == first:
@@ -49,6 +56,21 @@ def ticket_command(ack: Ack, command: dict[str, Any], client: Any, context: Any)
         return
     if parsed.kind == "unknown":
         ack(response_type="ephemeral", text=usage_text(unknown=parsed.word))
+        return
+    if parsed.kind in ("mine", "show"):
+        runtime, organization, _ = tenant(context)
+        viewer = actor_of(context)
+        with runtime.db.session() as session:
+            if parsed.kind == "mine":
+                blocks = portal.my_tickets_blocks(session, organization=organization, viewer=viewer)
+                text = "Your tickets"
+            else:
+                assert parsed.number is not None
+                blocks = portal.ticket_blocks(
+                    session, organization=organization, viewer=viewer, number=parsed.number
+                )
+                text = f"Ticket #{parsed.number}"
+        ack(response_type="ephemeral", text=text, blocks=blocks)
         return
     ack()
     open_ticket_modal(client, context, command["trigger_id"], ModalPrefill(title=parsed.title))

@@ -10,6 +10,40 @@ from bot.runtime import Runtime
 from bot.services.actors import Actor
 from models import Member, Organization, TicketPriority
 
+TITLE_FROM_MESSAGE_MAX = 200
+SOURCE_FILE_FIELDS = ("id", "name", "mimetype", "size", "permalink", "url_private_download")
+
+
+def first_line(text: str | None) -> str:
+    return next((line.strip() for line in (text or "").splitlines() if line.strip()), "")
+
+
+def source_files(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The message's files, trimmed to what a ticket keeps of them."""
+    return [
+        {k: f.get(k) for k in SOURCE_FILE_FIELDS if f.get(k) is not None}
+        for f in (message.get("files") or [])[:10]
+    ]
+
+
+def source_prefill(message: dict[str, Any], channel_id: str, permalink: str | None) -> ModalPrefill:
+    """The new-ticket form for a Slack message: title from its first line, description
+    from its text, its author as requester, and where it came from."""
+    text = (message.get("text") or "").strip()
+    return ModalPrefill(
+        title=first_line(text)[:TITLE_FROM_MESSAGE_MAX],
+        description=text,
+        requester_slack_id=message.get("user"),
+        source={
+            "channel": channel_id,
+            "ts": message.get("ts"),
+            "thread_ts": message.get("thread_ts"),
+            "author": message.get("user"),
+            "permalink": permalink,
+            "files": source_files(message),
+        },
+    )
+
 
 def tenant(context: Any) -> tuple[Runtime, Organization, Member]:
     """The runtime, organization and member the tenant middleware put in the context."""
@@ -18,6 +52,14 @@ def tenant(context: Any) -> tuple[Runtime, Organization, Member]:
     if organization is None or member is None:
         raise PermissionDenied("I could not tell which workspace or person this came from.")
     return context["runtime"], organization, member
+
+
+def tenant_organization(context: Any) -> tuple[Runtime, Organization]:
+    """The runtime and organization, for events whose person is not the request's user."""
+    organization = context.get("organization")
+    if organization is None:
+        raise PermissionDenied("I could not tell which workspace this came from.")
+    return context["runtime"], organization
 
 
 def actor_of(context: Any) -> Actor:

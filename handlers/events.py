@@ -1,4 +1,5 @@
-"""Events API: a :ticket: reaction files the message as a ticket."""
+"""Events API: messages in ticket threads and DMs, edits and deletions, :ticket:
+reactions, App Home."""
 
 from __future__ import annotations
 
@@ -9,13 +10,19 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
-from bot import workflows
+from bot import conversation, outbox, portal, workflows
 from bot.ids import Reaction
+from bot.services import tickets as ticket_service
+from bot.services.actors import Actor
+from bot.services.tickets import OPEN_STATUSES, TicketFilter
 from bot.slack_events import claim_event
-from handlers.common import tenant
-from handlers.shortcuts import SOURCE_FILE_FIELDS
+from handlers.common import first_line, source_files, tenant, tenant_organization
+from models import MessageRole
 
 log = logging.getLogger(__name__)
+
+# Message subtypes that are a person writing something.
+AUTHORED_SUBTYPES = (None, "file_share", "thread_broadcast")
 
 
 def fetch_message(client: Any, channel: str, ts: str) -> dict[str, Any] | None:
@@ -49,7 +56,6 @@ def reaction_added(event: dict[str, Any], body: dict[str, Any], client: Any, con
     if not message or message.get("bot_id") or not message.get("user"):
         return  # bots' messages (ours included) are never tickets
     text = (message.get("text") or "").strip()
-    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
     try:
         with runtime.db.session() as session:
             if not claim_event(session, body):
@@ -61,17 +67,14 @@ def reaction_added(event: dict[str, Any], body: dict[str, Any], client: Any, con
                 filer=runtime.directory.actor(organization, member),
                 requester=requester,
                 request=workflows.TicketRequest(
-                    title=first_line[:200] or "Ticket from a Slack message",
+                    title=first_line(text)[:200] or "Ticket from a Slack message",
                     description=text,
                     source={
                         "channel": channel,
                         "ts": ts,
                         "thread_ts": message.get("thread_ts"),
                         "author": message["user"],
-                        "files": [
-                            {k: f.get(k) for k in SOURCE_FILE_FIELDS if f.get(k) is not None}
-                            for f in message.get("files") or []
-                        ],
+                        "files": source_files(message),
                     },
                 ),
             )
@@ -80,5 +83,112 @@ def reaction_added(event: dict[str, Any], body: dict[str, Any], client: Any, con
         log.info("message %s/%s was filed concurrently", channel, ts)
 
 
+def message(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+    """Messages: notes in card threads, requester replies in DM threads, edits, deletions,
+    and an offer to file a DM that belongs to no ticket."""
+    subtype = event.get("subtype")
+    if subtype == "message_changed":
+        return _edited(event, body, context)
+    if subtype == "message_deleted":
+        return _deleted(event, body, context)
+    if subtype not in AUTHORED_SUBTYPES or event.get("bot_id") or not event.get("user"):
+        return None  # joins, topic changes, bots (ourselves included)
+    incoming = conversation.IncomingMessage(
+        channel=event["channel"],
+        ts=event["ts"],
+        user=event["user"],
+        text=event.get("text") or "",
+        thread_ts=event.get("thread_ts"),
+        files=event.get("files") or [],
+    )
+    runtime, organization, member = tenant(context)
+    actor = runtime.directory.actor(organization, member)
+    with runtime.db.session() as session:
+        if not claim_event(session, body):
+            return None
+        thread = conversation.thread_of(
+            session,
+            organization=organization,
+            channel=incoming.channel,
+            thread_ts=incoming.thread_ts,
+        )
+        if thread is None:
+            if event.get("channel_type") == "im" and not incoming.in_thread:
+                mine = ticket_service.list_tickets(
+                    session,
+                    organization_id=organization.id,
+                    viewer=Actor.for_member(member, is_staff=False),
+                    filters=TicketFilter(status=list(OPEN_STATUSES)),
+                    limit=4,
+                )
+                outbox.dm_offer(
+                    session,
+                    organization=organization,
+                    channel=incoming.channel,
+                    ts=incoming.ts,
+                    open_tickets=mine,
+                )
+            return None
+        if thread.role == MessageRole.STAFF_CARD:
+            conversation.note_from_staff_thread(
+                session,
+                organization=organization,
+                ticket=thread.ticket,
+                actor=actor,
+                message=incoming,
+            )
+        elif thread.ticket.requester_id == member.id:
+            conversation.reply_from_requester(
+                session,
+                organization=organization,
+                ticket=thread.ticket,
+                requester=member,
+                message=incoming,
+            )
+    return None
+
+
+def _edited(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+    changed = event.get("message") or {}
+    if changed.get("bot_id") or not changed.get("user"):
+        return
+    runtime, organization = tenant_organization(context)
+    with runtime.db.session() as session:
+        if not claim_event(session, body):
+            return
+        author = runtime.directory.member_for(session, organization, changed["user"])
+        conversation.edit_from_slack(
+            session,
+            organization=organization,
+            actor=runtime.directory.actor(organization, author),
+            channel=event.get("channel", ""),
+            ts=changed.get("ts", ""),
+            text=changed.get("text") or "",
+        )
+
+
+def _deleted(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+    runtime, organization = tenant_organization(context)
+    ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts", "")
+    with runtime.db.session() as session:
+        if not claim_event(session, body):
+            return
+        conversation.delete_from_slack(
+            session, organization=organization, channel=event.get("channel", ""), ts=ts
+        )
+
+
+def app_home_opened(event: dict[str, Any], client: Any, context: Any) -> None:
+    if event.get("tab") != "home":
+        return
+    runtime, organization, member = tenant(context)
+    viewer = runtime.directory.actor(organization, member)
+    with runtime.db.session() as session:
+        view = portal.home_view(session, organization=organization, viewer=viewer)
+    client.views_publish(user_id=event["user"], view=view)
+
+
 def register(app: App) -> None:
     app.event("reaction_added")(reaction_added)
+    app.event("message")(message)
+    app.event("app_home_opened")(app_home_opened)

@@ -1,4 +1,4 @@
-"""Shortcuts: "New ticket" (global) and "Create ticket" (on a message)."""
+"""Shortcuts: "New ticket" (global), "Create ticket" and "Send to requester" (on a message)."""
 
 from __future__ import annotations
 
@@ -8,37 +8,12 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot import conversation, workflows
 from bot.blocks.tickets import ModalPrefill
+from bot.errors import InvalidInput, PermissionDenied
 from bot.ids import Callback
-from handlers.common import open_ticket_modal
-
-TITLE_FROM_MESSAGE_MAX = 200
-SOURCE_FILE_FIELDS = ("id", "name", "mimetype", "size", "permalink")
-
-
-def prefill_from_message(
-    message: dict[str, Any], channel_id: str, permalink: str | None
-) -> ModalPrefill:
-    """Title from the message's first line, description from its text, and where it came from."""
-    text = (message.get("text") or "").strip()
-    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    files = [
-        {k: f.get(k) for k in SOURCE_FILE_FIELDS if f.get(k) is not None}
-        for f in (message.get("files") or [])[:10]
-    ]
-    return ModalPrefill(
-        title=first_line[:TITLE_FROM_MESSAGE_MAX],
-        description=text,
-        requester_slack_id=message.get("user"),
-        source={
-            "channel": channel_id,
-            "ts": message.get("ts"),
-            "thread_ts": message.get("thread_ts"),
-            "author": message.get("user"),
-            "permalink": permalink,
-            "files": files,
-        },
-    )
+from handlers.common import open_ticket_modal, source_prefill, tenant
+from models import CommentType, MessageRole
 
 
 def new_ticket_shortcut(ack: Ack, shortcut: dict[str, Any], client: Any, context: Any) -> None:
@@ -57,13 +32,42 @@ def create_ticket_from_message(
         response = client.chat_getPermalink(channel=channel_id, message_ts=message["ts"])
         permalink = response["permalink"]
     open_ticket_modal(
-        client,
-        context,
-        shortcut["trigger_id"],
-        prefill_from_message(message, channel_id, permalink),
+        client, context, shortcut["trigger_id"], source_prefill(message, channel_id, permalink)
+    )
+
+
+def send_to_requester(ack: Ack, shortcut: dict[str, Any], context: Any, respond: Any) -> None:
+    """Publish a message of the card's thread to the requester: the one explicit act that
+    takes staff-thread material to them."""
+    ack()
+    runtime, organization, member = tenant(context)
+    actor = runtime.directory.actor(organization, member)
+    if not actor.is_staff:
+        raise PermissionDenied("Only the IT team can send messages to requesters.")
+    message = shortcut.get("message") or {}
+    channel = (shortcut.get("channel") or {}).get("id")
+    with runtime.db.session() as session:
+        thread = conversation.thread_of(
+            session, organization=organization, channel=channel, thread_ts=message.get("thread_ts")
+        )
+        if thread is None or thread.role != MessageRole.STAFF_CARD:
+            raise InvalidInput("Use this on a message in a ticket card's thread.")
+        workflows.add_comment(
+            session,
+            organization=organization,
+            ticket=thread.ticket,
+            actor=actor,
+            content=message.get("text") or "",
+            comment_type=CommentType.PUBLIC_REPLY,
+        )
+        number = thread.ticket.ticket_number
+    respond(
+        text=f":outbox_tray: Sent to the requester of ticket #{number}.",
+        response_type="ephemeral",
     )
 
 
 def register(app: App) -> None:
     app.shortcut(Callback.NEW_TICKET_SHORTCUT)(new_ticket_shortcut)
     app.shortcut(Callback.CREATE_TICKET_FROM_MESSAGE)(create_ticket_from_message)
+    app.shortcut(Callback.SEND_TO_REQUESTER)(send_to_requester)

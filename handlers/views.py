@@ -9,8 +9,12 @@ from pydantic import BaseModel
 from slack_bolt import Ack, App
 
 from bot import workflows
+from bot.blocks.conversation import ticket_id_from_metadata
+from bot.errors import NotFound, PermissionDenied
 from bot.ids import Block, Callback, Field
+from bot.services import tickets as ticket_service
 from handlers.common import tenant
+from models import CommentType
 
 
 class NewTicketForm(BaseModel):
@@ -77,5 +81,34 @@ def submit_new_ticket(ack: Ack, view: dict[str, Any], context: Any) -> None:
     ack()
 
 
+def submit_comment(ack: Ack, view: dict[str, Any], context: Any) -> None:
+    """An internal note or a reply to the requester, from the card's modals."""
+    internal = view.get("callback_id") == Callback.INTERNAL_NOTE_MODAL
+    block = Block.NOTE if internal else Block.REPLY
+    text = (((view.get("state") or {}).get("values") or {}).get(block) or {}).get(Field.VALUE) or {}
+    ticket_id = ticket_id_from_metadata(view.get("private_metadata"))
+    runtime, organization, member = tenant(context)
+    actor = runtime.directory.actor(organization, member)
+    if not actor.is_staff:
+        raise PermissionDenied("Only the IT team can do that.")
+    if ticket_id is None:
+        raise NotFound("I lost track of which ticket this was for; please try again.")
+    with runtime.db.session() as session:
+        ticket = ticket_service.get_ticket(
+            session, organization_id=organization.id, ticket_id=ticket_id
+        )
+        workflows.add_comment(
+            session,
+            organization=organization,
+            ticket=ticket,
+            actor=actor,
+            content=text.get("value") or "",
+            comment_type=CommentType.INTERNAL_NOTE if internal else CommentType.PUBLIC_REPLY,
+        )
+    ack()
+
+
 def register(app: App) -> None:
     app.view(Callback.NEW_TICKET_MODAL)(submit_new_ticket)
+    app.view(Callback.INTERNAL_NOTE_MODAL)(submit_comment)
+    app.view(Callback.REPLY_MODAL)(submit_comment)

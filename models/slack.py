@@ -95,3 +95,39 @@ class OutboxMessage(SQLModel, table=True):
     result_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = created_at_field()
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SlackCommentRef(SQLModel, table=True):
+    """The Slack message a comment was written as (edits and deletions follow it)."""
+
+    __tablename__ = "slack_comment_ref"
+    __table_args__ = (
+        UniqueConstraint(
+            "organization_id", "channel_id", "ts", name="uq_slack_comment_ref_message"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    comment_id: int = Field(foreign_key="ticket_comment.id", index=True)
+    channel_id: str = Field(max_length=32)
+    ts: str = Field(max_length=32)
+    created_at: datetime = created_at_field()
+
+
+class SlackFileRef(SQLModel, table=True):
+    """The Slack file an attachment came from. One attachment per file and ticket, however
+    many events (a `file_share` message and a `file_shared` event) announce it."""
+
+    __tablename__ = "slack_file_ref"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "slack_file_id", name="uq_slack_file_ref_ticket_file"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    ticket_id: int = Field(foreign_key="ticket.id")
+    attachment_id: int = Field(foreign_key="ticket_attachment.id", index=True)
+    slack_file_id: str = Field(max_length=32)
+    permalink: str | None = Field(default=None, max_length=500)
+    created_at: datetime = created_at_field()

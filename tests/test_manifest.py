@@ -71,10 +71,15 @@ def test_shortcuts_match_the_handlers():
     assert declared == {
         ("global", Callback.NEW_TICKET_SHORTCUT),
         ("message", Callback.CREATE_TICKET_FROM_MESSAGE),
+        ("message", Callback.SEND_TO_REQUESTER),
     }
     assert {callback for _, callback in declared} == registered()["shortcut"]
     names = {s["callback_id"]: s["name"] for s in MANIFEST["features"]["shortcuts"]}
-    assert names == {"new_ticket": "New ticket", "create_ticket_from_message": "Create ticket"}
+    assert names == {
+        "new_ticket": "New ticket",
+        "create_ticket_from_message": "Create ticket",
+        "send_to_requester": "Send to requester",
+    }
 
 
 def test_events_match_the_handlers():

@@ -361,6 +361,8 @@ USAGE = (
     "• `/ticket` — open the new-ticket form\n"
     "• `/ticket <what's wrong>` — open the form with that as the title\n"
     "• `/ticket new <title>` — the same, for a one-word title\n"
+    "• `/ticket mine` — the tickets you asked for\n"
+    "• `/ticket 42` — show ticket #42\n"
     "• `/ticket help` — this message\n"
     "You can also use the *Create ticket* shortcut on any message, "
     "or react to a message with :ticket:."

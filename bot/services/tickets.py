@@ -261,6 +261,31 @@ def update_ticket(
     return applied
 
 
+def reopen_for_requester_reply(
+    session: Session, *, organization: Organization, ticket: Ticket, actor: Actor
+) -> Change | None:
+    """A requester's reply puts a waiting ticket back in the queue.
+
+    Pending (waiting on the requester) and resolved tickets go back to open; other
+    statuses are left alone. Closed tickets are not reopened: a reply to one starts a
+    follow-up ticket instead (see the conversation workflow).
+    """
+    if ticket.organization_id != organization.id:
+        raise NotFound("There is no such ticket.")
+    ensure_can_view(ticket, actor)
+    if ticket.status not in (TicketStatus.PENDING, TicketStatus.RESOLVED):
+        return None
+    change = Change(field="status", old=ticket.status, new=TicketStatus.OPEN)
+    now = utcnow()
+    ticket.status = TicketStatus.OPEN
+    _stamp_status_times(ticket, TicketStatus.OPEN, now)
+    ticket.updated_at = now
+    _log(session, ticket=ticket, actor=actor, field="status", old=change.old, new=change.new)
+    session.add(ticket)
+    session.flush()
+    return change
+
+
 def _clean_changes(
     session: Session, organization: Organization, changes: dict[str, Any], is_staff: StaffCheck
 ) -> dict[str, Any]:

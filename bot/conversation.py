@@ -1,0 +1,224 @@
+"""A ticket as a conversation: messages in the card's thread and in the requester's DM
+thread become comments; edits and deletions follow them.
+
+Use cases only (no Slack calls): each runs in the caller's unit of work and writes the
+Slack messages it causes to the outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot import outbox, workflows
+from bot.services import comments as comment_service
+from bot.services import tickets as ticket_service
+from bot.services.actors import Actor
+from models import (
+    CommentType,
+    Member,
+    MessageRole,
+    Organization,
+    SlackCommentRef,
+    SlackMessageRef,
+    Ticket,
+    TicketComment,
+    TicketStatus,
+)
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A person's Slack message, as the Events API described it."""
+
+    channel: str
+    ts: str
+    user: str
+    text: str = ""
+    thread_ts: str | None = None
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def in_thread(self) -> bool:
+        return self.thread_ts is not None and self.thread_ts != self.ts
+
+
+@dataclass(frozen=True)
+class ThreadOf:
+    ticket: Ticket
+    role: MessageRole
+
+
+def thread_of(
+    session: Session, *, organization: Organization, channel: str, thread_ts: str | None
+) -> ThreadOf | None:
+    """The ticket whose card thread or requester thread is (channel, thread_ts)."""
+    if not thread_ts:
+        return None
+    ref = session.exec(
+        select(SlackMessageRef).where(
+            SlackMessageRef.organization_id == organization.id,
+            SlackMessageRef.channel_id == channel,
+            SlackMessageRef.ts == thread_ts,
+            SlackMessageRef.role.in_([MessageRole.STAFF_CARD, MessageRole.REQUESTER_DM]),  # type: ignore[attr-defined]
+        )
+    ).first()
+    if ref is None:
+        return None
+    ticket = session.get(Ticket, ref.ticket_id)
+    return ThreadOf(ticket=ticket, role=MessageRole(ref.role)) if ticket else None
+
+
+def _remember(session: Session, comment: TicketComment, channel: str, ts: str) -> None:
+    session.add(
+        SlackCommentRef(
+            organization_id=comment.organization_id,
+            comment_id=comment.id,  # type: ignore[arg-type]
+            channel_id=channel,
+            ts=ts,
+        )
+    )
+    session.flush()
+
+
+def note_from_staff_thread(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    actor: Actor,
+    message: IncomingMessage,
+) -> TicketComment | None:
+    """A staff member wrote in the card's thread: an internal note (already visible there)."""
+    if not actor.is_staff or not message.text.strip():
+        return None
+    comment = workflows.add_comment(
+        session,
+        organization=organization,
+        ticket=ticket,
+        actor=actor,
+        content=message.text,
+        comment_type=CommentType.INTERNAL_NOTE,
+        already_in_staff_thread=True,
+    )
+    _remember(session, comment, message.channel, message.ts)
+    return comment
+
+
+@dataclass(frozen=True)
+class RequesterReply:
+    ticket: Ticket  # the ticket the reply landed on (a new follow-up for a closed ticket)
+    comment: TicketComment | None
+    follow_up_of: Ticket | None = None
+    reopened: bool = False
+
+
+def reply_from_requester(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    requester: Member,
+    message: IncomingMessage,
+) -> RequesterReply:
+    """The requester answered in their DM thread.
+
+    Saved as a public reply and mirrored to the staff. A pending or resolved ticket goes
+    back to open; a closed one stays closed and the reply starts a follow-up ticket.
+    """
+    actor = Actor.for_member(requester, is_staff=False)
+    text = message.text.strip() or "(sent a file)"
+    if ticket.status == TicketStatus.CLOSED:
+        follow_up = workflows.file_ticket(
+            session,
+            organization=organization,
+            filer=actor,
+            requester=requester,
+            request=workflows.TicketRequest(
+                title=f"Follow-up to #{ticket.ticket_number}: {ticket.title}"[:200],
+                description=text,
+            ),
+            parent_ticket_id=ticket.id,
+        )
+        outbox.requester_notice(
+            session,
+            organization=organization,
+            ticket=ticket,
+            text=(
+                f"Ticket #{ticket.ticket_number} is closed, so I opened "
+                f"ticket #{follow_up.ticket_number} for your message."
+            ),
+        )
+        return RequesterReply(ticket=follow_up, comment=None, follow_up_of=ticket)
+    comment = workflows.add_comment(
+        session,
+        organization=organization,
+        ticket=ticket,
+        actor=actor,
+        content=text,
+        comment_type=CommentType.PUBLIC_REPLY,
+    )
+    _remember(session, comment, message.channel, message.ts)
+    change = ticket_service.reopen_for_requester_reply(
+        session, organization=organization, ticket=ticket, actor=actor
+    )
+    if change is not None:
+        outbox.ticket_changed(
+            session,
+            organization=organization,
+            ticket=ticket,
+            actor=requester,
+            actor_name=requester.name,
+            changes=[change],
+        )
+    return RequesterReply(ticket=ticket, comment=comment, reopened=change is not None)
+
+
+def _comment_at(
+    session: Session, *, organization: Organization, channel: str, ts: str
+) -> tuple[SlackCommentRef, TicketComment] | None:
+    ref = session.exec(
+        select(SlackCommentRef).where(
+            SlackCommentRef.organization_id == organization.id,
+            SlackCommentRef.channel_id == channel,
+            SlackCommentRef.ts == ts,
+        )
+    ).first()
+    if ref is None:
+        return None
+    comment = session.get(TicketComment, ref.comment_id)
+    return (ref, comment) if comment else None
+
+
+def edit_from_slack(
+    session: Session,
+    *,
+    organization: Organization,
+    actor: Actor,
+    channel: str,
+    ts: str,
+    text: str,
+) -> TicketComment | None:
+    """Someone edited a message that is a comment: the comment follows."""
+    found = _comment_at(session, organization=organization, channel=channel, ts=ts)
+    if found is None or not text.strip():
+        return None
+    _, comment = found
+    return comment_service.edit_comment(session, comment=comment, actor=actor, content=text)
+
+
+def delete_from_slack(
+    session: Session, *, organization: Organization, channel: str, ts: str
+) -> bool:
+    """A message that is a comment was deleted in Slack: the comment goes too."""
+    found = _comment_at(session, organization=organization, channel=channel, ts=ts)
+    if found is None:
+        return False
+    ref, comment = found
+    session.delete(ref)
+    session.flush()
+    session.delete(comment)
+    session.flush()
+    return True

@@ -1,0 +1,124 @@
+"""What people see of tickets outside the card: App Home, `/ticket mine`, `/ticket 42`.
+
+Reads only, through the services' visibility rules: a requester's views are built from
+`list_comments` for that requester, which never returns internal notes.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from bot.blocks.conversation import (
+    CommentView,
+    requester_home,
+    staff_home,
+    ticket_details,
+    ticket_list,
+)
+from bot.outbox import ticket_view
+from bot.services import comments as comment_service
+from bot.services import tickets as ticket_service
+from bot.services.actors import Actor
+from bot.services.tickets import OPEN_STATUSES, TicketFilter
+from models import (
+    AuthorType,
+    CommentType,
+    MessageRole,
+    Organization,
+    SlackMessageRef,
+    Ticket,
+    utcnow,
+)
+
+HOME_LIST_SIZE = 10
+
+
+def comment_views(session: Session, ticket: Ticket, viewer: Actor) -> list[CommentView]:
+    return [
+        CommentView(
+            author=c.author_name,
+            content=c.content,
+            created_at=c.created_at,
+            internal=c.comment_type == CommentType.INTERNAL_NOTE,
+            from_staff=c.author_type == AuthorType.STAFF,
+        )
+        for c in comment_service.list_comments(session, ticket=ticket, viewer=viewer)
+    ]
+
+
+def _card_links(session: Session, tickets: list[Ticket]) -> dict[int, str]:
+    ids = [t.id for t in tickets if t.id is not None]
+    if not ids:
+        return {}
+    refs = session.exec(
+        select(SlackMessageRef).where(
+            SlackMessageRef.ticket_id.in_(ids),  # type: ignore[attr-defined]
+            SlackMessageRef.role == MessageRole.STAFF_CARD,
+        )
+    ).all()
+    return {r.ticket_id: r.permalink for r in refs if r.permalink}
+
+
+def home_view(session: Session, *, organization: Organization, viewer: Actor) -> dict:
+    now = utcnow()
+    if viewer.is_staff:
+
+        def listed(filters: TicketFilter) -> list[Ticket]:
+            return ticket_service.list_tickets(
+                session,
+                organization_id=organization.id,
+                viewer=viewer,
+                filters=filters,
+                limit=HOME_LIST_SIZE,
+            )
+
+        open_statuses = list(OPEN_STATUSES)
+        mine = listed(TicketFilter(status=open_statuses, assigned_staff_id=viewer.member_id))
+        unassigned = listed(TicketFilter(status=open_statuses, unassigned=True))
+        recent = listed(TicketFilter())
+        return staff_home(
+            mine=[ticket_view(session, t) for t in mine],
+            unassigned=[ticket_view(session, t) for t in unassigned],
+            recent=[ticket_view(session, t) for t in recent],
+            card_links=_card_links(session, mine + unassigned + recent),
+            now=now,
+        )
+    tickets = ticket_service.list_tickets(
+        session, organization_id=organization.id, viewer=viewer, limit=HOME_LIST_SIZE
+    )
+    tickets.sort(key=lambda t: (t.status not in OPEN_STATUSES, -t.updated_at.timestamp()))
+    return requester_home(
+        tickets=[ticket_view(session, t) for t in tickets],
+        conversations={t.id: comment_views(session, t, viewer) for t in tickets},  # type: ignore[misc]
+        now=now,
+    )
+
+
+def my_tickets_blocks(session: Session, *, organization: Organization, viewer: Actor) -> list[dict]:
+    """`/ticket mine`: the tickets the person asked for (open ones first)."""
+    requester_view = Actor(name=viewer.name, is_staff=False, member=viewer.member)
+    tickets = ticket_service.list_tickets(
+        session, organization_id=organization.id, viewer=requester_view, limit=20
+    )
+    tickets.sort(key=lambda t: (t.status not in OPEN_STATUSES, -t.updated_at.timestamp()))
+    return ticket_list(
+        [ticket_view(session, t) for t in tickets],
+        empty="You have no tickets. File one with `/ticket`.",
+        now=utcnow(),
+    )
+
+
+def ticket_blocks(
+    session: Session, *, organization: Organization, viewer: Actor, number: int
+) -> list[dict]:
+    """`/ticket 42`: all of it for staff, the public view for its requester, else refused."""
+    ticket = ticket_service.get_ticket_by_number(
+        session, organization_id=organization.id, number=number
+    )
+    ticket_service.ensure_can_view(ticket, viewer)
+    return ticket_details(
+        ticket_view(session, ticket),
+        comment_views(session, ticket, viewer),
+        now=utcnow(),
+        for_staff=viewer.is_staff,
+    )
