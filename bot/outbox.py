@@ -237,7 +237,7 @@ def ticket_changed(
     actor_id = actor.id if actor else None
     for change in changes:
         if change.field == "status" and ticket.requester_id != actor_id:
-            text = _status_notice(ticket, change, actor_name)
+            text = _status_notice(ticket, change, _who(session, actor_id, actor_name))
             if text:
                 requester_notice(session, organization=organization, ticket=ticket, text=text)
         if (
@@ -252,21 +252,30 @@ def ticket_changed(
                     organization,
                     ticket,
                     assignee.slack_user_id,
-                    f":bust_in_silhouette: {escape(actor_name)} assigned you ticket "
-                    f"#{ticket.ticket_number}: {escape(ticket.title)}",
+                    f":bust_in_silhouette: {_who(session, actor_id, actor_name)} assigned you "
+                    f"ticket #{ticket.ticket_number}: {escape(ticket.title)}",
                 )
 
 
 REOPENED_FROM = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
-def _status_notice(ticket: Ticket, change: Change, actor_name: str) -> str | None:
+def _who(session: Session, member_id: int | None, name: str) -> str:
+    """How a person is named in a message: a mention (Slack shows their current name),
+    else their escaped name."""
+    member = session.get(Member, member_id) if member_id else None
+    if member is not None and member.slack_user_id:
+        return f"<@{member.slack_user_id}>"
+    return escape(name)
+
+
+def _status_notice(ticket: Ticket, change: Change, who: str) -> str | None:
     """What the requester is told about a status change, in their ticket's DM thread."""
     number, new = ticket.ticket_number, TicketStatus(change.new)
     if change.old in REOPENED_FROM and new not in REOPENED_FROM:
         return f":arrows_counterclockwise: Ticket #{number} was reopened."
     if new == TicketStatus.IN_PROGRESS:
-        return f":hammer_and_wrench: {escape(actor_name)} started working on ticket #{number}."
+        return f":hammer_and_wrench: {who} started working on ticket #{number}."
     if new == TicketStatus.PENDING:
         return (
             f":hourglass_flowing_sand: Ticket #{number} is waiting for you: please reply in "
@@ -351,7 +360,7 @@ def comment_added(
     - reply by the requester: mirrored into the card's thread.
     Internal notes never get a row addressed to anyone but the staff channel.
     """
-    author = escape(comment.author_name)
+    author = _who(session, comment.author_id, comment.author_name)
     content = escape(comment.content)
     if comment.comment_type == CommentType.INTERNAL_NOTE:
         if not already_in_staff_thread:

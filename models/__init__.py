@@ -18,7 +18,9 @@ from models.slack import (
     MessageRole,
     OutboxMessage,
     OutboxStatus,
+    SlackCommentRef,
     SlackEventReceipt,
+    SlackFileRef,
     SlackMessageRef,
 )
 from models.ticket import Ticket, TicketEvent
@@ -36,7 +38,9 @@ __all__ = [
     "Organization",
     "OutboxMessage",
     "OutboxStatus",
+    "SlackCommentRef",
     "SlackEventReceipt",
+    "SlackFileRef",
     "SlackMessageRef",
     "Ticket",
     "TicketAttachment",

@@ -276,6 +276,7 @@ def sync_slack_member(
         return member
     changed = False
     if name and member.name != name[:200]:
+        _rename_authored(session, member=member, new_name=name[:200])
         member.name, changed = name[:200], True
     if timezone and member.timezone != timezone:
         member.timezone, changed = timezone, True
@@ -348,3 +349,25 @@ def merge_into_email_twin(session: Session, *, member: Member, email: str | None
     session.flush()
     session.expire_all()
     return twin
+
+
+def _rename_authored(session: Session, *, member: Member, new_name: str) -> None:
+    """Carry a person's new name to the comments and files they authored under the old one
+    (author names are denormalized; a first request may only have known a Slack id)."""
+    from models import TicketAttachment, TicketComment
+
+    session.execute(
+        update(TicketComment)
+        .where(TicketComment.author_id == member.id, TicketComment.author_name == member.name)
+        .values(author_name=new_name)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(TicketAttachment)
+        .where(
+            TicketAttachment.uploaded_by == member.id,
+            TicketAttachment.uploaded_by_name == member.name,
+        )
+        .values(uploaded_by_name=new_name)
+        .execution_options(synchronize_session=False)
+    )

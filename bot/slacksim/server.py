@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from . import webapi
 from .blockkit import load_limits, validate_blocks
@@ -113,6 +113,15 @@ def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
         is_file = part.get_filename() is not None
         fields[name] = payload if is_file else payload.decode("utf-8", "replace")
     return fields
+
+
+def _content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the exact name per RFC 6266/5987.
+
+    Headers are latin-1 on the wire: a raw non-ASCII name (or a quote or line break in it)
+    must never reach ``send_header``."""
+    fallback = "".join(ch if " " <= ch <= "~" and ch not in '"\\' else "_" for ch in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class _SimHTTPServer(ThreadingHTTPServer):
@@ -892,5 +901,5 @@ class SlackSimulator:
             200,
             stored.content,
             stored.mimetype,
-            {"Content-Disposition": f'attachment; filename="{stored.name}"'},
+            {"Content-Disposition": _content_disposition(stored.name)},
         )
