@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from bot.errors import DomainError, NotFound
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from models import Organization
 
 log = logging.getLogger("ticketbot")
 
@@ -95,6 +104,77 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _workspace_unit_of_work(
+    team_id: str, *, create: bool = False
+) -> Iterator[tuple[Session, Organization]]:
+    """A unit of work on the (migrated) database and the organization of Slack team
+    `team_id`, created when `create` says so. Domain errors end the command with their
+    message. Only the database is used, so this works while `serve` runs."""
+    from bot import migrate
+    from bot.db import Database, make_engine
+    from bot.services import organizations as orgs
+
+    if not re.fullmatch(r"[A-Z0-9]{2,32}", team_id):
+        raise SystemExit(f"ticketbot api-token: {team_id!r} is not a Slack team id (T0123ABCD).")
+    database = Database(make_engine(_settings().database_url))
+    try:
+        migrate.upgrade(database.engine)
+        with database.session() as session:
+            if create:
+                organization = orgs.get_or_create_organization(session, team_id=team_id)
+            else:
+                organization = orgs.get_organization_by_team(session, team_id=team_id)
+                if organization is None:
+                    raise NotFound(f"Ticketbot has never seen a workspace {team_id}.")
+            yield session, organization
+    except DomainError as error:
+        raise SystemExit(f"ticketbot api-token: {error.message}") from None
+    finally:
+        database.dispose()
+
+
+def cmd_api_token_create(args: argparse.Namespace) -> int:
+    from bot.api import tokens
+
+    with _workspace_unit_of_work(args.team, create=True) as (session, organization):
+        issued = tokens.create_api_token(session, organization=organization, name=args.name)
+    # Printed once committed: a token that is shown exists.
+    print(
+        f"API token {issued.record.id} ({issued.record.token_prefix}…) named "
+        f"{issued.record.name!r} for workspace {organization.slack_team_id}."
+    )
+    print("It is shown only now: keep it secret. Send it as 'Authorization: Bearer <token>'.")
+    print(issued.secret)
+    return 0
+
+
+def cmd_api_token_revoke(args: argparse.Namespace) -> int:
+    from bot.api import tokens
+
+    with _workspace_unit_of_work(args.team) as (session, organization):
+        token = tokens.revoke_api_token(session, organization=organization, id_or_prefix=args.token)
+    print(f"API token {token.id} ({token.token_prefix}…) {token.name!r} is revoked.")
+    return 0
+
+
+def cmd_api_token_list(args: argparse.Namespace) -> int:
+    from bot.api import tokens
+
+    with _workspace_unit_of_work(args.team) as (session, organization):
+        found = tokens.list_api_tokens(session, organization=organization)
+    if not found:
+        print(f"Workspace {args.team} has no API tokens.")
+    for token in found:
+        used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+        state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+        print(
+            f"{token.id}\t{token.token_prefix}…\t{token.name}\t"
+            f"created {token.created_at:%Y-%m-%d %H:%M}\tlast used {used}\t{state}"
+        )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot import demo
 
@@ -129,6 +209,24 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="migrate to the newest schema")
     upgrade.set_defaults(func=cmd_db_upgrade)
+
+    api_token = commands.add_parser("api-token", help="REST API tokens of a workspace")
+    token_commands = api_token.add_subparsers(dest="api_token_command", required=True)
+    create = token_commands.add_parser(
+        "create", help="make a token; it is printed once, as the last line"
+    )
+    create.add_argument("--team", required=True, help="the workspace's Slack team id (T…)")
+    create.add_argument(
+        "--name", default="integration", help="who uses it (comments show 'API: NAME')"
+    )
+    create.set_defaults(func=cmd_api_token_create)
+    revoke = token_commands.add_parser("revoke", help="revoke a token for good")
+    revoke.add_argument("token", metavar="TOKEN_ID_OR_PREFIX")
+    revoke.add_argument("--team", required=True, help="the workspace's Slack team id (T…)")
+    revoke.set_defaults(func=cmd_api_token_revoke)
+    listing = token_commands.add_parser("list", help="list a workspace's tokens")
+    listing.add_argument("--team", required=True, help="the workspace's Slack team id (T…)")
+    listing.set_defaults(func=cmd_api_token_list)
     return parser
 
 

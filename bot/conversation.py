@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot import outbox, workflows
+from bot import attachments, outbox, workflows
 from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
@@ -91,8 +91,24 @@ def note_from_staff_thread(
     actor: Actor,
     message: IncomingMessage,
 ) -> TicketComment | None:
-    """A staff member wrote in the card's thread: an internal note (already visible there)."""
-    if not actor.is_staff or not message.text.strip():
+    """A staff member wrote in the card's thread: an internal note (already visible there).
+    Files shared with it become internal attachments."""
+    if not actor.is_staff:
+        return None
+    if message.files:
+        attachments.enqueue_fetch(
+            session,
+            organization=organization,
+            ticket=ticket,
+            files=message.files,
+            uploader=actor.member,
+            uploader_is_staff=True,
+            is_internal=True,
+            share_to=None,
+            notify_channel=message.channel,
+            notify_thread_ts=message.thread_ts,
+        )
+    if not message.text.strip():
         return None
     comment = workflows.add_comment(
         session,
@@ -161,6 +177,19 @@ def reply_from_requester(
         comment_type=CommentType.PUBLIC_REPLY,
     )
     _remember(session, comment, message.channel, message.ts)
+    if message.files:
+        attachments.enqueue_fetch(
+            session,
+            organization=organization,
+            ticket=ticket,
+            files=message.files,
+            uploader=requester,
+            uploader_is_staff=False,
+            is_internal=False,
+            share_to=attachments.SHARE_TO_STAFF,
+            notify_channel=message.channel,
+            notify_thread_ts=message.thread_ts,
+        )
     change = ticket_service.reopen_for_requester_reply(
         session, organization=organization, ticket=ticket, actor=actor
     )
@@ -222,3 +251,40 @@ def delete_from_slack(
     session.delete(comment)
     session.flush()
     return True
+
+
+def file_shared_in_thread(
+    session: Session,
+    *,
+    organization: Organization,
+    thread: ThreadOf,
+    uploader: Member,
+    uploader_is_staff: bool,
+    file: dict[str, Any],
+    channel: str,
+    thread_ts: str,
+) -> bool:
+    """A file announced by a `file_shared` event (its message may also arrive, or may have
+    already): attached once, by the same rules as a file on a thread message."""
+    if thread.role == MessageRole.STAFF_CARD:
+        if not uploader_is_staff:
+            return False
+        internal, share_to = True, None
+    elif thread.ticket.requester_id == uploader.id:
+        internal, share_to = False, attachments.SHARE_TO_STAFF
+    else:
+        return False
+    return bool(
+        attachments.enqueue_fetch(
+            session,
+            organization=organization,
+            ticket=thread.ticket,
+            files=[file],
+            uploader=uploader,
+            uploader_is_staff=uploader_is_staff,
+            is_internal=internal,
+            share_to=share_to,
+            notify_channel=channel,
+            notify_thread_ts=thread_ts,
+        )
+    )

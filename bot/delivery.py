@@ -81,6 +81,13 @@ class DeliveryPolicy:
 
 
 ClientFor = Callable[[Organization], WebClient | None]
+# A job the worker runs instead of a Web API method (downloading or sharing a file):
+# called with the client, the organization, the row and its resolved arguments; returns
+# the (channel, ts) it produced, if any. Raise SlackApiError/OSError to retry.
+Job = Callable[
+    [WebClient, Organization, OutboxMessage, dict[str, Any]], tuple[str | None, str | None]
+]
+JOB_PREFIX = "ticketbot."
 
 
 class _Defer(Exception):
@@ -115,6 +122,13 @@ class DeliveryWorker:
         self._blocked_until: dict[tuple[int, str, str], datetime] = {}
         # Links to freshly posted cards, kept with the card's reference (App Home uses them).
         self._permalinks: dict[int, str | None] = {}
+        self._jobs: dict[str, Job] = {}
+
+    def register_job(self, method: str, job: Job) -> None:
+        """Let outbox rows of `method` (named "ticketbot.…") run `job` with retries."""
+        if not method.startswith(JOB_PREFIX):
+            raise ValueError(f"job names start with {JOB_PREFIX!r}")
+        self._jobs[method] = job
 
     # -- running ---------------------------------------------------------------------------
 
@@ -236,6 +250,13 @@ class DeliveryWorker:
         if dm_user:
             opened = client.conversations_open(users=dm_user)
             args["channel"] = opened["channel"]["id"]
+        if row.method.startswith(JOB_PREFIX):
+            job = self._jobs.get(row.method)
+            if job is None:
+                raise SlackApiError(
+                    f"no job {row.method}", {"ok": False, "error": "unknown_method"}
+                )
+            return job(client, organization, row, args)
         key = (organization.id or 0, row.method, str(args.get("channel", "")))
         blocked = self._blocked_until.get(key)
         if blocked and blocked > self.clock():

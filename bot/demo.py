@@ -26,6 +26,11 @@ from bot.slacksim import SlackDriver, SlackSimulator
 from bot.web import create_web_app
 
 TEAM = "T0DEMO0001"
+# A tiny valid PNG (1 by 1 pixel) standing in for Alice's screenshot.
+DEMO_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
 SIGNING_SECRET = "demo-signing-secret"
 WIDTH = 78
 
@@ -75,6 +80,11 @@ EMOJI = {
     "lock": "🔒",
     "outbox_tray": "📤",
     "speech_balloon": "💬",
+    "paperclip": "📎",
+    "bust_in_silhouette": "👤",
+    "arrows_counterclockwise": "🔄",
+    "warning": "⚠️",
+    "envelope": "✉️",
 }
 
 
@@ -181,10 +191,10 @@ def run_demo(database_path: str | None = None, verbose: bool = False) -> int:
     with tempfile.TemporaryDirectory(prefix="ticketbot-demo-") as scratch:
         path = Path(database_path) if database_path else Path(scratch) / "ticketbot.db"
         with SlackSimulator() as sim:
-            return _story(sim, path)
+            return _story(sim, path, Path(scratch) / "files")
 
 
-def _story(sim: SlackSimulator, database: Path) -> int:
+def _story(sim: SlackSimulator, database: Path, files: Path) -> int:
     team = sim.add_team(TEAM, name="Acme IT Services", domain="acme-it")
     tom = sim.add_user(TEAM, name="tom", real_name="Tom (technician)", email="tom@acme-it.com")[
         "id"
@@ -206,6 +216,7 @@ def _story(sim: SlackSimulator, database: Path) -> int:
         slack_api_url=sim.api_url,
         database_url=f"sqlite:///{database}",
         staff_channel_id=staff,
+        file_storage_dir=files,
     )
     runtime = build_runtime(settings)
     web = create_web_app(create_app(settings, runtime), runtime)
@@ -253,6 +264,55 @@ def _story(sim: SlackSimulator, database: Path) -> int:
         )
         _settle(runtime)
 
+        _step("Tom adds an internal note, then replies to Alice (“Reply to requester”)")
+        driver.block_action(
+            TEAM, tom, Action.ADD_INTERNAL_NOTE, channel_id=staff, message_ts=card["ts"]
+        )
+        driver.submit_view(
+            TEAM,
+            tom,
+            sim.open_views(tom)[-1]["id"],
+            {"Note": "Her VPN certificate expired yesterday; renewing it."},
+        )
+        driver.block_action(
+            TEAM, tom, Action.REPLY_TO_REQUESTER, channel_id=staff, message_ts=card["ts"]
+        )
+        driver.submit_view(
+            TEAM,
+            tom,
+            sim.open_views(tom)[-1]["id"],
+            {"Reply": "I renewed your VPN certificate. Could you try again and send a screenshot?"},
+        )
+        _settle(runtime)
+
+        _step("Alice answers in her DM thread with a screenshot")
+        dm = sim.dm_channel(TEAM, alice)
+        received = next(m for m in sim.messages(dm) if "Ticket #1 received" in m.get("text", ""))
+        screenshot = sim.add_file(TEAM, alice, "vpn-connected.png", DEMO_PNG, "image/png", "png")
+        driver.event(
+            TEAM,
+            driver.message_event(
+                TEAM,
+                dm,
+                alice,
+                "Connected now, thank you!",
+                thread_ts=received["ts"],
+                files=[screenshot],
+            ),
+        )
+        _settle(runtime)
+
+        _step("Tom resolves ticket #1")
+        driver.block_action(
+            TEAM,
+            tom,
+            Action.STATUS,
+            selected_option_value="resolved",
+            channel_id=staff,
+            message_ts=card["ts"],
+        )
+        _settle(runtime)
+
         print(_banner("What Tom sees in #it-staff (cards and their threads)"))
         print("\n".join(transcript.channel(staff)))
         print(_banner("What Alice sees in her DM with Ticketbot"))
@@ -261,5 +321,8 @@ def _story(sim: SlackSimulator, database: Path) -> int:
         print("\n".join(transcript.channel(sim.dm_channel(TEAM, bob))))
         print("\n".join(transcript.channel(general)))
         failed = delivery.failed_count(runtime.db)
-    print(f"Done: 2 tickets filed and triaged; {failed} Slack messages failed to deliver.")
+    print(
+        f"Done: 2 tickets filed, one worked through to resolved; "
+        f"{failed} Slack messages failed to deliver."
+    )
     return 0 if failed == 0 else 1

@@ -10,10 +10,13 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot import jobs, migrate
+from bot.attachments import FETCH_FILE, SHARE_FILE, SlackFileJobs
 from bot.db import Database
 from bot.delivery import DeliveryWorker
 from bot.directory import SlackDirectory
+from bot.files import ContentStore
 from bot.settings import Settings
+from bot.slack_files import allowed_file_hosts
 from models import Organization
 
 log = logging.getLogger(__name__)
@@ -104,5 +107,13 @@ def build_runtime(
     )
     runtime = Runtime(settings=settings, db=database, delivery=delivery, directory=directory)
     holder["runtime"] = runtime
+    files = SlackFileJobs(
+        database,
+        ContentStore(settings.file_storage_dir),
+        allowed_hosts=allowed_file_hosts(settings.slack_api_url),
+        max_bytes=settings.max_attachment_bytes,
+    )
+    delivery.register_job(FETCH_FILE, files.fetch)
+    delivery.register_job(SHARE_FILE, files.share)
     database.on_commit(delivery.wake)
     return runtime

@@ -12,6 +12,7 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from starlette.concurrency import run_in_threadpool
 
 from bot import delivery
+from bot.api import create_api_router
 from bot.runtime import Runtime
 
 
@@ -32,7 +33,9 @@ def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = Tr
             if run_background:
                 runtime.stop_background()
 
+    # The OpenAPI document describes the REST API only: Slack's endpoints are not in it.
     web = FastAPI(title="Ticketbot", version="0.1.0", lifespan=lifespan)
+    web.include_router(create_api_router(runtime), prefix="/api")
 
     @web.post("/slack/events", include_in_schema=False)
     async def slack_events(request: Request) -> Response:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot import outbox
+from bot import attachments, outbox
 from bot.errors import InvalidInput
 from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service
@@ -92,17 +92,18 @@ def file_ticket(
         category=request.category,
         parent_ticket_id=parent_ticket_id,
     )
-    for file in (source.get("files") or [])[:MAX_SOURCE_FILES]:
-        comment_service.add_attachment(
+    if source.get("files"):
+        attachments.enqueue_fetch(
             session,
             organization=organization,
             ticket=ticket,
-            actor=Actor(name=requester.name, is_staff=False, member=requester),
-            filename=str(file.get("name") or file.get("id") or "file")[:255],
-            file_url=file.get("permalink"),
-            file_type=file.get("mimetype"),
-            file_size=file.get("size"),
+            files=source["files"][:MAX_SOURCE_FILES],
+            uploader=requester,
+            uploader_is_staff=False,
             is_internal=False,
+            share_to=attachments.SHARE_TO_STAFF,
+            notify_channel=source.get("channel"),
+            notify_thread_ts=source.get("thread_ts") or source.get("ts"),
         )
     outbox.ticket_created(
         session,

@@ -178,6 +178,45 @@ def _deleted(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         )
 
 
+def file_shared(event: dict[str, Any], body: dict[str, Any], client: Any, context: Any) -> None:
+    """A file was shared; if that was in a ticket's thread, it becomes an attachment (once,
+    even when its `file_share` message is handled too)."""
+    runtime, organization = tenant_organization(context)
+    try:
+        file = client.files_info(file=event.get("file_id") or "")["file"]
+    except SlackApiError as error:
+        log.warning("cannot read shared file %s: %s", event.get("file_id"), error)
+        return
+    if not file.get("user") or file.get("user") == context.bot_user_id:
+        return  # our own uploads (copies shared between threads)
+    places = [
+        (channel, entry.get("thread_ts"))
+        for by_channel in (file.get("shares") or {}).values()
+        for channel, entries in by_channel.items()
+        for entry in entries
+        if entry.get("thread_ts")
+    ]
+    with runtime.db.session() as session:
+        if not claim_event(session, body):
+            return
+        uploader = runtime.directory.member_for(session, organization, file["user"])
+        for channel, thread_ts in places:
+            thread = conversation.thread_of(
+                session, organization=organization, channel=channel, thread_ts=thread_ts
+            )
+            if thread is not None:
+                conversation.file_shared_in_thread(
+                    session,
+                    organization=organization,
+                    thread=thread,
+                    uploader=uploader,
+                    uploader_is_staff=runtime.directory.is_staff(organization, uploader),
+                    file=file,
+                    channel=channel,
+                    thread_ts=thread_ts,
+                )
+
+
 def app_home_opened(event: dict[str, Any], client: Any, context: Any) -> None:
     if event.get("tab") != "home":
         return
@@ -192,3 +231,4 @@ def register(app: App) -> None:
     app.event("reaction_added")(reaction_added)
     app.event("message")(message)
     app.event("app_home_opened")(app_home_opened)
+    app.event("file_shared")(file_shared)

@@ -8,11 +8,11 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot import conversation, workflows
+from bot import attachments, conversation, workflows
 from bot.blocks.tickets import ModalPrefill
 from bot.errors import InvalidInput, PermissionDenied
 from bot.ids import Callback
-from handlers.common import open_ticket_modal, source_prefill, tenant
+from handlers.common import open_ticket_modal, source_files, source_prefill, tenant
 from models import CommentType, MessageRole
 
 
@@ -52,13 +52,23 @@ def send_to_requester(ack: Ack, shortcut: dict[str, Any], context: Any, respond:
         )
         if thread is None or thread.role != MessageRole.STAFF_CARD:
             raise InvalidInput("Use this on a message in a ticket card's thread.")
-        workflows.add_comment(
+        if (message.get("text") or "").strip() or not message.get("files"):
+            workflows.add_comment(
+                session,
+                organization=organization,
+                ticket=thread.ticket,
+                actor=actor,
+                content=message.get("text") or "",
+                comment_type=CommentType.PUBLIC_REPLY,
+            )
+        attachments.publish_files(
             session,
             organization=organization,
             ticket=thread.ticket,
-            actor=actor,
-            content=message.get("text") or "",
-            comment_type=CommentType.PUBLIC_REPLY,
+            files=source_files(message),
+            uploader=member,
+            notify_channel=channel,
+            notify_thread_ts=message.get("thread_ts"),
         )
         number = thread.ticket.ticket_number
     respond(

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from models import api as api  # registers the REST API tables (ApiToken, IdempotencyKey, …)
 from models.attachment import TicketAttachment
 from models.base import (
     DEFAULT_CATEGORIES,

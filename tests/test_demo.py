@@ -8,10 +8,21 @@ from bot.cli import main
 def test_demo_runs_end_to_end(capsys, tmp_path):
     assert main(["demo", "--database", str(tmp_path / "demo.db")]) == 0
     out = capsys.readouterr().out
-    assert "#1 My laptop won't connect to the VPN" in out
-    assert "#2 The 3rd floor printer jams on every page" in out
-    assert "@Tom set status to Pending" in out
-    assert "Ticket #1 received" in out and "Ticket #2 received" in out
-    assert "Filed as ticket #2" in out
+    staff, alice, bob = (
+        out.split("What Tom sees")[1].split("What Alice sees")[0],
+        out.split("What Alice sees")[1].split("What Bob sees")[0],
+        out.split("What Bob sees")[1],
+    )
+    assert "#1 My laptop won't connect to the VPN" in staff
+    assert "#2 The 3rd floor printer jams on every page" in staff
+    assert "@Tom set status to Pending" in staff
+    assert "Internal note from @Tom" in staff
+    assert "vpn-connected.png" in staff  # Alice's screenshot, shared into the staff thread
+    assert "@Tom set status to Resolved" in staff
+    assert "Ticket #1 received" in alice
+    assert "I renewed your VPN certificate" in alice
+    assert "is resolved" in alice
+    assert "certificate expired yesterday" not in alice  # the internal note stays internal
+    assert "Ticket #2 received" in bob and "Filed as ticket #2" in bob
     assert "0 Slack messages failed to deliver" in out
     assert (tmp_path / "demo.db").exists()

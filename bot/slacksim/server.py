@@ -378,6 +378,8 @@ class SlackSimulator:
                 files=[ws.file_object(s) for s in shared] or None,
                 subtype="file_share" if shared else None,
             )
+            for stored in shared:
+                ws.share_file(stored, channel, message["ts"], thread_ts)
             message["client_msg_id"] = ws.ids.opaque(16)
             message["blocks"] = [
                 {

@@ -626,7 +626,7 @@ def files_complete_upload_external(call: ApiCall) -> dict[str, Any]:
     for channel in targets:
         for stored in stored_files:
             ws.share_file(stored, channel)
-        ws.post_message(
+        posted = ws.post_message(
             channel,
             user=team.bot_user_id,
             bot_id=team.bot_id,
@@ -635,6 +635,8 @@ def files_complete_upload_external(call: ApiCall) -> dict[str, Any]:
             files=[ws.file_object(s) for s in stored_files],
             thread_ts=call.text("thread_ts") or None,
         )
+        for stored in stored_files:
+            ws.share_file(stored, channel, posted["ts"], call.text("thread_ts") or None)
     return {"ok": True, "files": [ws.file_object(s) for s in stored_files]}
 
 

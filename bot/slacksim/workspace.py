@@ -119,6 +119,8 @@ class StoredFile:
     content: bytes
     created: int = field(default_factory=lambda: int(time.time()))
     channels: list[str] = field(default_factory=list)
+    # Each message that shared the file: (channel id, message ts, thread ts or None).
+    share_points: list[tuple[str, str, str | None]] = field(default_factory=list)
     alt_txt: str | None = None
     # The unguessable suffix of permalink_public, fixed per file like Slack's.
     public_secret: str = field(default_factory=lambda: secrets.token_hex(5))
@@ -968,6 +970,16 @@ class Workspace:
             "comments_count": 0,
             "has_rich_preview": False,
         }
+        if stored.share_points:
+            # files.info's `shares`: where the file was posted, by visibility and channel.
+            shares: dict[str, dict[str, list[dict[str, Any]]]] = {}
+            for channel_id, ts, thread_ts in stored.share_points:
+                visibility = "private" if self.channels[channel_id].is_private else "public"
+                entry: dict[str, Any] = {"ts": ts, "channel_name": self.channels[channel_id].name}
+                if thread_ts:
+                    entry["thread_ts"] = thread_ts
+                shares.setdefault(visibility, {}).setdefault(channel_id, []).append(entry)
+            obj["shares"] = shares
         if stored.alt_txt is not None:
             obj["alt_txt"] = stored.alt_txt
         return obj
@@ -981,10 +993,19 @@ class Workspace:
                 raise KeyError(f"unknown file {file_id!r} in team {team_id}")
             return stored
 
-    def share_file(self, stored: StoredFile, channel: Channel) -> None:
+    def share_file(
+        self,
+        stored: StoredFile,
+        channel: Channel,
+        ts: str | None = None,
+        thread_ts: str | None = None,
+    ) -> None:
+        """The file was posted in `channel` (by the message at `ts`, when known)."""
         with self.lock:
             if channel.id not in stored.channels:
                 stored.channels.append(channel.id)
+            if ts is not None:
+                stored.share_points.append((channel.id, ts, thread_ts))
 
     # -- recording ----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -88,7 +89,9 @@ class World:
         return self.driver.submit_view(self.team, user_id, modal["id"], {"title": title, **values})
 
 
-def make_world(db: Database, sim: SlackSimulator, *, staff_channel_setting: bool = True) -> World:
+def make_world(
+    db: Database, sim: SlackSimulator, files_dir: Path, *, staff_channel_setting: bool = True
+) -> World:
     team = sim.add_team(TEAM, name="Acme IT", domain="acme-it")
     tech = sim.add_user(TEAM, name="tech1", real_name="Tom Tech", email="tom@acme-it.com")["id"]
     tech2 = sim.add_user(TEAM, name="tech2", real_name="Tia Tech", email="tia@acme-it.com")["id"]
@@ -106,6 +109,8 @@ def make_world(db: Database, sim: SlackSimulator, *, staff_channel_setting: bool
         staff_channel_id=staff if staff_channel_setting else None,
         database_url=str(db.engine.url),
         staff_cache_seconds=0,
+        file_storage_dir=files_dir,
+        max_attachment_bytes=1024 * 1024,
     )
     runtime = build_runtime(settings, db=db, migrate_schema=False, background_profiles=False)
     web = create_web_app(create_app(settings, runtime), runtime, run_background=False)
@@ -136,8 +141,8 @@ def sim() -> Iterator[SlackSimulator]:
 
 
 @pytest.fixture
-def world(db: Database, sim: SlackSimulator) -> Iterator[World]:
-    built = make_world(db, sim)
+def world(db: Database, sim: SlackSimulator, tmp_path: Path) -> Iterator[World]:
+    built = make_world(db, sim, tmp_path / "files")
     yield built
     built.runtime.directory.close()
 

@@ -247,8 +247,7 @@ def test_assignee_is_told_when_someone_else_assigns_them(ticket: World):
     world.deliver()
     (note,) = world.dm(world.tech2)
     assert note["text"] == (
-        f":bust_in_silhouette: <@{world.tech}> assigned you ticket #1: "
-        "Outlook asks for my password"
+        f":bust_in_silhouette: <@{world.tech}> assigned you ticket #1: Outlook asks for my password"
     )
 
 

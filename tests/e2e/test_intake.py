@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from bot.ids import Block, Callback
 from models import MessageRole, SlackMessageRef, TicketAttachment
+from models.api import StoredAttachmentContent
 from tests.e2e.conftest import World
 
 
@@ -152,14 +153,29 @@ def test_message_shortcut_files_the_message_for_its_author(world: World):
     (ticket,) = world.tickets()
     assert ticket.requester_id == world.member(world.alice).id
     assert ticket.description == "Email is down\nNothing sends since 9am, see screenshot"
+    world.deliver()
     with world.db.session() as session:
         (attachment,) = session.exec(select(TicketAttachment)).all()
+        stored = session.get(StoredAttachmentContent, attachment.id)
     assert (attachment.filename, attachment.file_type, attachment.is_internal) == (
         "error.png",
         "image/png",
         False,
     )
-    world.deliver()
+    assert attachment.file_size == len(b"\x89PNG fake")
+    assert attachment.file_url == (f"/api/tickets/{ticket.id}/attachments/{attachment.id}/content")
+    assert stored is not None
+    path = (
+        world.runtime.settings.file_storage_dir / str(ticket.organization_id) / stored.storage_key
+    )
+    assert path.read_bytes() == b"\x89PNG fake"
+    # A copy is shared into the card's thread, where the staff can open it.
+    staff_files = [
+        f["name"]
+        for m in world.sim.thread(world.staff_channel, world.cards()[0]["ts"])
+        for f in m.get("files") or []
+    ]
+    assert staff_files == ["error.png"]
     thread = world.sim.thread(world.general, message["ts"])
     assert any("ticket #1" in m.get("text", "") for m in thread[1:])
     assert "Original message" in json.dumps(world.cards()[0]["blocks"])

@@ -15,7 +15,10 @@ def test_scopes_cover_every_method_called_and_nothing_more(world: World):
     from bot.ids import Action
 
     world.file_ticket(world.alice, "Scopes")
-    message = world.sim.post_user_message(world.team, world.general, world.bob, "From a message")
+    screenshot = world.sim.add_file(world.team, world.bob, "error.png", b"png", "image/png", "png")
+    message = world.sim.post_user_message(
+        world.team, world.general, world.bob, "From a message", files=[screenshot]
+    )
     world.driver.message_shortcut(
         world.team, world.tech, Callback.CREATE_TICKET_FROM_MESSAGE, world.general, message["ts"]
     )

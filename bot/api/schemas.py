@@ -1,0 +1,184 @@
+"""Request and response bodies of the REST API. Field names are the models' own.
+
+Requests refuse unknown fields, so a misspelt field is an error rather than silently
+ignored. Responses are the models' Public classes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from models import CommentType, TicketPriority, TicketStatus
+from models.attachment import TicketAttachmentPublic
+from models.comment import COMMENT_MAX_LENGTH, TicketCommentPublic
+from models.ticket import (
+    CATEGORY_MAX_LENGTH,
+    DESCRIPTION_MAX_LENGTH,
+    DEVICE_ID_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    TicketPublic,
+)
+
+# Ids are 32-bit integers in the database: a larger number cannot name anything, and
+# passing it on would make PostgreSQL fail with an overflow instead of a clean 404/422.
+MAX_DB_ID = 2**31 - 1
+SLACK_USER_ID_PATTERN = r"^[UW][A-Z0-9]{2,31}$"
+MIME_TYPE_PATTERN = r"^[A-Za-z0-9][\w.+-]*/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+\"-]+)*$"
+
+
+def _storable_text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8: both
+    # would fail deep in the driver, so they are refused up front with a readable message.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (it contains a lone surrogate)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable_text)]
+DbId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
+
+
+def _no_default_in_schema(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def optional_not_null(**constraints: Any) -> Any:
+    """A PATCH field that may be left out but not set to null (a ticket always has one)."""
+    return Field(default=None, json_schema_extra=_no_default_in_schema, **constraints)
+
+
+class RequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TicketCreateRequest(RequestBody):
+    """A new ticket. Give the requester in exactly one of the three `requester_*` forms."""
+
+    title: Text = Field(min_length=1, max_length=TITLE_MAX_LENGTH)
+    description: Text = Field(default="", max_length=DESCRIPTION_MAX_LENGTH)
+    priority: TicketPriority | None = Field(
+        default=None, description="Defaults to the organization's default priority."
+    )
+    category: Text | None = Field(
+        default=None,
+        max_length=CATEGORY_MAX_LENGTH,
+        description="One of the organization's categories (case-insensitive).",
+    )
+    client_company_id: DbId | None = Field(
+        default=None, description="Defaults to the requester's client company."
+    )
+    device_id: Text | None = Field(default=None, max_length=DEVICE_ID_MAX_LENGTH)
+    requester_id: DbId | None = Field(default=None, description="A member of the organization.")
+    requester_slack_user_id: str | None = Field(
+        default=None,
+        pattern=SLACK_USER_ID_PATTERN,
+        description="A Slack user of the workspace; they get the ticket's DMs.",
+    )
+    requester_email: Text | None = Field(
+        default=None,
+        max_length=320,
+        description="Someone not known yet is added as an end user, in the client company "
+        "whose email domain matches.",
+    )
+    requester_name: Text | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The name of a person added from `requester_email` (default: the "
+        "address's local part).",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_requester(self) -> TicketCreateRequest:
+        given = [
+            name
+            for name in ("requester_id", "requester_slack_user_id", "requester_email")
+            if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of requester_id, requester_slack_user_id or requester_email"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.requester_name is not None and self.requester_email is None:
+            raise ValueError("requester_name only goes with requester_email")
+        return self
+
+
+class TicketUpdateRequest(RequestBody):
+    """The fields to change; those left out stay as they are. null clears a field."""
+
+    title: Text = optional_not_null(min_length=1, max_length=TITLE_MAX_LENGTH)
+    description: Text = optional_not_null(max_length=DESCRIPTION_MAX_LENGTH)
+    status: TicketStatus = optional_not_null()
+    priority: TicketPriority = optional_not_null()
+    category: Text | None = Field(default=None, max_length=CATEGORY_MAX_LENGTH)
+    assigned_staff_id: DbId | None = Field(
+        default=None, description="A staff member (admin or technician) of the organization."
+    )
+    client_company_id: DbId | None = None
+    device_id: Text | None = Field(default=None, max_length=DEVICE_ID_MAX_LENGTH)
+
+
+class CommentCreateRequest(RequestBody):
+    content: Text = Field(min_length=1, max_length=COMMENT_MAX_LENGTH)
+    comment_type: CommentType = Field(
+        description="public_reply goes to the requester; internal_note stays with staff."
+    )
+    author_id: DbId | None = Field(
+        default=None,
+        description="A member of the organization to write as (default: the API token).",
+    )
+
+
+class AttachmentCreateRequest(RequestBody):
+    """A file on a ticket: its bytes in `content_base64`, or a link in `file_url`."""
+
+    filename: Text = Field(min_length=1, max_length=255)
+    file_type: str | None = Field(default=None, max_length=100, pattern=MIME_TYPE_PATTERN)
+    file_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^https?://[^\s\x00]+$",
+        description="Where the file lives, when its content is not uploaded.",
+    )
+    file_size: int | None = Field(
+        default=None, ge=0, le=MAX_DB_ID, description="Only with `file_url`."
+    )
+    content_base64: str | None = Field(
+        default=None,
+        description="The file's bytes, base64-encoded; stored and served at the "
+        "attachment's `file_url`. At most the server's MAX_ATTACHMENT_BYTES once decoded.",
+    )
+    is_internal: bool = Field(default=True, description="Internal files are for staff only.")
+
+    @model_validator(mode="after")
+    def _content_or_link(self) -> AttachmentCreateRequest:
+        if self.content_base64 is not None and self.file_url is not None:
+            raise ValueError("give content_base64 or file_url, not both")
+        if self.content_base64 is not None and self.file_size is not None:
+            raise ValueError("file_size is measured from content_base64; leave it out")
+        return self
+
+
+class TicketPage(BaseModel):
+    items: list[TicketPublic]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(
+        description="The offset of the next page, or null on the last page."
+    )
+
+
+class CommentList(BaseModel):
+    items: list[TicketCommentPublic]
+
+
+class AttachmentList(BaseModel):
+    items: list[TicketAttachmentPublic]
