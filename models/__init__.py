@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from models import api as api  # registers the REST API tables (ApiToken, IdempotencyKey, …)
+from models import slack_oauth as slack_oauth  # slack_sdk's installation and state tables
 from models.attachment import TicketAttachment
 from models.base import (
     DEFAULT_CATEGORIES,

@@ -27,6 +27,9 @@ class Organization(SQLModel, table=True):
     name: str = Field(max_length=200)
     staff_channel_id: str | None = Field(default=None, max_length=32)
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Set when the app was uninstalled or its tokens revoked: Slack deliveries pause until
+    # the workspace installs the app again. The organization and its data stay.
+    slack_disconnected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The last ticket number handed out; bumped atomically by the numbering service.
     last_ticket_number: int = Field(default=0, nullable=False)
     created_at: datetime = created_at_field()
@@ -80,6 +83,8 @@ class Member(MemberBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
+    # A workspace admin or owner in Slack (read from users.info): may run /ticket setup.
+    slack_is_admin: bool = Field(default=False)
     # When name, email and time zone were last read from Slack's users.info.
     slack_profile_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = created_at_field()

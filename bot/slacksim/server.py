@@ -310,8 +310,10 @@ class SlackSimulator:
         is_bot: bool = False,
         is_admin: bool = False,
         is_owner: bool = False,
+        home_team_id: str | None = None,
     ) -> dict[str, Any]:
-        """A member of ``team_id``; returns Slack's user object (as users.info gives it)."""
+        """A member of ``team_id``; returns Slack's user object (as users.info gives it).
+        With ``home_team_id`` the person is an external Slack Connect member from there."""
         return self.workspace.add_user(
             team_id,
             user_id,
@@ -322,6 +324,7 @@ class SlackSimulator:
             is_bot=is_bot,
             is_admin=is_admin,
             is_owner=is_owner,
+            home_team_id=home_team_id,
         )
 
     def add_channel(
@@ -440,6 +443,11 @@ class SlackSimulator:
     ) -> None:
         with self.workspace.lock:
             self.workspace.oauth_apps[client_id] = OAuthApp(client_id, client_secret, scopes)
+
+    def revoke_bot_token(self, team_id: str) -> str:
+        """The app was uninstalled from ``team_id``: its bot token now gets token_revoked.
+        Returns the token a reinstall through OAuth will hand out."""
+        return self.workspace.revoke_bot_token(team_id)
 
     def new_oauth_code(
         self,
@@ -709,7 +717,11 @@ class SlackSimulator:
                     if not token:
                         raise SlackError("not_authed")
                     if team is None:
-                        raise SlackError("invalid_auth")
+                        raise SlackError(
+                            "token_revoked"
+                            if token in self.workspace.revoked_tokens
+                            else "invalid_auth"
+                        )
                     webapi.check_arguments(spec, args)
                     call = webapi.ApiCall(self.workspace, method, team, args)
                     response = webapi.HANDLERS[method](call)

@@ -265,6 +265,13 @@ FALLBACK_METHOD_SPECS: dict[str, MethodSpec] = {
             json_body=False,
         ),
         MethodSpec(
+            "team.info",
+            required=(),
+            arg_types={"domain": ("string",), "team": ("string",)},
+            groups=(),
+            json_body=True,
+        ),
+        MethodSpec(
             "files.info",
             required=("file",),
             arg_types={

@@ -547,6 +547,26 @@ def users_lookup_by_email(call: ApiCall) -> dict[str, Any]:
     raise SlackError("users_not_found")
 
 
+def team_info(call: ApiCall) -> dict[str, Any]:
+    """The calling team, or another one (a Slack Connect partner) by id."""
+    team_id = call.text("team") or call.team.id
+    team = call.ws.teams.get(team_id)
+    if team is None:
+        raise SlackError("team_not_found")
+    return {
+        "ok": True,
+        "team": {
+            "id": team.id,
+            "name": team.name,
+            "domain": team.domain,
+            "email_domain": "",
+            "icon": {"image_default": True},
+            "enterprise_id": team.enterprise_id,
+            "enterprise_name": team.enterprise_name,
+        },
+    }
+
+
 # -- files --------------------------------------------------------------------------------
 
 
@@ -725,6 +745,7 @@ HANDLERS: dict[str, Handler] = {
     "views.publish": views_publish,
     "users.info": users_info,
     "users.lookupByEmail": users_lookup_by_email,
+    "team.info": team_info,
     "files.info": files_info,
     "files.getUploadURLExternal": files_get_upload_url_external,
     "files.completeUploadExternal": files_complete_upload_external,

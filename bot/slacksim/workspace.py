@@ -213,6 +213,8 @@ class Workspace:
         self.base_url: str | None = None
         self.teams: dict[str, Team] = {}
         self.tokens: dict[str, str] = {}
+        # Bot tokens revoked by an uninstall (Slack answers token_revoked for them).
+        self.revoked_tokens: set[str] = set()
         self.users: dict[str, dict[str, dict[str, Any]]] = {}
         self.channels: dict[str, Channel] = {}
         self.dms: dict[tuple[str, str], str] = {}
@@ -290,6 +292,19 @@ class Workspace:
             except KeyError:
                 raise KeyError(f"unknown team {team_id!r}; add it with add_team()") from None
 
+    def revoke_bot_token(self, team_id: str) -> str:
+        """Uninstall: the team's bot token stops working; a reinstall (oauth.v2.access)
+        hands out the new token returned here."""
+        with self.lock:
+            team = self.teams[team_id]
+            self.tokens.pop(team.bot_token, None)
+            self.revoked_tokens.add(team.bot_token)
+            team.bot_token = (
+                f"xoxb-{self.ids.opaque(12)}-{self.ids.opaque(13)}-{self.ids.opaque(24)}"
+            )
+            self.tokens[team.bot_token] = team_id
+            return team.bot_token
+
     def team_for_token(self, token: str) -> Team | None:
         with self.lock:
             team_id = self.tokens.get(token)
@@ -307,7 +322,10 @@ class Workspace:
         is_bot: bool = False,
         is_admin: bool = False,
         is_owner: bool = False,
+        home_team_id: str | None = None,
     ) -> dict[str, Any]:
+        """A person visible in `team_id`; `home_team_id` makes them an external member of a
+        Slack Connect channel, whose own workspace is another one."""
         with self.lock:
             team = self.team(team_id)
             user_id = user_id or self.ids.new_id("U")
@@ -326,7 +344,7 @@ class Workspace:
                 "image_24": f"https://avatars.example.invalid/{user_id}_24.png",
                 "image_48": f"https://avatars.example.invalid/{user_id}_48.png",
                 "image_72": f"https://avatars.example.invalid/{user_id}_72.png",
-                "team": team_id,
+                "team": home_team_id or team_id,
             }
             if email is not None:
                 profile["email"] = email
@@ -335,7 +353,7 @@ class Workspace:
                 profile["api_app_id"] = APP_ID
             user = {
                 "id": user_id,
-                "team_id": team_id,
+                "team_id": home_team_id or team_id,
                 "name": name,
                 "deleted": False,
                 "color": "9f69e7",
