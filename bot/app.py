@@ -9,15 +9,23 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
+from bot import workspaces
 from bot.errors import DomainError
-from bot.ids import Block
+from bot.ids import BOT_SCOPES, Block
 from bot.runtime import INTERACTIVE_TIMEOUT_SECONDS, Runtime, web_client
 from bot.services import organizations as orgs
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# How long an OAuth install may take between /slack/install and the redirect back.
+OAUTH_STATE_SECONDS = 600
+# Events that announce the app lost access: they must not count as the app being back.
+DISCONNECTING_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
 
 # Domain error fields that are not a modal block of their own are shown on the title.
 FIELD_TO_BLOCK = {
@@ -56,14 +64,63 @@ class _BotIdentity:
 
 
 def create_app(settings: Settings, runtime: Runtime, *, socket_mode: bool = False) -> App:
-    """Build the Bolt app. HTTP mode needs the signing secret; Socket Mode does not."""
+    """Build the Bolt app. HTTP mode needs the signing secret; Socket Mode does not.
+
+    With SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (and no SLACK_BOT_TOKEN) the app serves
+    many workspaces, each installed through OAuth with its own bot token.
+    """
     if not socket_mode and settings.slack_signing_secret is None:
         raise ValueError("SLACK_SIGNING_SECRET is required to receive requests over HTTP")
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    # Bolt hands each listener a client carrying the token `authorize` returned.
+    # Bolt hands each listener a client carrying the token authorization found.
     client = web_client(
         settings, None, timeout=INTERACTIVE_TIMEOUT_SECONDS, retry_connection_errors=True
     )
+    signing_secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    common: dict[str, Any] = {
+        "signing_secret": signing_secret,
+        "client": client,
+        # The listener finishes (and its transaction commits) before Slack gets the ack.
+        "process_before_response": True,
+        "request_verification_enabled": not socket_mode,
+        "name": "ticketbot",
+    }
+    if settings.oauth_enabled and runtime.installation_store is not None:
+        app = App(
+            oauth_settings=OAuthSettings(
+                client_id=settings.slack_client_id,
+                client_secret=(
+                    settings.slack_client_secret.get_secret_value()
+                    if settings.slack_client_secret
+                    else None
+                ),
+                scopes=list(BOT_SCOPES),
+                installation_store=runtime.installation_store,
+                state_store=SQLAlchemyOAuthStateStore(
+                    expiration_seconds=OAUTH_STATE_SECONDS, engine=runtime.db.engine
+                ),
+                install_path="/slack/install",
+                redirect_uri_path="/slack/oauth_redirect",
+            ),
+            installation_store_bot_only=True,
+            **common,
+        )
+    else:
+        app = App(authorize=_single_workspace_authorize(settings, client), **common)
+    app.middleware(_tenant_middleware(runtime))
+    app.error(_render_error)
+
+    from handlers import actions, commands, events, shortcuts, views
+
+    for module in (commands, shortcuts, views, actions, events):
+        module.register(app)
+    return app
+
+
+def _single_workspace_authorize(settings: Settings, client: Any):
+    """SLACK_BOT_TOKEN for every request; the bot's own ids learnt once (auth.test)."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     identity = _BotIdentity()
 
     def authorize(enterprise_id: str | None, team_id: str | None, logger: Any) -> AuthorizeResult:
@@ -78,27 +135,7 @@ def create_app(settings: Settings, runtime: Runtime, *, socket_mode: bool = Fals
             bot_id=bot_id,
         )
 
-    app = App(
-        signing_secret=(
-            settings.slack_signing_secret.get_secret_value()
-            if settings.slack_signing_secret
-            else None
-        ),
-        authorize=authorize,
-        client=client,
-        # The listener finishes (and its transaction commits) before Slack gets the ack.
-        process_before_response=True,
-        request_verification_enabled=not socket_mode,
-        name="ticketbot",
-    )
-    app.middleware(_tenant_middleware(runtime))
-    app.error(_render_error)
-
-    from handlers import actions, commands, events, shortcuts, views
-
-    for module in (commands, shortcuts, views, actions, events):
-        module.register(app)
-    return app
+    return authorize
 
 
 def _user_name(body: dict[str, Any]) -> str | None:
@@ -127,6 +164,14 @@ def _tenant_middleware(runtime: Runtime):
                     if isinstance(body.get("team"), dict)
                     else body.get("team_domain"),
                 )
+                event_type = (body.get("event") or {}).get("type")
+                if (
+                    organization.slack_disconnected_at is not None
+                    and event_type not in DISCONNECTING_EVENTS
+                ):
+                    # Slack sent us a request from the workspace: the app is installed again.
+                    workspaces.reconnect(session, organization=organization)
+                    organization.slack_disconnected_at = None
                 member = None
                 if context.user_id:
                     member = runtime.directory.member_for(

@@ -27,6 +27,7 @@ from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from bot import workspaces
 from bot.db import Database
 from bot.ids import OUTBOX_METADATA_EVENT
 from bot.outbox import STAFF_CHANNEL
@@ -58,12 +59,12 @@ PERMANENT_ERRORS = frozenset(
         "cant_update_message",
         "missing_scope",
         "not_allowed_token_type",
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "token_revoked",
         "unknown_method",
     }
+)
+# The workspace took the app's access away: pause its deliveries until a reinstall.
+ACCESS_LOST_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 )
 # Errors from posting into a requester's source thread that mean "cannot post there".
 CANNOT_POST_THERE = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
@@ -368,6 +369,16 @@ class DeliveryWorker:
                 error=f"ratelimited ({retry_after}s)",
                 count_attempt=False,
             )  # type: ignore[arg-type]
+            return
+        if code in ACCESS_LOST_ERRORS:
+            with self.db.session() as session:
+                workspaces.disconnect(session, organization=organization, reason=str(code))
+            self._finish(
+                row.id,  # type: ignore[arg-type]
+                defer_until=self.clock() + self.policy.no_staff_channel_wait,
+                error=f"{row.method}: {code} (workspace disconnected)",
+                count_attempt=False,
+            )
             return
         if code in PERMANENT_ERRORS or code == "missing_parent_message":
             self._finish(row.id, failed=f"{row.method}: {code}")  # type: ignore[arg-type]

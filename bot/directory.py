@@ -18,10 +18,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session
 
+from bot import outbox
 from bot.db import Database
 from bot.services import organizations as orgs
 from bot.services.actors import Actor, member_has_staff_role
-from models import Member, Organization, utcnow
+from models import Member, Organization, Ticket, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,10 @@ class SlackDirectory:
                 or profile.get("display_name")
                 or user.get("name")
             )
+            home_team = user.get("team_id")
+            external_name = None
+            if home_team and home_team != organization.slack_team_id:
+                external_name = self._team_name(client, home_team)
             with self.db.session() as session:
                 org = session.get(Organization, organization.id)
                 if org is None:
@@ -187,7 +192,19 @@ class SlackDirectory:
                     session, member=member, email=profile.get("email")
                 )
                 member.slack_profile_synced_at = utcnow()
+                member.slack_is_admin = bool(user.get("is_admin") or user.get("is_owner"))
                 session.add(member)
+                moved = orgs.match_client_company(
+                    session,
+                    organization=org,
+                    member=member,
+                    external_team_id=home_team if external_name is not None else None,
+                    external_team_name=external_name,
+                )
+                for ticket_id in moved:
+                    ticket = session.get(Ticket, ticket_id)
+                    if ticket is not None:
+                        outbox.refresh_card(session, organization=org, ticket=ticket)
         except (SlackApiError, SlackClientError, OSError) as error:
             log.warning("could not read the Slack profile of %s: %s", slack_user_id, error)
         except Exception:
@@ -195,6 +212,14 @@ class SlackDirectory:
         finally:
             with self._lock:
                 self._pending_profiles.discard(key)
+
+    @staticmethod
+    def _team_name(client: WebClient, team_id: str) -> str:
+        """The name of a Slack Connect partner's workspace (its id if Slack won't say)."""
+        try:
+            return str(client.team_info(team=team_id)["team"].get("name") or team_id)
+        except (SlackApiError, SlackClientError, OSError, KeyError):
+            return team_id
 
     def close(self) -> None:
         if self._executor is not None:

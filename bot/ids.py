@@ -32,6 +32,7 @@ class Action(StrEnum):
     PRIORITY = "ticket_priority"
     REPLY_TO_REQUESTER = "ticket_reply_to_requester"
     ADD_INTERNAL_NOTE = "ticket_add_internal_note"
+    CLIENT_COMPANY = "ticket_client_company"
     # On the offer Ticketbot makes for a DM outside any ticket thread.
     OFFER_NEW_TICKET = "offer_new_ticket"
     OFFER_ADD_TO_TICKET = "offer_add_to_ticket"
@@ -67,3 +68,22 @@ class Reaction(StrEnum):
 
 # Message metadata event type carried by every message the outbox posts (crash recovery).
 OUTBOX_METADATA_EVENT = "ticketbot_outbox"
+
+
+# The bot scopes the app asks for on install (manifest.yml lists exactly these).
+BOT_SCOPES: tuple[str, ...] = (
+    "channels:history",
+    "channels:read",
+    "chat:write",
+    "commands",
+    "files:read",
+    "files:write",
+    "groups:history",
+    "groups:read",
+    "im:history",
+    "im:write",
+    "reactions:read",
+    "team:read",
+    "users:read",
+    "users:read.email",
+)

@@ -108,6 +108,17 @@ def ticket_view(
         company=company.name if company else None,
         created_at=ticket.created_at,
         source_permalink=source_permalink,
+        company_id=ticket.client_company_id,
+        company_options=tuple(
+            (c.id, c.name)
+            for c in session.exec(
+                select(ClientCompany)
+                .where(ClientCompany.organization_id == ticket.organization_id)
+                .order_by(ClientCompany.name)
+                .limit(100)
+            ).all()
+            if c.id is not None
+        ),
     )
 
 
@@ -196,6 +207,20 @@ def ticket_created(
             payload=payload,
             lane=Lane.SOURCE,
         )
+
+
+def refresh_card(session: Session, *, organization: Organization, ticket: Ticket) -> OutboxMessage:
+    """Redraw the card in place (something it shows changed without a change line)."""
+    return enqueue(
+        session,
+        organization=organization,
+        ticket=ticket,
+        method="chat.update",
+        payload=_card_payload(session, ticket),
+        lane=Lane.STAFF,
+        channel_ref=MessageRole.STAFF_CARD,
+        ts_ref=MessageRole.STAFF_CARD,
+    )
 
 
 def ticket_changed(

@@ -17,6 +17,7 @@ from bot.directory import SlackDirectory
 from bot.files import ContentStore
 from bot.settings import Settings
 from bot.slack_files import allowed_file_hosts
+from bot.workspaces import InstallationStore
 from models import Organization
 
 log = logging.getLogger(__name__)
@@ -48,14 +49,23 @@ class Runtime:
     delivery: DeliveryWorker
     directory: SlackDirectory
     scheduler: BackgroundScheduler | None = None
+    # OAuth multi-workspace mode: where each workspace's bot token is kept.
+    installation_store: InstallationStore | None = None
     _clients: dict[str, WebClient] = field(default_factory=dict)
+
+    def bot_token_for(self, organization: Organization) -> str | None:
+        if organization.slack_disconnected_at is not None:
+            return None  # uninstalled or revoked: deliveries wait for a reinstall
+        if self.installation_store is not None:
+            return self.installation_store.bot_token_for(organization)
+        token = self.settings.slack_bot_token
+        return token.get_secret_value() if token else None
 
     def client_for(self, organization: Organization) -> WebClient | None:
         """The bot's Web API client for an organization's workspace (None: no token)."""
-        token = self.settings.slack_bot_token
-        if token is None:
+        key = self.bot_token_for(organization)
+        if key is None:
             return None
-        key = token.get_secret_value()
         client = self._clients.get(key)
         if client is None:
             client = web_client(
@@ -105,7 +115,17 @@ def build_runtime(
         staff_cache_seconds=settings.staff_cache_seconds,
         background=background_profiles,
     )
-    runtime = Runtime(settings=settings, db=database, delivery=delivery, directory=directory)
+    runtime = Runtime(
+        settings=settings,
+        db=database,
+        delivery=delivery,
+        directory=directory,
+        installation_store=(
+            InstallationStore(settings.slack_client_id or "", database)
+            if settings.oauth_enabled
+            else None
+        ),
+    )
     holder["runtime"] = runtime
     files = SlackFileJobs(
         database,

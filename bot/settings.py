@@ -60,5 +60,12 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def oauth_enabled(self) -> bool:
+        """Multi-workspace mode: installs through OAuth, a bot token per workspace."""
+        return bool(
+            self.slack_client_id and self.slack_client_secret and self.slack_bot_token is None
+        )
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

@@ -44,6 +44,24 @@ def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = Tr
         bolt_response = await run_in_threadpool(bolt_app.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)
 
+    oauth_flow = bolt_app.oauth_flow
+    if oauth_flow is not None:
+        # Multi-workspace mode: Slack's "Add to Slack" install and its redirect back.
+
+        @web.get("/slack/install", include_in_schema=False)
+        async def slack_install(request: Request) -> Response:
+            bolt_request = to_bolt_request(request, await request.body())
+            return to_starlette_response(
+                await run_in_threadpool(oauth_flow.handle_installation, bolt_request)
+            )
+
+        @web.get("/slack/oauth_redirect", include_in_schema=False)
+        async def slack_oauth_redirect(request: Request) -> Response:
+            bolt_request = to_bolt_request(request, await request.body())
+            return to_starlette_response(
+                await run_in_threadpool(oauth_flow.handle_callback, bolt_request)
+            )
+
     @web.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
         database_ok = await run_in_threadpool(runtime.db.ping)

@@ -141,6 +141,13 @@ def change_ticket(
         actor_name=actor.name,
         changes=applied,
     )
+    if any(c.field == "client_company_id" for c in applied) and ticket.client_company_id:
+        # Staff placed an unmatched requester: their next tickets match by themselves.
+        requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None
+        if requester is not None and requester.client_company_id is None:
+            requester.client_company_id = ticket.client_company_id
+            session.add(requester)
+            session.flush()
     return applied
 
 

@@ -69,6 +69,11 @@ def _changes(
     option = action.get("selected_option") or {}
     if action_id == Action.STATUS:
         return {"status": option.get("value")}
+    if action_id == Action.CLIENT_COMPANY:
+        value = option.get("value") or ""
+        if not value.isdigit():
+            raise NotFound("I don't know that client company.")
+        return {"client_company_id": int(value)}
     return {"priority": option.get("value")}
 
 
@@ -149,7 +154,13 @@ def acknowledge_link(ack: Ack) -> None:
 
 
 def register(app: App) -> None:
-    for action_id in (Action.ASSIGN_TO_ME, Action.ASSIGNEE, Action.STATUS, Action.PRIORITY):
+    for action_id in (
+        Action.ASSIGN_TO_ME,
+        Action.ASSIGNEE,
+        Action.STATUS,
+        Action.PRIORITY,
+        Action.CLIENT_COMPANY,
+    ):
         app.action(action_id)(card_action)
     for action_id in (Action.REPLY_TO_REQUESTER, Action.ADD_INTERNAL_NOTE):
         app.action(action_id)(open_comment_modal)

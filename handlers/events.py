@@ -7,10 +7,11 @@ import logging
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.listener.builtins import TokenRevocationListeners
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
-from bot import conversation, outbox, portal, workflows
+from bot import conversation, outbox, portal, workflows, workspaces
 from bot.ids import Reaction
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
@@ -227,8 +228,31 @@ def app_home_opened(event: dict[str, Any], client: Any, context: Any) -> None:
     client.views_publish(user_id=event["user"], view=view)
 
 
+def app_uninstalled(body: dict[str, Any], context: Any) -> None:
+    """The app was removed from the workspace: forget its token, keep every ticket, pause
+    deliveries until it is installed again."""
+    runtime, organization = tenant_organization(context)
+    if runtime.installation_store is not None:
+        TokenRevocationListeners(runtime.installation_store).handle_app_uninstalled_events(context)
+    with runtime.db.session() as session:
+        workspaces.disconnect(session, organization=organization, reason="app uninstalled")
+
+
+def tokens_revoked(event: dict[str, Any], context: Any) -> None:
+    runtime, organization = tenant_organization(context)
+    if runtime.installation_store is not None:
+        TokenRevocationListeners(runtime.installation_store).handle_tokens_revoked_events(
+            event, context
+        )
+    if (event.get("tokens") or {}).get("bot"):
+        with runtime.db.session() as session:
+            workspaces.disconnect(session, organization=organization, reason="bot token revoked")
+
+
 def register(app: App) -> None:
     app.event("reaction_added")(reaction_added)
     app.event("message")(message)
     app.event("app_home_opened")(app_home_opened)
     app.event("file_shared")(file_shared)
+    app.event("app_uninstalled")(app_uninstalled)
+    app.event("tokens_revoked")(tokens_revoked)

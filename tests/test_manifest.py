@@ -96,3 +96,9 @@ def test_interactivity_is_on_because_actions_and_views_are_handled():
     found = registered()
     assert found["action"] and found["view"]
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_bot_scopes_are_the_ones_the_oauth_install_asks_for():
+    from bot.ids import BOT_SCOPES
+
+    assert sorted(MANIFEST["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)

@@ -1,6 +1,7 @@
 """The REST API's routes: parse, authenticate, one unit of work around a service or
 workflow call, answer with the model's Public shape."""
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -60,9 +61,15 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-def _space_back_to_plus(value: Any) -> Any:
+ISO_8601_DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
+
+
+def _iso_8601_text(value: Any) -> Any:
+    # pydantic would also take a Unix timestamp ("10.0"), which the document does not offer.
+    if not isinstance(value, str) or not ISO_8601_DATE_TIME.match(value):
+        raise ValueError("use ISO 8601 with a time zone, e.g. 2024-05-01T12:00:00Z")
     # An unencoded `+` in a query string arrives as a space: "2024-05-01T12:00:00 02:00".
-    if isinstance(value, str) and len(value) > 19 and value[-6] == " ":
+    if len(value) > 19 and value[-6] == " ":
         return value[:-6] + "+" + value[-5:]
     return value
 
@@ -82,7 +89,7 @@ class TicketListQuery(BaseModel):
     requester_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
     client_company_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
     ticket_number: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
-    updated_since: Annotated[AwareDatetime | None, BeforeValidator(_space_back_to_plus)] = Field(
+    updated_since: Annotated[AwareDatetime | None, BeforeValidator(_iso_8601_text)] = Field(
         default=None,
         description="ISO 8601 with a time zone, e.g. 2024-05-01T12:00:00Z: tickets changed "
         "at or after this instant.",

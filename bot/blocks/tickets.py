@@ -62,6 +62,9 @@ class TicketView:
     company: str | None
     created_at: datetime
     source_permalink: str | None = None
+    company_id: int | None = None
+    # The organization's client companies (id, name), offered on the card's company menu.
+    company_options: tuple[tuple[int, str], ...] = ()
 
 
 def _plain(text: str, limit: int | None = None) -> dict[str, Any]:
@@ -112,9 +115,15 @@ def ticket_card(ticket: TicketView, *, now: datetime) -> list[dict[str, Any]]:
         if ticket.assignee
         else "_Unassigned_"
     )
+    if ticket.company:
+        client = escape_truncated(ticket.company, 200)
+    elif ticket.company_options:
+        client = ":warning: _not matched: choose below_"
+    else:
+        client = "_none_"
     fields = [
         f"*Requester*\n{requester}",
-        f"*Client*\n{escape_truncated(ticket.company, 200) if ticket.company else '_none_'}",
+        f"*Client*\n{client}",
         f"*Priority*\n{PRIORITY_EMOJI[priority]} {priority.label}",
         f"*Status*\n{STATUS_EMOJI[status]} {status.label}",
         f"*Category*\n{escape_truncated(ticket.category, 100) if ticket.category else '_none_'}",
@@ -166,6 +175,19 @@ def ticket_card(ticket: TicketView, *, now: datetime) -> list[dict[str, Any]]:
         "initial_option": _option(priority.label, priority.value),
     }
     value = str(ticket.id)
+    company_select: list[dict[str, Any]] = []
+    if ticket.company_options:
+        options = [_option(name, str(cid)) for cid, name in ticket.company_options[:100]]
+        select: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": Action.CLIENT_COMPANY,
+            "placeholder": _plain("Client company"),
+            "options": options,
+        }
+        current = next((o for o in options if o["value"] == str(ticket.company_id)), None)
+        if current is not None:
+            select["initial_option"] = current
+        company_select.append(select)
     blocks.append(
         {
             "type": "actions",
@@ -181,6 +203,7 @@ def ticket_card(ticket: TicketView, *, now: datetime) -> list[dict[str, Any]]:
                 assignee_select,
                 status_select,
                 priority_select,
+                *company_select,
                 {
                     "type": "button",
                     "action_id": Action.REPLY_TO_REQUESTER,
@@ -208,8 +231,11 @@ def describe_change(field_name: str, new_label: str | None) -> str:
     """The `what` of a change line, with user text escaped."""
     if field_name == "assigned_staff_id":
         return f"assigned the ticket to {new_label}" if new_label else "unassigned the ticket"
-    label = field_name.replace("_", " ")
+    label = FIELD_LABELS.get(field_name, field_name.replace("_", " "))
     return f"set {label} to *{escape(new_label) if new_label else 'none'}*"
+
+
+FIELD_LABELS = {"client_company_id": "client company", "device_id": "device"}
 
 
 def requester_received_text(ticket: TicketView) -> str:

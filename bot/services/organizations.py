@@ -371,3 +371,88 @@ def _rename_authored(session: Session, *, member: Member, new_name: str) -> None
         .values(uploaded_by_name=new_name)
         .execution_options(synchronize_session=False)
     )
+
+
+def client_company_for_slack_team(
+    session: Session, *, organization: Organization, team_id: str, team_name: str | None
+) -> ClientCompany:
+    """The client company of a Slack Connect partner workspace, created on first sight."""
+    company = session.exec(
+        select(ClientCompany).where(
+            ClientCompany.organization_id == organization.id,
+            ClientCompany.slack_team_id == team_id,
+        )
+    ).first()
+    if company is not None:
+        return company
+    name = (team_name or team_id).strip()[:200] or team_id
+    if find_client_company_by_name(session, organization_id=organization.id, name=name):
+        name = f"{name} ({team_id})"[:200]
+    company = ClientCompany(organization_id=organization.id, name=name, slack_team_id=team_id)
+    try:
+        with session.begin_nested():
+            session.add(company)
+    except IntegrityError:
+        existing = find_client_company_by_name(session, organization_id=organization.id, name=name)
+        if existing is None:  # pragma: no cover
+            raise
+        return existing
+    return company
+
+
+def match_client_company(
+    session: Session,
+    *,
+    organization: Organization,
+    member: Member,
+    external_team_id: str | None = None,
+    external_team_name: str | None = None,
+) -> list[int]:
+    """Decide which client company a requester belongs to, without anyone typing it.
+
+    A Slack Connect requester (from another workspace) belongs to that workspace's company;
+    otherwise their email domain decides. Their tickets without a company get it too; the
+    ids of those tickets are returned (their cards need refreshing). A member whose company
+    is already known keeps it.
+    """
+    from models import Ticket
+
+    if member.client_company_id is not None:
+        return []
+    company = None
+    if external_team_id:
+        company = client_company_for_slack_team(
+            session,
+            organization=organization,
+            team_id=external_team_id,
+            team_name=external_team_name,
+        )
+    elif member.email:
+        company = client_company_for_email(
+            session, organization_id=organization.id, email=member.email
+        )
+    if company is None:
+        return []
+    member.client_company_id = company.id
+    session.add(member)
+    ticket_ids = list(
+        session.exec(
+            select(Ticket.id).where(
+                Ticket.organization_id == organization.id,
+                Ticket.requester_id == member.id,
+                Ticket.client_company_id.is_(None),  # type: ignore[union-attr]
+            )
+        ).all()
+    )
+    session.execute(
+        update(Ticket)
+        .where(
+            Ticket.organization_id == organization.id,
+            Ticket.requester_id == member.id,
+            Ticket.client_company_id.is_(None),  # type: ignore[union-attr]
+        )
+        .values(client_company_id=company.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return [t for t in ticket_ids if t is not None]

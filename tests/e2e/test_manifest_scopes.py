@@ -56,6 +56,7 @@ def test_scopes_cover_every_method_called_and_nothing_more(world: World):
     for event in MANIFEST["settings"]["event_subscriptions"]["bot_events"]:
         assert event_scopes[event] <= granted, event
         needed |= event_scopes[event]
-    # users.info only returns profile.email with this scope; staff lists read private channels.
-    needed |= {"users:read.email", "groups:read"}
+    # users.info only returns profile.email with this scope; staff lists read private
+    # channels; team.info names the client company of a Slack Connect requester.
+    needed |= {"users:read.email", "groups:read", "team:read"}
     assert granted == needed
