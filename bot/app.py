@@ -34,6 +34,12 @@ FIELD_TO_BLOCK = {
     "priority": Block.PRIORITY,
     "category": Block.CATEGORY,
     "requester": Block.REQUESTER,
+    "staff_channel": Block.STAFF_CHANNEL,
+    "categories": Block.CATEGORIES,
+    "default_priority": Block.DEFAULT_PRIORITY,
+    "companies": Block.COMPANIES,
+    "name": Block.COMPANIES,
+    "email": Block.COMPANIES,
 }
 # Comment modals show content errors on their one input.
 COMMENT_BLOCKS = {"internal_note_modal": Block.NOTE, "reply_to_requester_modal": Block.REPLY}

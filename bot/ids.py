@@ -21,6 +21,7 @@ class Callback(StrEnum):
     SEND_TO_REQUESTER = "send_to_requester"  # message shortcut in a card's thread
     INTERNAL_NOTE_MODAL = "internal_note_modal"
     REPLY_MODAL = "reply_to_requester_modal"
+    SETUP_MODAL = "setup_modal"
 
 
 class Action(StrEnum):
@@ -50,6 +51,13 @@ class Block(StrEnum):
     REQUESTER = "requester"
     NOTE = "note"
     REPLY = "reply"
+    CLIENT_COMPANY = "client_company"
+    # /ticket setup
+    STAFF_CHANNEL = "staff_channel"
+    CATEGORIES = "categories"
+    DEFAULT_PRIORITY = "default_priority"
+    COMPANIES = "companies"
+    REQUEST_CHANNELS = "request_channels"
     # The card's actions block is "ticket_actions:<ticket id>" so an action knows its ticket.
     CARD_ACTIONS = "ticket_actions"
 

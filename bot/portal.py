@@ -6,7 +6,7 @@ Reads only, through the services' visibility rules: a requester's views are buil
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from bot.blocks.conversation import (
     CommentView,
@@ -15,7 +15,7 @@ from bot.blocks.conversation import (
     ticket_details,
     ticket_list,
 )
-from bot.outbox import ticket_view
+from bot.outbox import STAFF_CHANNEL, ticket_view
 from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
@@ -23,8 +23,11 @@ from bot.services.tickets import OPEN_STATUSES, TicketFilter
 from models import (
     AuthorType,
     CommentType,
+    MemberRole,
     MessageRole,
     Organization,
+    OutboxMessage,
+    OutboxStatus,
     SlackMessageRef,
     Ticket,
     utcnow,
@@ -59,7 +62,43 @@ def _card_links(session: Session, tickets: list[Ticket]) -> dict[int, str]:
     return {r.ticket_id: r.permalink for r in refs if r.permalink}
 
 
-def home_view(session: Session, *, organization: Organization, viewer: Actor) -> dict:
+def waiting_cards(session: Session, *, organization: Organization) -> int:
+    """Cards held back because the organization has no staff channel yet."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.organization_id == organization.id,
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.channel_ref == STAFF_CHANNEL,
+            )
+        ).one()
+    )
+
+
+def home_view(
+    session: Session, *, organization: Organization, viewer: Actor, staff_channel: str | None
+) -> dict:
+    view = _home_view(session, organization=organization, viewer=viewer)
+    member = viewer.member
+    is_admin = member is not None and (member.role == MemberRole.ADMIN or member.slack_is_admin)
+    if staff_channel is None and (viewer.is_staff or is_admin):
+        waiting = waiting_cards(session, organization=organization)
+        warning = {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f":warning: *No staff channel is set*, so {waiting} ticket "
+                f"card{'s are' if waiting != 1 else ' is'} waiting. Tickets are still filed "
+                "and requesters hear back. Run `/ticket setup` to choose the channel.",
+            },
+        }
+        view["blocks"] = [warning, *view["blocks"]][:100]
+    return view
+
+
+def _home_view(session: Session, *, organization: Organization, viewer: Actor) -> dict:
     now = utcnow()
     if viewer.is_staff:
 

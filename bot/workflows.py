@@ -41,6 +41,10 @@ class TicketRequest:
     # Where the ticket was filed from a Slack message: channel, ts, thread_ts, permalink,
     # author, files (Slack file objects trimmed to id/name/mimetype/size/permalink).
     source: dict[str, Any] = field(default_factory=dict)
+    # Staff may choose the client company; otherwise it follows the requester or channel.
+    client_company_id: int | None = None
+    # The channel the request was made in (a /ticket command's channel), if any.
+    channel: str | None = None
 
 
 def ticket_for_source_message(
@@ -77,6 +81,11 @@ def file_ticket(
             raise InvalidInput(
                 f"That message is already ticket #{existing.ticket_number}.", field="title"
             )
+    # The client company: chosen by staff, else the requester's, else the channel's.
+    client_company_id = request.client_company_id if filer.is_staff else None
+    if client_company_id is None and requester.client_company_id is None:
+        channel_companies = organization.settings.get("channel_companies") or {}
+        client_company_id = channel_companies.get(source.get("channel") or request.channel or "")
     # A ticket filed from someone's message is that person's request, whoever files it.
     acting = filer
     if source.get("author") and source["author"] == requester.slack_user_id:
@@ -91,6 +100,7 @@ def file_ticket(
         priority=request.priority,
         category=request.category,
         parent_ticket_id=parent_ticket_id,
+        client_company_id=client_company_id,
     )
     if source.get("files"):
         attachments.enqueue_fetch(

@@ -7,7 +7,8 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import portal
+from bot import admin, portal
+from bot.blocks.setup import setup_modal
 from bot.blocks.tickets import ModalPrefill, usage_text
 from bot.ids import Command
 from handlers.common import actor_of, open_ticket_modal, tenant
@@ -39,6 +40,8 @@ def parse_ticket_command(text: str | None) -> ParsedCommand:
         return ParsedCommand("help")
     if word == "mine" and not rest:
         return ParsedCommand("mine")
+    if word == "setup" and not rest:
+        return ParsedCommand("setup")
     digits = first.removeprefix("#")
     if not rest and digits.isdigit() and len(digits) <= MAX_TICKET_NUMBER_DIGITS:
         return ParsedCommand("show", number=int(digits))
@@ -57,6 +60,10 @@ def ticket_command(ack: Ack, command: dict[str, Any], client: Any, context: Any)
     if parsed.kind == "unknown":
         ack(response_type="ephemeral", text=usage_text(unknown=parsed.word))
         return
+    if parsed.kind == "setup":
+        ack()
+        open_setup_modal(client, context, command)
+        return
     if parsed.kind in ("mine", "show"):
         runtime, organization, _ = tenant(context)
         viewer = actor_of(context)
@@ -73,7 +80,32 @@ def ticket_command(ack: Ack, command: dict[str, Any], client: Any, context: Any)
         ack(response_type="ephemeral", text=text, blocks=blocks)
         return
     ack()
-    open_ticket_modal(client, context, command["trigger_id"], ModalPrefill(title=parsed.title))
+    open_ticket_modal(
+        client,
+        context,
+        command["trigger_id"],
+        ModalPrefill(title=parsed.title, channel=command.get("channel_id")),
+    )
+
+
+def open_setup_modal(client: Any, context: Any, command: dict[str, Any]) -> None:
+    """`/ticket setup`: the settings modal, for workspace admins and Ticketbot admins."""
+    runtime, organization, member = tenant(context)
+    # Asked of Slack now: being made a workspace admin must work without waiting.
+    slack_user = client.users_info(user=command["user_id"])["user"]
+    slack_admin = bool(slack_user.get("is_admin") or slack_user.get("is_owner"))
+    with runtime.db.session() as session:
+        admin.record_slack_admin(session, member=member, slack_admin=slack_admin)
+        admin.ensure_can_configure(member, slack_admin=slack_admin)
+        companies = admin.company_lines(session, organization)
+    view = setup_modal(
+        staff_channel=runtime.directory.staff_channel(organization),
+        categories=organization.categories,
+        default_priority=organization.default_priority,
+        companies=companies,
+        request_channels=organization.settings.get("request_channels") or [],
+    )
+    client.views_open(trigger_id=command["trigger_id"], view=view)
 
 
 def register(app: App) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import select
+
 from bot.blocks.tickets import ModalPrefill, new_ticket_modal
 from bot.errors import PermissionDenied
 from bot.runtime import Runtime
 from bot.services.actors import Actor
-from models import Member, Organization, TicketPriority
+from models import ClientCompany, Member, Organization, TicketPriority
 
 TITLE_FROM_MESSAGE_MAX = 200
 SOURCE_FILE_FIELDS = ("id", "name", "mimetype", "size", "permalink", "url_private_download")
@@ -69,10 +71,25 @@ def actor_of(context: Any) -> Actor:
 
 def open_ticket_modal(client: Any, context: Any, trigger_id: str, prefill: ModalPrefill) -> None:
     runtime, organization, member = tenant(context)
+    staff = runtime.directory.is_staff(organization, member)
+    companies: tuple[tuple[int, str], ...] = ()
+    if staff:
+        with runtime.db.session() as session:
+            companies = tuple(
+                (c.id, c.name)
+                for c in session.exec(
+                    select(ClientCompany)
+                    .where(ClientCompany.organization_id == organization.id)
+                    .order_by(ClientCompany.name)
+                    .limit(100)
+                ).all()
+                if c.id is not None
+            )
     view = new_ticket_modal(
         prefill=prefill,
         categories=organization.categories,
         default_priority=TicketPriority(organization.default_priority),
-        show_requester=runtime.directory.is_staff(organization, member),
+        show_requester=staff,
+        companies=companies,
     )
     client.views_open(trigger_id=trigger_id, view=view)

@@ -44,6 +44,9 @@ def reaction_added(event: dict[str, Any], body: dict[str, Any], client: Any, con
         return
     runtime, organization, member = tenant(context)
     channel, ts = item.get("channel"), item.get("ts")
+    request_channels = organization.settings.get("request_channels") or []
+    if request_channels and channel not in request_channels:
+        return  # the admins limited :ticket: filing to their request channels
     with runtime.db.session() as session:
         if workflows.ticket_for_source_message(
             session, organization=organization, channel=channel, ts=ts
@@ -224,7 +227,12 @@ def app_home_opened(event: dict[str, Any], client: Any, context: Any) -> None:
     runtime, organization, member = tenant(context)
     viewer = runtime.directory.actor(organization, member)
     with runtime.db.session() as session:
-        view = portal.home_view(session, organization=organization, viewer=viewer)
+        view = portal.home_view(
+            session,
+            organization=organization,
+            viewer=viewer,
+            staff_channel=runtime.directory.staff_channel(organization),
+        )
     client.views_publish(user_id=event["user"], view=view)
 
 

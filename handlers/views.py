@@ -8,13 +8,14 @@ from typing import Any
 from pydantic import BaseModel
 from slack_bolt import Ack, App
 
-from bot import workflows
+from bot import admin, workflows
 from bot.blocks.conversation import ticket_id_from_metadata
-from bot.errors import NotFound, PermissionDenied
+from bot.blocks.setup import parse_company_lines
+from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.ids import Block, Callback, Field
 from bot.services import tickets as ticket_service
 from handlers.common import tenant
-from models import CommentType
+from models import CommentType, Member
 
 
 class NewTicketForm(BaseModel):
@@ -25,6 +26,8 @@ class NewTicketForm(BaseModel):
     priority: str | None = None
     category: str | None = None
     requester: str | None = None
+    client_company_id: int | None = None
+    channel: str | None = None
     source: dict[str, Any] = {}
 
     @classmethod
@@ -42,13 +45,19 @@ class NewTicketForm(BaseModel):
             metadata = json.loads(view.get("private_metadata") or "{}")
         except ValueError:
             metadata = {}
-        source = metadata.get("source") if isinstance(metadata, dict) else None
+        if not isinstance(metadata, dict):
+            metadata = {}
+        source = metadata.get("source")
+        company = selected(Block.CLIENT_COMPANY)
+        channel = metadata.get("channel")
         return cls(
             title=element(Block.TITLE).get("value") or "",
             description=element(Block.DESCRIPTION).get("value") or "",
             priority=selected(Block.PRIORITY),
             category=selected(Block.CATEGORY),
             requester=element(Block.REQUESTER).get("selected_user"),
+            client_company_id=int(company) if company and company.isdigit() else None,
+            channel=channel if isinstance(channel, str) else None,
             source=source if isinstance(source, dict) else {},
         )
 
@@ -76,6 +85,8 @@ def submit_new_ticket(ack: Ack, view: dict[str, Any], context: Any) -> None:
                 priority=form.priority,
                 category=form.category,
                 source=form.source,
+                client_company_id=form.client_company_id,
+                channel=form.channel,
             ),
         )
     ack()
@@ -108,7 +119,39 @@ def submit_comment(ack: Ack, view: dict[str, Any], context: Any) -> None:
     ack()
 
 
+def submit_setup(ack: Ack, view: dict[str, Any], context: Any) -> None:
+    """Save `/ticket setup`; it takes effect at once."""
+    values = (view.get("state") or {}).get("values") or {}
+
+    def element(block: Block) -> dict[str, Any]:
+        return (values.get(block) or {}).get(Field.VALUE) or {}
+
+    runtime, organization, member = tenant(context)
+    try:
+        companies = parse_company_lines(element(Block.COMPANIES).get("value"))
+    except ValueError as problem:
+        raise InvalidInput(str(problem), field="companies") from None
+    categories = (element(Block.CATEGORIES).get("value") or "").splitlines()
+    with runtime.db.session() as session:
+        stored = session.get(Member, member.id)
+        admin.ensure_can_configure(stored or member, slack_admin=False)
+        admin.apply_setup(
+            session,
+            organization=organization,
+            staff_channel=element(Block.STAFF_CHANNEL).get("selected_conversation"),
+            categories=categories,
+            default_priority=(element(Block.DEFAULT_PRIORITY).get("selected_option") or {}).get(
+                "value"
+            ),
+            companies=companies,
+            request_channels=element(Block.REQUEST_CHANNELS).get("selected_conversations") or [],
+        )
+    runtime.directory.forget_staff(organization)
+    ack()
+
+
 def register(app: App) -> None:
     app.view(Callback.NEW_TICKET_MODAL)(submit_new_ticket)
     app.view(Callback.INTERNAL_NOTE_MODAL)(submit_comment)
     app.view(Callback.REPLY_MODAL)(submit_comment)
+    app.view(Callback.SETUP_MODAL)(submit_setup)

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    model_validator,
+)
 
 from models import CommentType, TicketPriority, TicketStatus
 from models.attachment import TicketAttachmentPublic
@@ -41,7 +49,8 @@ def _storable_text(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_storable_text)]
-DbId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
+# Strict: JSON `true` or "12" is not an id (lax pydantic would read them as 1 and 12).
+DbId = Annotated[int, Strict(), Field(ge=1, le=MAX_DB_ID)]
 
 
 def _no_default_in_schema(schema: dict[str, Any]) -> None:
@@ -148,7 +157,7 @@ class AttachmentCreateRequest(RequestBody):
         pattern=r"^https?://[^\s\x00]+$",
         description="Where the file lives, when its content is not uploaded.",
     )
-    file_size: int | None = Field(
+    file_size: Annotated[int, Strict()] | None = Field(
         default=None, ge=0, le=MAX_DB_ID, description="Only with `file_url`."
     )
     content_base64: str | None = Field(
@@ -156,7 +165,7 @@ class AttachmentCreateRequest(RequestBody):
         description="The file's bytes, base64-encoded; stored and served at the "
         "attachment's `file_url`. At most the server's MAX_ATTACHMENT_BYTES once decoded.",
     )
-    is_internal: bool = Field(default=True, description="Internal files are for staff only.")
+    is_internal: StrictBool = Field(default=True, description="Internal files are for staff only.")
 
     @model_validator(mode="after")
     def _content_or_link(self) -> AttachmentCreateRequest:

@@ -280,6 +280,8 @@ class ModalPrefill:
     requester_slack_id: str | None = None
     # Remembered in private_metadata: where a ticket filed from a message came from.
     source: dict[str, Any] = field(default_factory=dict)
+    # The channel a /ticket command was typed in (its client company may apply).
+    channel: str | None = None
 
 
 def new_ticket_modal(
@@ -288,6 +290,7 @@ def new_ticket_modal(
     categories: list[str],
     default_priority: TicketPriority,
     show_requester: bool,
+    companies: tuple[tuple[int, str], ...] = (),
 ) -> dict[str, Any]:
     """The "New ticket" modal: Title, Description, Priority, Category (+ Requester for staff)."""
     priority = TicketPriority(prefill.priority or default_priority)
@@ -370,7 +373,28 @@ def new_ticket_modal(
                 "element": requester_element,
             }
         )
-    metadata = json.dumps({"source": prefill.source} if prefill.source else {})
+    if show_requester and companies:
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": Block.CLIENT_COMPANY,
+                "label": _plain("Client company"),
+                "optional": True,
+                "hint": _plain("Leave empty to use the requester's company."),
+                "element": {
+                    "type": "static_select",
+                    "action_id": Field.VALUE,
+                    "placeholder": _plain("The requester's company"),
+                    "options": [_option(name, str(cid)) for cid, name in companies[:100]],
+                },
+            }
+        )
+    remembered: dict[str, Any] = {}
+    if prefill.source:
+        remembered["source"] = prefill.source
+    if prefill.channel:
+        remembered["channel"] = prefill.channel
+    metadata = json.dumps(remembered)
     return {
         "type": "modal",
         "callback_id": Callback.NEW_TICKET_MODAL,

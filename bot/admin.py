@@ -1,0 +1,111 @@
+"""`/ticket setup`: who may configure an organization, and applying what they saved."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, select
+
+from bot import workspaces
+from bot.blocks.setup import CompanyLine
+from bot.errors import InvalidInput, PermissionDenied
+from bot.services import organizations as orgs
+from models import ClientCompany, Member, MemberRole, Organization
+
+NOT_ALLOWED = "Only workspace admins and owners, or Ticketbot admins, can change the setup."
+
+
+def ensure_can_configure(member: Member, *, slack_admin: bool) -> None:
+    """Workspace admins/owners (as Slack says) and members with the admin role."""
+    if not (slack_admin or member.slack_is_admin or member.role == MemberRole.ADMIN):
+        raise PermissionDenied(NOT_ALLOWED)
+
+
+def record_slack_admin(session: Session, *, member: Member, slack_admin: bool) -> None:
+    """Remember what Slack said about the person being a workspace admin or owner."""
+    stored = session.get(Member, member.id)
+    if stored is not None and stored.slack_is_admin != slack_admin:
+        stored.slack_is_admin = slack_admin
+        session.add(stored)
+        session.flush()
+    member.slack_is_admin = slack_admin
+
+
+def company_lines(session: Session, organization: Organization) -> list[CompanyLine]:
+    channel_companies: dict[str, int] = organization.settings.get("channel_companies") or {}
+    companies = session.exec(
+        select(ClientCompany)
+        .where(ClientCompany.organization_id == organization.id)
+        .order_by(ClientCompany.name)
+    ).all()
+    return [
+        CompanyLine(
+            name=c.name,
+            email_domains=tuple(c.email_domains),
+            slack_team_id=c.slack_team_id,
+            channels=tuple(ch for ch, cid in channel_companies.items() if cid == c.id),
+        )
+        for c in companies
+    ]
+
+
+def apply_setup(
+    session: Session,
+    *,
+    organization: Organization,
+    staff_channel: str | None,
+    categories: Sequence[str],
+    default_priority: str | None,
+    companies: Sequence[CompanyLine],
+    request_channels: Sequence[str],
+) -> Organization:
+    """Save the organization's settings; everything is checked before anything is written."""
+    if not staff_channel:
+        raise InvalidInput("Choose the staff channel.", field="staff_channel")
+    names = [c.name.lower() for c in companies]
+    if len(set(names)) != len(names):
+        raise InvalidInput("Each client company may be listed once.", field="companies")
+    claimed: dict[str, str] = {}
+    for company in companies:
+        for channel in company.channels:
+            if channel in claimed:
+                raise InvalidInput(
+                    f"{channel} is listed for both {claimed[channel]} and {company.name}.",
+                    field="companies",
+                )
+            claimed[channel] = company.name
+    org = session.get(Organization, organization.id)
+    assert org is not None
+    orgs.update_organization_settings(
+        session,
+        organization=org,
+        staff_channel_id=staff_channel,
+        categories=list(categories),
+        default_priority=default_priority,
+    )
+    channel_companies: dict[str, int] = {}
+    for line in companies:
+        company = orgs.find_client_company_by_name(session, organization_id=org.id, name=line.name)
+        if company is None:
+            company = orgs.create_client_company(
+                session,
+                organization=org,
+                name=line.name,
+                email_domains=list(line.email_domains),
+                slack_team_id=line.slack_team_id,
+            )
+        else:
+            company.email_domains = list(line.email_domains)
+            company.slack_team_id = line.slack_team_id
+            session.add(company)
+        for channel in line.channels:
+            channel_companies[channel] = company.id  # type: ignore[assignment]
+    settings = dict(org.settings)
+    settings["channel_companies"] = channel_companies
+    settings["request_channels"] = list(dict.fromkeys(request_channels))
+    org.settings = settings
+    session.add(org)
+    session.flush()
+    # Cards that waited for a staff channel (or were deferred) go out now.
+    workspaces.reconnect(session, organization=org)
+    return org

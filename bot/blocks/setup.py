@@ -1,0 +1,163 @@
+"""Block Kit for `/ticket setup`: the organization's settings, edited inside Slack."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.blocks.tickets import priority_options
+from bot.ids import Block, Callback, Field
+from models import TicketPriority
+
+COMPANY_LINE_HINT = (
+    "One company per line: Name | email domains | Slack Connect team id | request channel "
+    "ids. Example: Acme Corp | acme.com, acme.co.uk | T0ACME123 | C0ACMEHELP. "
+    "Companies not listed are kept."
+)
+
+
+@dataclass(frozen=True)
+class CompanyLine:
+    name: str
+    email_domains: tuple[str, ...] = ()
+    slack_team_id: str | None = None
+    channels: tuple[str, ...] = ()
+
+    def render(self) -> str:
+        parts = [
+            self.name,
+            ", ".join(self.email_domains),
+            self.slack_team_id or "",
+            ", ".join(self.channels),
+        ]
+        while parts and not parts[-1]:
+            parts.pop()
+        return " | ".join(parts)
+
+
+def parse_company_lines(text: str | None) -> list[CompanyLine]:
+    """Read the companies field; raises ValueError naming the first bad line."""
+    companies: list[CompanyLine] = []
+    for number, raw in enumerate((text or "").splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) > 4 or not parts[0]:
+            raise ValueError(f"Line {number}: write Name | domains | team id | channel ids.")
+        domains = tuple(d.lower().lstrip("@") for d in _items(parts, 1))
+        if any("." not in d or " " in d for d in domains):
+            raise ValueError(f"Line {number}: {', '.join(domains)} is not a list of email domains.")
+        team = parts[2] if len(parts) > 2 and parts[2] else None
+        if team is not None and not (team.startswith(("T", "E")) and team.isalnum()):
+            raise ValueError(f"Line {number}: {team} is not a Slack team id (T…).")
+        channels = _items(parts, 3)
+        if any(not (c.startswith(("C", "G")) and c.isalnum()) for c in channels):
+            raise ValueError(f"Line {number}: channel ids look like C0123ABCD.")
+        companies.append(CompanyLine(parts[0][:200], domains, team, channels))
+    return companies
+
+
+def _items(parts: list[str], index: int) -> tuple[str, ...]:
+    """The comma-separated items of field `index` of a company line."""
+    if len(parts) <= index:
+        return ()
+    return tuple(i.strip() for i in parts[index].replace(";", ",").split(",") if i.strip())
+
+
+def setup_modal(
+    *,
+    staff_channel: str | None,
+    categories: Sequence[str],
+    default_priority: TicketPriority,
+    companies: Sequence[CompanyLine],
+    request_channels: Sequence[str],
+) -> dict[str, Any]:
+    def plain(text: str) -> dict[str, Any]:
+        return {"type": "plain_text", "text": text, "emoji": True}
+
+    staff_select: dict[str, Any] = {
+        "type": "conversations_select",
+        "action_id": Field.VALUE,
+        "placeholder": plain("The IT team's channel"),
+        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+    }
+    if staff_channel:
+        staff_select["initial_conversation"] = staff_channel
+    request_select: dict[str, Any] = {
+        "type": "multi_conversations_select",
+        "action_id": Field.VALUE,
+        "placeholder": plain("Every channel Ticketbot is in"),
+        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+    }
+    if request_channels:
+        request_select["initial_conversations"] = list(request_channels)[:100]
+    priority = TicketPriority(default_priority)
+    company_text = "\n".join(c.render() for c in companies)
+    return {
+        "type": "modal",
+        "callback_id": Callback.SETUP_MODAL,
+        "title": plain("Ticketbot setup"),
+        "submit": plain("Save"),
+        "close": plain("Cancel"),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": Block.STAFF_CHANNEL,
+                "label": plain("Staff channel"),
+                "hint": plain("Ticket cards go here; its members are the IT staff."),
+                "element": staff_select,
+            },
+            {
+                "type": "input",
+                "block_id": Block.CATEGORIES,
+                "label": plain("Ticket categories"),
+                "hint": plain("One per line."),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": Field.VALUE,
+                    "multiline": True,
+                    "initial_value": "\n".join(categories)[:3000],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": Block.DEFAULT_PRIORITY,
+                "label": plain("Default priority"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": Field.VALUE,
+                    "options": priority_options(),
+                    "initial_option": {
+                        "text": plain(priority.label),
+                        "value": priority.value,
+                    },
+                },
+            },
+            {
+                "type": "input",
+                "block_id": Block.COMPANIES,
+                "label": plain("Client companies"),
+                "hint": plain(COMPANY_LINE_HINT),
+                "optional": True,
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": Field.VALUE,
+                    "multiline": True,
+                    **({"initial_value": company_text[:3000]} if company_text else {}),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": Block.REQUEST_CHANNELS,
+                "label": plain("Request channels"),
+                "hint": plain(
+                    "Where a :ticket: reaction files a message as a ticket. "
+                    "Leave empty for every channel Ticketbot is in."
+                ),
+                "optional": True,
+                "element": request_select,
+            },
+        ],
+    }
