@@ -108,8 +108,8 @@ def create_app(settings: Settings, runtime: Runtime, *, socket_mode: bool = Fals
                 ),
                 install_path="/slack/install",
                 redirect_uri_path="/slack/oauth_redirect",
+                installation_store_bot_only=True,
             ),
-            installation_store_bot_only=True,
             **common,
         )
     else:
