@@ -23,6 +23,7 @@ from bot.blocks.tickets import (
     ticket_card,
     ticket_fallback_text,
 )
+from bot.services import organizations as orgs
 from bot.services.tickets import Change
 from models import (
     AuthorType,
@@ -109,16 +110,7 @@ def ticket_view(
         created_at=ticket.created_at,
         source_permalink=source_permalink,
         company_id=ticket.client_company_id,
-        company_options=tuple(
-            (c.id, c.name)
-            for c in session.exec(
-                select(ClientCompany)
-                .where(ClientCompany.organization_id == ticket.organization_id)
-                .order_by(ClientCompany.name)
-                .limit(100)
-            ).all()
-            if c.id is not None
-        ),
+        company_options=orgs.company_choices(session, organization_id=ticket.organization_id),
     )
 
 

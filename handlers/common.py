@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
-
 from bot.blocks.tickets import ModalPrefill, new_ticket_modal
 from bot.errors import PermissionDenied
 from bot.runtime import Runtime
+from bot.services import organizations as orgs
 from bot.services.actors import Actor
-from models import ClientCompany, Member, Organization, TicketPriority
+from models import Member, Organization, TicketPriority
 
 TITLE_FROM_MESSAGE_MAX = 200
 SOURCE_FILE_FIELDS = ("id", "name", "mimetype", "size", "permalink", "url_private_download")
@@ -75,16 +74,7 @@ def open_ticket_modal(client: Any, context: Any, trigger_id: str, prefill: Modal
     companies: tuple[tuple[int, str], ...] = ()
     if staff:
         with runtime.db.session() as session:
-            companies = tuple(
-                (c.id, c.name)
-                for c in session.exec(
-                    select(ClientCompany)
-                    .where(ClientCompany.organization_id == organization.id)
-                    .order_by(ClientCompany.name)
-                    .limit(100)
-                ).all()
-                if c.id is not None
-            )
+            companies = orgs.company_choices(session, organization_id=organization.id)
     view = new_ticket_modal(
         prefill=prefill,
         categories=organization.categories,

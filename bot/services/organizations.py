@@ -456,3 +456,20 @@ def match_client_company(
     )
     session.flush()
     return [t for t in ticket_ids if t is not None]
+
+
+# Slack menus hold at most 100 options.
+COMPANY_CHOICES_MAX = 100
+
+
+def company_choices(
+    session: Session, *, organization_id: int | None
+) -> tuple[tuple[int, str], ...]:
+    """(id, name) of the organization's client companies, by name, for menus."""
+    companies = session.exec(
+        select(ClientCompany)
+        .where(ClientCompany.organization_id == organization_id)
+        .order_by(ClientCompany.name)
+        .limit(COMPANY_CHOICES_MAX)
+    ).all()
+    return tuple((c.id, c.name) for c in companies if c.id is not None)
