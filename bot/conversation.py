@@ -16,6 +16,7 @@ from bot import attachments, outbox, workflows
 from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
+from bot.services.tickets import OPEN_STATUSES, TicketFilter
 from models import (
     CommentType,
     Member,
@@ -39,6 +40,7 @@ class IncomingMessage:
     text: str = ""
     thread_ts: str | None = None
     files: list[dict[str, Any]] = field(default_factory=list)
+    in_dm: bool = False  # written in the person's direct messages with Ticketbot
 
     @property
     def in_thread(self) -> bool:
@@ -69,6 +71,48 @@ def thread_of(
         return None
     ticket = session.get(Ticket, ref.ticket_id)
     return ThreadOf(ticket=ticket, role=MessageRole(ref.role)) if ticket else None
+
+
+def route_message(
+    session: Session, *, organization: Organization, actor: Actor, message: IncomingMessage
+) -> None:
+    """Where a person's message belongs: a note in a card's thread (staff), a reply in
+    their own ticket's DM thread, or, for a DM outside any ticket, an offer to file it."""
+    thread = thread_of(
+        session, organization=organization, channel=message.channel, thread_ts=message.thread_ts
+    )
+    member = actor.member
+    if member is None:
+        return
+    if thread is None:
+        if message.in_dm and not message.in_thread:
+            own_open = ticket_service.list_tickets(
+                session,
+                organization_id=organization.id,
+                viewer=Actor.for_member(member, is_staff=False),
+                filters=TicketFilter(status=list(OPEN_STATUSES)),
+                limit=4,
+            )
+            outbox.dm_offer(
+                session,
+                organization=organization,
+                channel=message.channel,
+                ts=message.ts,
+                open_tickets=own_open,
+            )
+        return
+    if thread.role == MessageRole.STAFF_CARD:
+        note_from_staff_thread(
+            session, organization=organization, ticket=thread.ticket, actor=actor, message=message
+        )
+    elif thread.ticket.requester_id == member.id:
+        reply_from_requester(
+            session,
+            organization=organization,
+            ticket=thread.ticket,
+            requester=member,
+            message=message,
+        )
 
 
 def _remember(session: Session, comment: TicketComment, channel: str, ts: str) -> None:

@@ -47,6 +47,37 @@ class TicketRequest:
     channel: str | None = None
 
 
+SOURCE_FILE_FIELDS = ("id", "name", "mimetype", "size", "permalink", "url_private_download")
+
+
+def first_line(text: str | None) -> str:
+    return next((line.strip() for line in (text or "").splitlines() if line.strip()), "")
+
+
+def source_files(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A Slack message's files, trimmed to what a ticket keeps of them."""
+    return [
+        {k: f.get(k) for k in SOURCE_FILE_FIELDS if f.get(k) is not None}
+        for f in (message.get("files") or [])[:MAX_SOURCE_FILES]
+    ]
+
+
+def request_from_message(message: dict[str, Any], channel: str) -> TicketRequest:
+    """A ticket request made of a Slack message: its first line, its text, its files."""
+    text = (message.get("text") or "").strip()
+    return TicketRequest(
+        title=first_line(text)[:200] or "Ticket from a Slack message",
+        description=text,
+        source={
+            "channel": channel,
+            "ts": message.get("ts"),
+            "thread_ts": message.get("thread_ts"),
+            "author": message.get("user"),
+            "files": source_files(message),
+        },
+    )
+
+
 def ticket_for_source_message(
     session: Session, *, organization: Organization, channel: str, ts: str
 ) -> Ticket | None:

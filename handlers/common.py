@@ -9,22 +9,10 @@ from bot.errors import PermissionDenied
 from bot.runtime import Runtime
 from bot.services import organizations as orgs
 from bot.services.actors import Actor
+from bot.workflows import first_line, source_files
 from models import Member, Organization, TicketPriority
 
 TITLE_FROM_MESSAGE_MAX = 200
-SOURCE_FILE_FIELDS = ("id", "name", "mimetype", "size", "permalink", "url_private_download")
-
-
-def first_line(text: str | None) -> str:
-    return next((line.strip() for line in (text or "").splitlines() if line.strip()), "")
-
-
-def source_files(message: dict[str, Any]) -> list[dict[str, Any]]:
-    """The message's files, trimmed to what a ticket keeps of them."""
-    return [
-        {k: f.get(k) for k in SOURCE_FILE_FIELDS if f.get(k) is not None}
-        for f in (message.get("files") or [])[:10]
-    ]
 
 
 def source_prefill(message: dict[str, Any], channel_id: str, permalink: str | None) -> ModalPrefill:

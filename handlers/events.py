@@ -11,14 +11,10 @@ from slack_bolt.listener.builtins import TokenRevocationListeners
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
-from bot import conversation, outbox, portal, workflows, workspaces
+from bot import conversation, portal, workflows, workspaces
 from bot.ids import Reaction
-from bot.services import tickets as ticket_service
-from bot.services.actors import Actor
-from bot.services.tickets import OPEN_STATUSES, TicketFilter
 from bot.slack_events import claim_event
-from handlers.common import first_line, source_files, tenant, tenant_organization
-from models import MessageRole
+from handlers.common import tenant, tenant_organization
 
 log = logging.getLogger(__name__)
 
@@ -59,29 +55,16 @@ def reaction_added(event: dict[str, Any], body: dict[str, Any], client: Any, con
         return
     if not message or message.get("bot_id") or not message.get("user"):
         return  # bots' messages (ours included) are never tickets
-    text = (message.get("text") or "").strip()
     try:
         with runtime.db.session() as session:
-            if not claim_event(session, body):
-                return
-            requester = runtime.directory.member_for(session, organization, message["user"])
-            workflows.file_ticket(
-                session,
-                organization=organization,
-                filer=runtime.directory.actor(organization, member),
-                requester=requester,
-                request=workflows.TicketRequest(
-                    title=first_line(text)[:200] or "Ticket from a Slack message",
-                    description=text,
-                    source={
-                        "channel": channel,
-                        "ts": ts,
-                        "thread_ts": message.get("thread_ts"),
-                        "author": message["user"],
-                        "files": source_files(message),
-                    },
-                ),
-            )
+            if claim_event(session, body):
+                workflows.file_ticket(
+                    session,
+                    organization=organization,
+                    filer=runtime.directory.actor(organization, member),
+                    requester=runtime.directory.member_for(session, organization, message["user"]),
+                    request=workflows.request_from_message(message, channel),
+                )
     except IntegrityError:
         # Another reaction filed this message a moment ago; its ticket stands.
         log.info("message %s/%s was filed concurrently", channel, ts)
@@ -104,50 +87,14 @@ def message(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         text=event.get("text") or "",
         thread_ts=event.get("thread_ts"),
         files=event.get("files") or [],
+        in_dm=event.get("channel_type") == "im",
     )
     runtime, organization, member = tenant(context)
     actor = runtime.directory.actor(organization, member)
     with runtime.db.session() as session:
-        if not claim_event(session, body):
-            return None
-        thread = conversation.thread_of(
-            session,
-            organization=organization,
-            channel=incoming.channel,
-            thread_ts=incoming.thread_ts,
-        )
-        if thread is None:
-            if event.get("channel_type") == "im" and not incoming.in_thread:
-                mine = ticket_service.list_tickets(
-                    session,
-                    organization_id=organization.id,
-                    viewer=Actor.for_member(member, is_staff=False),
-                    filters=TicketFilter(status=list(OPEN_STATUSES)),
-                    limit=4,
-                )
-                outbox.dm_offer(
-                    session,
-                    organization=organization,
-                    channel=incoming.channel,
-                    ts=incoming.ts,
-                    open_tickets=mine,
-                )
-            return None
-        if thread.role == MessageRole.STAFF_CARD:
-            conversation.note_from_staff_thread(
-                session,
-                organization=organization,
-                ticket=thread.ticket,
-                actor=actor,
-                message=incoming,
-            )
-        elif thread.ticket.requester_id == member.id:
-            conversation.reply_from_requester(
-                session,
-                organization=organization,
-                ticket=thread.ticket,
-                requester=member,
-                message=incoming,
+        if claim_event(session, body):
+            conversation.route_message(
+                session, organization=organization, actor=actor, message=incoming
             )
     return None
 
