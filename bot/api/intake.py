@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from bot import outbox
 from bot.api.errors import IdempotencyKeyReused
 from bot.api.schemas import TicketCreateRequest
+from bot.api.tokens import ApiCaller
 from bot.directory import SlackDirectory
 from bot.errors import InvalidInput, NotFound
 from bot.services import organizations as orgs
@@ -42,6 +43,22 @@ def member_of(
         raise InvalidInput(
             f"There is no member with id {member_id} in this organization.", field=field
         ) from None
+
+
+def comment_author(
+    session: Session,
+    *,
+    organization: Organization,
+    caller: ApiCaller,
+    author_id: int | None,
+) -> Actor:
+    """Who a comment is by: the token's integration, or the member it names, who then
+    writes with that member's own rights (an end user cannot write internal notes)."""
+    if author_id is None:
+        return caller.actor
+    return Actor.for_member(
+        member_of(session, organization=organization, member_id=author_id, field="author_id")
+    )
 
 
 def check_client_company(

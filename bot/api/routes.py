@@ -1,14 +1,12 @@
 """The REST API's routes: parse, authenticate, one unit of work around a service or
 workflow call, answer with the model's Public shape."""
 
-import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from sqlmodel import Session
 
 from bot import workflows
@@ -28,6 +26,7 @@ from bot.api.schemas import (
     CommentCreateRequest,
     CommentList,
     TicketCreateRequest,
+    TicketListQuery,
     TicketPage,
     TicketUpdateRequest,
 )
@@ -35,14 +34,12 @@ from bot.api.tokens import ApiCaller
 from bot.runtime import Runtime
 from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service
-from bot.services.actors import Actor, member_has_staff_role
-from bot.services.tickets import MAX_PAGE_SIZE, TicketFilter
-from models import Organization, Ticket, TicketAttachment, TicketPriority, TicketStatus
+from bot.services.actors import member_has_staff_role
+from models import Organization, Ticket, TicketAttachment
 from models.attachment import TicketAttachmentPublic
 from models.comment import TicketCommentPublic
 from models.ticket import TicketPublic
 
-DEFAULT_PAGE_SIZE = 50
 # Bodies other than uploads are small: a full-length comment, JSON-escaped, fits many times.
 JSON_BODY_MAX_BYTES = 1024 * 1024
 TicketId = Annotated[int, Path(ge=1, le=MAX_DB_ID, description="The ticket's `id`.")]
@@ -59,67 +56,6 @@ IdempotencyKeyHeader = Annotated[
         "another; the same key with another body is refused (422).",
     ),
 ]
-
-
-ISO_8601_DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
-
-
-def _iso_8601_text(value: Any) -> Any:
-    # pydantic would also take a Unix timestamp ("10.0"), which the document does not offer.
-    if not isinstance(value, str) or not ISO_8601_DATE_TIME.match(value):
-        raise ValueError("use ISO 8601 with a time zone, e.g. 2024-05-01T12:00:00Z")
-    # An unencoded `+` in a query string arrives as a space: "2024-05-01T12:00:00 02:00".
-    if len(value) > 19 and value[-6] == " ":
-        return value[:-6] + "+" + value[-5:]
-    return value
-
-
-class TicketListQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    status: list[str] = Field(
-        default_factory=list,
-        description="Repeat the parameter or separate values with commas: "
-        + ", ".join(s.value for s in TicketStatus)
-        + ".",
-    )
-    priority: TicketPriority | None = None
-    assigned_staff_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
-    unassigned: bool = Field(default=False, description="Only tickets nobody is assigned to.")
-    requester_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
-    client_company_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
-    ticket_number: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
-    updated_since: Annotated[AwareDatetime | None, BeforeValidator(_iso_8601_text)] = Field(
-        default=None,
-        description="ISO 8601 with a time zone, e.g. 2024-05-01T12:00:00Z: tickets changed "
-        "at or after this instant.",
-    )
-    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
-    offset: int = Field(default=0, ge=0, le=MAX_DB_ID)
-
-    @field_validator("status")
-    @classmethod
-    def _known_statuses(cls, values: list[str]) -> list[str]:
-        statuses = [part.strip() for value in values for part in value.split(",") if part.strip()]
-        known = [s.value for s in TicketStatus]
-        unknown = [s for s in statuses if s not in known]
-        if unknown:
-            raise ValueError(
-                f"unknown status {', '.join(map(repr, unknown))}; choose from {', '.join(known)}"
-            )
-        return statuses
-
-    def filters(self) -> TicketFilter:
-        return TicketFilter(
-            status=[TicketStatus(s) for s in self.status] or None,
-            priority=self.priority,
-            assigned_staff_id=self.assigned_staff_id,
-            unassigned=self.unassigned,
-            requester_id=self.requester_id,
-            client_company_id=self.client_company_id,
-            ticket_number=self.ticket_number,
-            updated_since=self.updated_since,
-        )
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -139,6 +75,20 @@ def _ticket(session: Session, caller: ApiCaller, ticket_id: int) -> Ticket:
     # Another organization's ticket raises the very NotFound a missing one does.
     return ticket_service.get_ticket(
         session, organization_id=caller.organization_id, ticket_id=ticket_id
+    )
+
+
+def _ticket_path(request: Request, ticket: Ticket) -> str:
+    return str(request.app.url_path_for("get_ticket", ticket_id=str(ticket.id)))
+
+
+def _content_path(request: Request, attachment: TicketAttachment) -> str:
+    return str(
+        request.app.url_path_for(
+            "download_attachment_content",
+            ticket_id=str(attachment.ticket_id),
+            attachment_id=str(attachment.id),
+        )
     )
 
 
@@ -190,9 +140,6 @@ def create_api_router(runtime: Runtime) -> APIRouter:
 
     Caller = Annotated[ApiCaller, Depends(authenticated)]
 
-    def ticket_path(request: Request, ticket: Ticket) -> str:
-        return str(request.app.url_path_for("get_ticket", ticket_id=str(ticket.id)))
-
     @router.post(
         "/tickets",
         tags=["tickets"],
@@ -228,7 +175,7 @@ def create_api_router(runtime: Runtime) -> APIRouter:
             )
             result = TicketPublic.model_validate(filed.ticket)
         response.status_code = 200 if filed.replayed else 201
-        response.headers["Location"] = ticket_path(request, filed.ticket)
+        response.headers["Location"] = _ticket_path(request, filed.ticket)
         return result
 
     @router.get(
@@ -309,21 +256,13 @@ def create_api_router(runtime: Runtime) -> APIRouter:
         with runtime.db.session() as session:
             organization = _organization(session, caller)
             ticket = _ticket(session, caller, ticket_id)
-            author = caller.actor
-            if body.author_id is not None:
-                author = Actor.for_member(
-                    intake.member_of(
-                        session,
-                        organization=organization,
-                        member_id=body.author_id,
-                        field="author_id",
-                    )
-                )
             comment = workflows.add_comment(
                 session,
                 organization=organization,
                 ticket=ticket,
-                actor=author,
+                actor=intake.comment_author(
+                    session, organization=organization, caller=caller, author_id=body.author_id
+                ),
                 content=body.content,
                 comment_type=body.comment_type,
             )
@@ -359,16 +298,6 @@ def create_api_router(runtime: Runtime) -> APIRouter:
         content = None
         if body.content_base64 is not None:
             content = decode_content(body.content_base64, max_bytes=max_attachment_bytes)
-
-        def download_path(attachment: TicketAttachment) -> str:
-            return str(
-                request.app.url_path_for(
-                    "download_attachment_content",
-                    ticket_id=str(attachment.ticket_id),
-                    attachment_id=str(attachment.id),
-                )
-            )
-
         with (
             store.writing(caller.organization_id, content) as storage_key,
             runtime.db.session() as session,
@@ -381,7 +310,7 @@ def create_api_router(runtime: Runtime) -> APIRouter:
                 request=body,
                 content=content,
                 storage_key=storage_key,
-                download_path=download_path,
+                download_path=lambda attachment: _content_path(request, attachment),
             )
             return TicketAttachmentPublic.model_validate(attachment)
 

@@ -6,18 +6,23 @@ ignored. Responses are the models' Public classes.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
     StrictBool,
+    field_validator,
     model_validator,
 )
 
+from bot.services.tickets import MAX_PAGE_SIZE, TicketFilter
 from models import CommentType, TicketPriority, TicketStatus
 from models.attachment import TicketAttachmentPublic
 from models.comment import COMMENT_MAX_LENGTH, TicketCommentPublic
@@ -32,6 +37,7 @@ from models.ticket import (
 # Ids are 32-bit integers in the database: a larger number cannot name anything, and
 # passing it on would make PostgreSQL fail with an overflow instead of a clean 404/422.
 MAX_DB_ID = 2**31 - 1
+DEFAULT_PAGE_SIZE = 50
 SLACK_USER_ID_PATTERN = r"^[UW][A-Z0-9]{2,31}$"
 MIME_TYPE_PATTERN = r"^[A-Za-z0-9][\w.+-]*/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+\"-]+)*$"
 
@@ -174,6 +180,69 @@ class AttachmentCreateRequest(RequestBody):
         if self.content_base64 is not None and self.file_size is not None:
             raise ValueError("file_size is measured from content_base64; leave it out")
         return self
+
+
+ISO_8601_DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
+
+
+def _iso_8601_text(value: Any) -> Any:
+    # pydantic would also take a Unix timestamp ("10.0"), which the document does not offer.
+    if not isinstance(value, str) or not ISO_8601_DATE_TIME.match(value):
+        raise ValueError("use ISO 8601 with a time zone, e.g. 2024-05-01T12:00:00Z")
+    # An unencoded `+` in a query string arrives as a space: "2024-05-01T12:00:00 02:00".
+    if len(value) > 19 and value[-6] == " ":
+        return value[:-6] + "+" + value[-5:]
+    return value
+
+
+class TicketListQuery(BaseModel):
+    """Filters and page of `GET /api/tickets`; unknown parameters are refused too."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: list[str] = Field(
+        default_factory=list,
+        description="Repeat the parameter or separate values with commas: "
+        + ", ".join(s.value for s in TicketStatus)
+        + ".",
+    )
+    priority: TicketPriority | None = None
+    assigned_staff_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
+    unassigned: bool = Field(default=False, description="Only tickets nobody is assigned to.")
+    requester_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
+    client_company_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
+    ticket_number: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
+    updated_since: Annotated[AwareDatetime | None, BeforeValidator(_iso_8601_text)] = Field(
+        default=None,
+        description="ISO 8601 with a time zone, e.g. 2024-05-01T12:00:00Z: tickets changed "
+        "at or after this instant.",
+    )
+    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    offset: int = Field(default=0, ge=0, le=MAX_DB_ID)
+
+    @field_validator("status")
+    @classmethod
+    def _known_statuses(cls, values: list[str]) -> list[str]:
+        statuses = [part.strip() for value in values for part in value.split(",") if part.strip()]
+        known = [s.value for s in TicketStatus]
+        unknown = [s for s in statuses if s not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown status {', '.join(map(repr, unknown))}; choose from {', '.join(known)}"
+            )
+        return statuses
+
+    def filters(self) -> TicketFilter:
+        return TicketFilter(
+            status=[TicketStatus(s) for s in self.status] or None,
+            priority=self.priority,
+            assigned_staff_id=self.assigned_staff_id,
+            unassigned=self.unassigned,
+            requester_id=self.requester_id,
+            client_company_id=self.client_company_id,
+            ticket_number=self.ticket_number,
+            updated_since=self.updated_since,
+        )
 
 
 class TicketPage(BaseModel):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from bot.services import organizations as orgs
 from bot.services.tickets import MAX_PAGE_SIZE
 from models import Ticket
@@ -110,27 +108,27 @@ def test_the_default_page_size(api: Api):
     assert (page["items"], page["limit"], page["offset"], page["next_offset"]) == ([], 50, 0, None)
 
 
-@pytest.mark.parametrize(
-    ("params", "field"),
-    [
-        ({"limit": 0}, "limit"),
-        ({"limit": MAX_PAGE_SIZE + 1}, "limit"),
-        ({"limit": "ten"}, "limit"),
-        ({"offset": -1}, "offset"),
-        ({"offset": 2**40}, "offset"),
-        ({"status": "opened"}, "status"),
-        ({"status": "open,bogus"}, "status"),
-        ({"priority": "p1"}, "priority"),
-        ({"assigned_staff_id": 0}, "assigned_staff_id"),
-        ({"requester_id": "me"}, "requester_id"),
-        ({"ticket_number": 2**40}, "ticket_number"),
-        ({"unassigned": "maybe"}, "unassigned"),
-        ({"sort": "title"}, "sort"),
-    ],
-)
-def test_bad_list_parameters_are_422_naming_the_parameter(api: Api, params, field):
-    response = api.get("/api/tickets", params=params)
-    assert response.status_code == 422, response.text
-    assert response.json()["field"] == field
-    if field == "limit" and params["limit"] == MAX_PAGE_SIZE + 1:
-        assert str(MAX_PAGE_SIZE) in response.json()["detail"]
+BAD_PARAMETERS = [
+    ({"limit": 0}, "limit"),
+    ({"limit": MAX_PAGE_SIZE + 1}, "limit"),
+    ({"limit": "ten"}, "limit"),
+    ({"offset": -1}, "offset"),
+    ({"offset": 2**40}, "offset"),
+    ({"status": "opened"}, "status"),
+    ({"status": "open,bogus"}, "status"),
+    ({"priority": "p1"}, "priority"),
+    ({"assigned_staff_id": 0}, "assigned_staff_id"),
+    ({"requester_id": "me"}, "requester_id"),
+    ({"ticket_number": 2**40}, "ticket_number"),
+    ({"unassigned": "maybe"}, "unassigned"),
+    ({"sort": "title"}, "sort"),
+]
+
+
+def test_bad_list_parameters_are_422_naming_the_parameter(api: Api):
+    for params, field in BAD_PARAMETERS:
+        response = api.get("/api/tickets", params=params)
+        assert response.status_code == 422, (params, response.text)
+        assert response.json()["field"] == field, params
+    too_many = api.get("/api/tickets", params={"limit": MAX_PAGE_SIZE + 1})
+    assert f"less than or equal to {MAX_PAGE_SIZE}" in too_many.json()["detail"]

@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 import threading
 
-import pytest
 from sqlmodel import col, select
 
+from bot.api import intake
+from bot.api.intake import FiledTicket
+from bot.api.schemas import TicketCreateRequest
 from bot.services import organizations as orgs
-from models import Member, MemberRole, MessageRole, Ticket, TicketEvent
+from bot.services.actors import Actor
+from models import Member, MemberRole, MessageRole, Organization, Ticket, TicketEvent
 from models.api import IdempotencyKey
 from models.ticket import TITLE_MAX_LENGTH
 from tests.api.conftest import Api, bearer
 from tests.services.factories import count
+
+ALICE = "<alice's member id>"  # stands for an id only known once the workspace exists
 
 # --- filing --------------------------------------------------------------------------------
 
@@ -127,63 +132,66 @@ def test_requester_by_email_finds_a_member_or_adds_one_in_the_matching_client_co
         assert (ivy.name, ivy.client_company_id) == ("ivy", None)
 
 
-@pytest.mark.parametrize(
-    ("body", "field", "words"),
-    [
-        ({"title": "x"}, "body", "exactly one of requester_id"),
-        (
-            {"title": "x", "requester_id": 1, "requester_email": "a@b.test"},
-            "body",
-            "got requester_id, requester_email",
-        ),
-        ({"title": "x", "requester_id": 1, "requester_name": "A"}, "body", "requester_name"),
-        ({"requester_id": 1}, "title", "is required"),
-        ({"title": "", "requester_id": 1}, "title", "at least 1 character"),
-        ({"title": "   ", "requester_id": 1}, "title", "Give the ticket a title"),
-        ({"title": "x" * (TITLE_MAX_LENGTH + 1), "requester_id": 1}, "title", "at most 200"),
-        ({"title": "x\x00y", "requester_id": 1}, "title", "NUL"),
-        ({"title": None, "requester_id": 1}, "title", "must not be null"),
-        ({"title": 5, "requester_id": 1}, "title", "valid string"),
-        ({"title": "x", "requester_id": 1, "priority": "critical"}, "priority", "'urgent'"),
-        ({"title": "x", "requester_id": 1, "status": "closed"}, "status", "not a field"),
-        ({"title": "x", "requester_id": 1, "titel": "typo"}, "titel", "not a field"),
-        ({"title": "x", "requester_id": 1, "category": "plumbing"}, "category", "hardware"),
-        ({"title": "x", "requester_id": 0}, "requester_id", "greater than or equal to 1"),
-        ({"title": "x", "requester_id": 2**40}, "requester_id", "less than or equal"),
-        ({"title": "x", "requester_id": 987654}, "requester_id", "no member with id 987654"),
-        ({"title": "x", "requester_email": "not-an-email"}, "requester_email", "not an email"),
-        ({"title": "x", "requester_slack_user_id": "alice"}, "requester_slack_user_id", "match"),
-        ({"title": "x", "requester_id": 1, "client_company_id": 999}, "client_company_id", "999"),
-        ({"title": "x", "requester_id": 1, "device_id": "d" * 101}, "device_id", "at most 100"),
-    ],
-)
-def test_a_refused_ticket_is_422_naming_the_field_and_writes_nothing(api: Api, body, field, words):
-    if body.get("requester_id") == 1:
-        body = {**body, "requester_id": api.ws.alice.id}
-    response = api.post("/api/tickets", json=body)
-    assert response.status_code == 422, response.text
-    error = response.json()
-    assert error["field"] == field
-    assert words in error["detail"], error["detail"]
+REFUSED_TICKETS = [
+    ({"title": "x"}, "body", "exactly one of requester_id"),
+    (
+        {"title": "x", "requester_id": ALICE, "requester_email": "a@b.test"},
+        "body",
+        "got requester_id, requester_email",
+    ),
+    ({"title": "x", "requester_id": ALICE, "requester_name": "A"}, "body", "requester_name"),
+    ({"requester_id": ALICE}, "title", "is required"),
+    ({"title": "", "requester_id": ALICE}, "title", "at least 1 character"),
+    ({"title": "   ", "requester_id": ALICE}, "title", "Give the ticket a title"),
+    ({"title": "x" * (TITLE_MAX_LENGTH + 1), "requester_id": ALICE}, "title", "at most 200"),
+    ({"title": "x\x00y", "requester_id": ALICE}, "title", "NUL"),
+    ({"title": None, "requester_id": ALICE}, "title", "must not be null"),
+    ({"title": 5, "requester_id": ALICE}, "title", "valid string"),
+    ({"title": "x", "requester_id": ALICE, "priority": "critical"}, "priority", "'urgent'"),
+    ({"title": "x", "requester_id": ALICE, "status": "closed"}, "status", "not a field"),
+    ({"title": "x", "requester_id": ALICE, "titel": "typo"}, "titel", "not a field"),
+    ({"title": "x", "requester_id": ALICE, "category": "plumbing"}, "category", "hardware"),
+    ({"title": "x", "requester_id": 0}, "requester_id", "greater than or equal to 1"),
+    ({"title": "x", "requester_id": True}, "requester_id", "valid integer"),
+    ({"title": "x", "requester_id": "12"}, "requester_id", "valid integer"),
+    ({"title": "x", "requester_id": 2**40}, "requester_id", "less than or equal"),
+    ({"title": "x", "requester_id": 987654}, "requester_id", "no member with id 987654"),
+    ({"title": "x", "requester_email": "not-an-email"}, "requester_email", "not an email"),
+    ({"title": "x", "requester_slack_user_id": "alice"}, "requester_slack_user_id", "match"),
+    ({"title": "x", "requester_id": ALICE, "client_company_id": 999}, "client_company_id", "999"),
+    ({"title": "x", "requester_id": ALICE, "device_id": "d" * 101}, "device_id", "at most 100"),
+]
+
+
+def test_a_refused_ticket_is_422_naming_the_field_and_writes_nothing(api: Api):
+    for body, field, words in REFUSED_TICKETS:
+        if body.get("requester_id") == ALICE:
+            body = {**body, "requester_id": api.ws.alice.id}
+        response = api.post("/api/tickets", json=body)
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["field"] == field, body
+        assert words in response.json()["detail"], (body, response.json())
     with api.db.session() as session:
         assert count(session, Ticket) == 0
     assert api.outbox() == []
 
 
-@pytest.mark.parametrize(
-    ("content", "headers"),
-    [
-        (b"{not json", {"Content-Type": "application/json"}),
-        (b'["a list"]', {"Content-Type": "application/json"}),
-        (b"", {"Content-Type": "application/json"}),
-        (b"title=x", {"Content-Type": "application/x-www-form-urlencoded"}),
-        (b'{"title": "caf\xe9"}', {"Content-Type": "application/json"}),  # not UTF-8
-    ],
-)
-def test_a_body_that_is_not_a_json_object_is_422(api: Api, content, headers):
-    response = api.client.post("/api/tickets", content=content, headers={**api.headers, **headers})
-    assert response.status_code == 422, response.text
-    assert response.json()["detail"]
+NOT_JSON_OBJECTS = [
+    (b"{not json", {"Content-Type": "application/json"}),
+    (b'["a list"]', {"Content-Type": "application/json"}),
+    (b"", {"Content-Type": "application/json"}),
+    (b"title=x", {"Content-Type": "application/x-www-form-urlencoded"}),
+    (b'{"title": "caf\xe9"}', {"Content-Type": "application/json"}),  # not UTF-8
+]
+
+
+def test_a_body_that_is_not_a_json_object_is_422(api: Api):
+    for content, headers in NOT_JSON_OBJECTS:
+        response = api.client.post(
+            "/api/tickets", content=content, headers={**api.headers, **headers}
+        )
+        assert response.status_code == 422, (content, response.text)
+        assert response.json()["field"] == "body"
 
 
 def test_an_oversized_body_is_413_whether_its_length_is_declared_or_not(api: Api):
@@ -272,15 +280,15 @@ def test_a_refused_request_does_not_use_up_its_key(api: Api):
         assert count(session, IdempotencyKey) == 1
 
 
-@pytest.mark.parametrize("value", ["", " ", "k" * 256, "caf\u00e9"])
-def test_a_malformed_idempotency_key_is_422(api: Api, value):
-    response = api.client.post(
-        "/api/tickets",
-        json={"title": "A", "requester_id": api.ws.alice.id},
-        headers={**api.headers, "Idempotency-Key": value.encode("utf-8")},
-    )
-    assert response.status_code == 422
-    assert response.json()["field"] == "Idempotency-Key"
+def test_a_malformed_idempotency_key_is_422(api: Api):
+    for value in ["", " ", "k" * 256, "caf\u00e9"]:
+        response = api.client.post(
+            "/api/tickets",
+            json={"title": "A", "requester_id": api.ws.alice.id},
+            headers={**api.headers, "Idempotency-Key": value.encode("utf-8")},
+        )
+        assert response.status_code == 422, value
+        assert response.json()["field"] == "Idempotency-Key"
 
 
 def test_concurrent_requests_with_one_key_file_one_ticket(api: Api):
@@ -305,53 +313,41 @@ def test_concurrent_requests_with_one_key_file_one_ticket(api: Api):
 
 
 def test_a_request_that_loses_the_race_for_a_key_answers_with_the_winners_ticket(api: Api):
-    """The loser's lookup finds no key (the winner has not committed), so it inserts one
-    and must wait for the winner: a unique violation (PostgreSQL) or the writer lock
-    (SQLite) decides, and the loser answers with the winner's ticket."""
-    from bot.api import intake
-    from bot.api.schemas import TicketCreateRequest
-
+    """The loser looks the key up before the winner commits, so it finds nothing, inserts
+    the key and has to wait: for the unique constraint (PostgreSQL) or the writer lock
+    (SQLite). Once the winner commits, the loser answers with the winner's ticket."""
     request = TicketCreateRequest(title="Race", requester_id=api.ws.alice.id)
-    outcome: dict = {}
-    winner_session_ready = threading.Event()
+    loser_outcome: list[FiledTicket] = []
+    winner_holds_the_key = threading.Event()
 
-    def loser() -> None:
-        winner_session_ready.wait()
+    def file_once() -> FiledTicket:
         with api.db.session() as session:
             filed = intake.file_ticket_once(
                 session,
-                organization=session.get(type(api.ws.organization), api.ws.organization.id),
-                actor=api_actor(),
+                organization=session.get(Organization, api.ws.organization.id),
+                actor=Actor.integration("API: monitoring"),
                 directory=api.runtime.directory,
                 request=request,
                 idempotency_key="k",
             )
-            outcome["loser"] = (filed.ticket.id, filed.replayed)
+            if not winner_holds_the_key.is_set():  # the winner: let the loser run now
+                winner_holds_the_key.set()
+                loser.join(timeout=0.5)
+                assert loser.is_alive()  # it waits for us
+            return filed
 
-    thread = threading.Thread(target=loser)
-    thread.start()
-    with api.db.session() as session:
-        filed = intake.file_ticket_once(
-            session,
-            organization=session.get(type(api.ws.organization), api.ws.organization.id),
-            actor=api_actor(),
-            directory=api.runtime.directory,
-            request=request,
-            idempotency_key="k",
-        )
-        winner_session_ready.set()
-        thread.join(timeout=0.5)  # the loser is blocked on our key until we commit
-        assert thread.is_alive()
-    thread.join(timeout=10)
-    assert outcome["loser"] == (filed.ticket.id, True)
+    def lose() -> None:
+        winner_holds_the_key.wait()
+        loser_outcome.append(file_once())
+
+    loser = threading.Thread(target=lose)
+    loser.start()
+    winner = file_once()
+    loser.join(timeout=10)
+    assert [(f.ticket.id, f.replayed) for f in loser_outcome] == [(winner.ticket.id, True)]
+    assert not winner.replayed
     with api.db.session() as session:
         assert count(session, Ticket) == 1
-
-
-def api_actor():
-    from bot.services.actors import Actor
-
-    return Actor.integration("API: monitoring")
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -364,11 +360,11 @@ def test_get_a_ticket_by_id(api: Api):
     assert response.json() == filed
 
 
-@pytest.mark.parametrize("ticket_id", ["0", "-1", "abc", str(2**40)])
-def test_an_id_that_cannot_be_a_ticket_is_422(api: Api, ticket_id):
-    response = api.get(f"/api/tickets/{ticket_id}")
-    assert response.status_code == 422
-    assert response.json()["field"] == "ticket_id"
+def test_an_id_that_cannot_be_a_ticket_is_422(api: Api):
+    for ticket_id in ["0", "-1", "abc", str(2**40)]:
+        response = api.get(f"/api/tickets/{ticket_id}")
+        assert response.status_code == 422, ticket_id
+        assert response.json()["field"] == "ticket_id"
 
 
 def test_a_missing_ticket_is_404(api: Api):
@@ -446,29 +442,30 @@ def test_an_empty_patch_changes_nothing(api: Api):
     assert len(api.outbox()) == before
 
 
-@pytest.mark.parametrize(
-    ("body", "field", "words"),
-    [
-        ({"status": "done"}, "status", "'in_progress'"),
-        ({"status": None}, "status", "must not be null"),
-        ({"title": None}, "title", "must not be null"),
-        ({"title": ""}, "title", "at least 1 character"),
-        ({"priority": "p1"}, "priority", "'urgent'"),
-        ({"category": "plumbing"}, "category", "choose one of"),
-        ({"assigned_staff_id": "alice"}, "assigned_staff_id", "valid integer"),
-        ({"ticket_number": 7}, "ticket_number", "not a field"),
-        ({"requester_id": 3}, "requester_id", "not a field"),
-    ],
-)
-def test_a_refused_patch_is_422_and_changes_nothing(api: Api, body, field, words):
+REFUSED_PATCHES = [
+    ({"status": "done"}, "status", "'in_progress'"),
+    ({"status": None}, "status", "must not be null"),
+    ({"title": None}, "title", "must not be null"),
+    ({"title": ""}, "title", "at least 1 character"),
+    ({"priority": "p1"}, "priority", "'urgent'"),
+    ({"category": "plumbing"}, "category", "choose one of"),
+    ({"assigned_staff_id": "alice"}, "assigned_staff_id", "valid integer"),
+    ({"ticket_number": 7}, "ticket_number", "not a field"),
+    ({"requester_id": 3}, "requester_id", "not a field"),
+]
+
+
+def test_a_refused_patch_is_422_and_changes_nothing(api: Api):
     filed = api.file()
     before = len(api.outbox())
-    response = api.patch(
-        f"/api/tickets/{filed['id']}", json={"title": "Renamed", "status": "pending", **body}
-    )
-    assert response.status_code == 422, response.text
-    assert response.json()["field"] == field
-    assert words in response.json()["detail"]
+    for body, field, words in REFUSED_PATCHES:
+        # Valid changes beside the refused one are not applied either.
+        response = api.patch(
+            f"/api/tickets/{filed['id']}", json={"title": "Renamed", "status": "pending", **body}
+        )
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["field"] == field, body
+        assert words in response.json()["detail"], (body, response.json())
     assert api.get(f"/api/tickets/{filed['id']}").json() == filed
     assert len(api.outbox()) == before
 
