@@ -11,12 +11,15 @@ from sqlmodel import col
 
 from bot.db import Database
 from models import SlackEventReceipt, utcnow
+from models.api import IdempotencyKey
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 # Slack retries an event for about an hour at most; receipts are kept well beyond that.
 EVENT_RECEIPT_RETENTION = timedelta(days=2)
+# A client retrying a POST with the same Idempotency-Key does so within minutes or hours.
+IDEMPOTENCY_KEY_RETENTION = timedelta(days=7)
 
 
 def purge_event_receipts(db: Database) -> int:
@@ -29,12 +32,32 @@ def purge_event_receipts(db: Database) -> int:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def purge_idempotency_keys(db: Database) -> int:
+    """Forget REST API idempotency keys older than the retention; returns how many."""
+    cutoff = utcnow() - IDEMPOTENCY_KEY_RETENTION
+    with db.session() as session:
+        result = session.execute(
+            delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < cutoff)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
     scheduler.add_job(
         purge_event_receipts,
         "interval",
         hours=1,
         id="purge_event_receipts",
+        replace_existing=True,
+        args=[runtime.db],
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        purge_idempotency_keys,
+        "interval",
+        hours=6,
+        id="purge_idempotency_keys",
         replace_existing=True,
         args=[runtime.db],
         coalesce=True,

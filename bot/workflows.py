@@ -45,6 +45,7 @@ class TicketRequest:
     client_company_id: int | None = None
     # The channel the request was made in (a /ticket command's channel), if any.
     channel: str | None = None
+    device_id: str | None = None
 
 
 SOURCE_FILE_FIELDS = ("id", "name", "mimetype", "size", "permalink", "url_private_download")
@@ -132,6 +133,7 @@ def file_ticket(
         category=request.category,
         parent_ticket_id=parent_ticket_id,
         client_company_id=client_company_id,
+        device_id=request.device_id,
     )
     if source.get("files"):
         attachments.enqueue_fetch(

@@ -9,9 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from sqlmodel import Session
 from bot.api.errors import ContentTooLarge
 from bot.api.schemas import AttachmentCreateRequest
 from bot.errors import InvalidInput, NotFound
+from bot.files import ContentStore
 from bot.services import comments as comment_service
 from bot.services.actors import Actor
 from models import Organization, Ticket, TicketAttachment
@@ -52,31 +51,6 @@ def decode_content(content_base64: str, *, max_bytes: int) -> bytes:
 
 def _too_large(max_bytes: int) -> str:
     return f"The file is too large: attachments can be at most {max_bytes:,} bytes."
-
-
-class ContentStore:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def path_of(self, organization_id: int, storage_key: str) -> Path:
-        return self.root / str(organization_id) / storage_key
-
-    @contextmanager
-    def writing(self, organization_id: int, content: bytes | None) -> Iterator[str | None]:
-        """Write `content` under a new key (nothing for None); the file is removed again if
-        the block fails, so a refused or rolled-back request leaves no file behind."""
-        if content is None:
-            yield None
-            return
-        storage_key = uuid.uuid4().hex
-        path = self.path_of(organization_id, storage_key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
-        try:
-            yield storage_key
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
 
 
 def add_api_attachment(

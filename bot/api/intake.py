@@ -11,14 +11,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot import outbox
+from bot import workflows
 from bot.api.errors import IdempotencyKeyReused
 from bot.api.schemas import TicketCreateRequest
 from bot.api.tokens import ApiCaller
 from bot.directory import SlackDirectory
 from bot.errors import InvalidInput, NotFound
 from bot.services import organizations as orgs
-from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
 from models import Member, MemberRole, Organization, Ticket
 from models.api import IdempotencyKey
@@ -154,28 +153,23 @@ def file_api_ticket(
     requester: Member,
     request: TicketCreateRequest,
 ) -> Ticket:
-    """`workflows.file_ticket` for a ticket that comes from no Slack message, with the two
-    fields Slack's modal does not ask for (client company, device).
-
-    It is file_ticket's own two steps — the ticket through the ticket service, then the
-    Slack messages through `outbox.ticket_created` — because `TicketRequest` cannot carry
-    those fields yet; tests/api compare the outbox rows with file_ticket's.
-    """
+    """File a ticket for an integration exactly as Slack files one (same service, same card
+    and DM), with the fields only integrations send (client company, device)."""
     check_client_company(session, organization=organization, company_id=request.client_company_id)
-    ticket = ticket_service.create_ticket(
+    return workflows.file_ticket(
         session,
         organization=organization,
+        filer=actor,
         requester=requester,
-        actor=actor,
-        title=request.title,
-        description=request.description,
-        priority=request.priority,
-        category=request.category,
-        client_company_id=request.client_company_id,
-        device_id=request.device_id,
+        request=workflows.TicketRequest(
+            title=request.title,
+            description=request.description or "",
+            priority=request.priority,
+            category=request.category,
+            client_company_id=request.client_company_id,
+            device_id=request.device_id,
+        ),
     )
-    outbox.ticket_created(session, organization=organization, ticket=ticket)
-    return ticket
 
 
 def request_fingerprint(request: TicketCreateRequest) -> str:

@@ -12,7 +12,6 @@ from sqlmodel import Session
 from bot import workflows
 from bot.api import intake, tokens
 from bot.api.attachments import (
-    ContentStore,
     add_api_attachment,
     decode_content,
     get_attachment,
@@ -31,6 +30,7 @@ from bot.api.schemas import (
     TicketUpdateRequest,
 )
 from bot.api.tokens import ApiCaller
+from bot.files import ContentStore
 from bot.runtime import Runtime
 from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service

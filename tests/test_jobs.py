@@ -1,0 +1,58 @@
+"""Scheduled jobs: idempotent clean-ups registered under stable ids."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlmodel import select
+
+from bot import jobs
+from bot.db import Database
+from bot.services import organizations as orgs
+from models import SlackEventReceipt, utcnow
+from models.api import IdempotencyKey
+
+
+def test_purges_forget_only_old_rows_and_can_run_twice(db: Database):
+    old, new = utcnow() - timedelta(days=30), utcnow()
+    with db.session() as session:
+        org = orgs.get_or_create_organization(session, team_id="T0JOBS")
+        session.add(SlackEventReceipt(event_id="Ev0OLD", received_at=old))
+        session.add(SlackEventReceipt(event_id="Ev0NEW", received_at=new))
+        for key, at in (("old", old), ("new", new)):
+            session.add(
+                IdempotencyKey(
+                    organization_id=org.id, key=key, request_fingerprint="f" * 64, created_at=at
+                )
+            )
+    assert jobs.purge_event_receipts(db) == 1
+    assert jobs.purge_idempotency_keys(db) == 1
+    assert jobs.purge_event_receipts(db) == 0  # idempotent
+    assert jobs.purge_idempotency_keys(db) == 0
+    with db.session() as session:
+        assert [r.event_id for r in session.exec(select(SlackEventReceipt)).all()] == ["Ev0NEW"]
+        assert [k.key for k in session.exec(select(IdempotencyKey)).all()] == ["new"]
+
+
+def test_jobs_register_under_stable_ids(sqlite_db: Database):
+    class FakeRuntime:
+        db = sqlite_db
+
+        class delivery:
+            @staticmethod
+            def wake() -> None:
+                pass
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.start(paused=True)
+    try:
+        jobs.register(scheduler, FakeRuntime())  # type: ignore[arg-type]
+        jobs.register(scheduler, FakeRuntime())  # type: ignore[arg-type] # replaces, no copies
+        assert sorted(job.id for job in scheduler.get_jobs()) == [
+            "outbox_wake",
+            "purge_event_receipts",
+            "purge_idempotency_keys",
+        ]
+    finally:
+        scheduler.shutdown(wait=False)
