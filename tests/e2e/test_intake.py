@@ -325,3 +325,42 @@ def _deliver_until_settled(world: World) -> None:
             .values(next_attempt_at=utcnow())
         )
     world.deliver()
+
+
+def test_socket_mode_app_needs_no_signing_secret_and_handles_envelopes(db, sim, tmp_path):
+    """`ticketbot run` builds the same app without request signing: Socket Mode payloads
+    arrive over the app-token WebSocket, unsigned."""
+    import json as jsonlib
+
+    from slack_bolt.request import BoltRequest
+
+    from bot.app import create_app
+    from bot.runtime import build_runtime
+    from bot.settings import Settings
+
+    team = sim.add_team("T0SOCKET1")
+    user = sim.add_user("T0SOCKET1", name="sock")["id"]
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token=team.bot_token,
+        slack_app_token="xapp-1-A0-1-abc",
+        slack_api_url=sim.api_url,
+        database_url=str(db.engine.url),
+        file_storage_dir=tmp_path,
+    )
+    runtime = build_runtime(settings, db=db, migrate_schema=False, background_profiles=False)
+    app = create_app(settings, runtime, socket_mode=True)
+    payload = {
+        "team_id": "T0SOCKET1",
+        "user_id": user,
+        "user_name": "sock",
+        "command": "/ticket",
+        "text": "help",
+        "channel_id": "D0SOCK",
+        "trigger_id": sim.new_trigger_id("T0SOCKET1", user),
+        "response_url": sim.new_response_url("T0SOCKET1", "D0SOCK", user),
+    }
+    response = app.dispatch(BoltRequest(body=payload, mode="socket_mode"))
+    assert response.status == 200
+    assert "/ticket" in jsonlib.loads(response.body)["text"]
+    runtime.directory.close()
