@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk.signature import SignatureVerifier
 from starlette.concurrency import run_in_threadpool
 
 from bot import delivery
@@ -37,11 +38,25 @@ def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = Tr
     web = FastAPI(title="Ticketbot", version="0.1.0", lifespan=lifespan)
     web.include_router(create_api_router(runtime), prefix="/api")
 
+    secret = runtime.settings.slack_signing_secret
+    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
+
     @web.post("/slack/events", include_in_schema=False)
     async def slack_events(request: Request) -> Response:
         body = await request.body()
+        # Only Slack may speak here; check the signature on the raw bytes before reading
+        # them, so that nothing unsigned is ever parsed.
+        if verifier is not None and not verifier.is_valid_request(body, dict(request.headers)):
+            return JSONResponse({"error": "invalid request"}, status_code=401)
+        try:
+            bolt_request = to_bolt_request(request, body)
+        except (ValueError, AttributeError, TypeError):
+            # Not JSON, not UTF-8, or JSON that is not an object (Bolt then fails on .get).
+            return JSONResponse({"error": "malformed body"}, status_code=400)
+        if not isinstance(bolt_request.body, dict):
+            return JSONResponse({"error": "malformed body"}, status_code=400)
         # Bolt's dispatch is synchronous (database, Slack calls): run it off the event loop.
-        bolt_response = await run_in_threadpool(bolt_app.dispatch, to_bolt_request(request, body))
+        bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 
     oauth_flow = bolt_app.oauth_flow

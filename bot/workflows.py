@@ -17,6 +17,7 @@ from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor, StaffCheck
 from bot.services.tickets import Change
+from bot.text_input import from_slack
 from models import (
     CommentType,
     Member,
@@ -65,7 +66,7 @@ def source_files(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 def request_from_message(message: dict[str, Any], channel: str) -> TicketRequest:
     """A ticket request made of a Slack message: its first line, its text, its files."""
-    text = (message.get("text") or "").strip()
+    text = from_slack(message.get("text")).strip()
     return TicketRequest(
         title=first_line(text)[:200] or "Ticket from a Slack message",
         description=text,

@@ -16,6 +16,7 @@ from bot.ids import Action
 from bot.outbox import ticket_view
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
+from bot.text_input import from_slack
 from handlers.common import open_ticket_modal, source_prefill, tenant
 
 STAFF_ONLY = "Only the IT team can change tickets. Your request is in good hands!"
@@ -132,7 +133,7 @@ def offer_add_to_ticket(
             organization=organization,
             ticket=ticket,
             actor=actor,
-            content=message.get("text") or "",
+            content=from_slack(message.get("text")),
             comment_type="public_reply",
         )
         number = ticket.ticket_number

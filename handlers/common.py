@@ -9,6 +9,7 @@ from bot.errors import PermissionDenied
 from bot.runtime import Runtime
 from bot.services import organizations as orgs
 from bot.services.actors import Actor
+from bot.text_input import from_slack
 from bot.workflows import first_line, source_files
 from models import Member, Organization, TicketPriority
 
@@ -18,7 +19,7 @@ TITLE_FROM_MESSAGE_MAX = 200
 def source_prefill(message: dict[str, Any], channel_id: str, permalink: str | None) -> ModalPrefill:
     """The new-ticket form for a Slack message: title from its first line, description
     from its text, its author as requester, and where it came from."""
-    text = (message.get("text") or "").strip()
+    text = from_slack(message.get("text")).strip()
     return ModalPrefill(
         title=first_line(text)[:TITLE_FROM_MESSAGE_MAX],
         description=text,

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import conversation, portal, workflows, workspaces
 from bot.ids import Reaction
 from bot.slack_events import claim_event
+from bot.text_input import from_slack
 from handlers.common import tenant, tenant_organization
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def message(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         channel=event["channel"],
         ts=event["ts"],
         user=event["user"],
-        text=event.get("text") or "",
+        text=from_slack(event.get("text")),
         thread_ts=event.get("thread_ts"),
         files=event.get("files") or [],
         in_dm=event.get("channel_type") == "im",
@@ -114,7 +115,7 @@ def _edited(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
             actor=runtime.directory.actor(organization, author),
             channel=event.get("channel", ""),
             ts=changed.get("ts", ""),
-            text=changed.get("text") or "",
+            text=from_slack(changed.get("text")),
         )
 
 

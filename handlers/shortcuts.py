@@ -12,6 +12,7 @@ from bot import attachments, conversation, workflows
 from bot.blocks.tickets import ModalPrefill
 from bot.errors import InvalidInput, PermissionDenied
 from bot.ids import Callback
+from bot.text_input import from_slack
 from handlers.common import open_ticket_modal, source_files, source_prefill, tenant
 from models import CommentType, MessageRole
 
@@ -58,7 +59,7 @@ def send_to_requester(ack: Ack, shortcut: dict[str, Any], context: Any, respond:
                 organization=organization,
                 ticket=thread.ticket,
                 actor=actor,
-                content=message.get("text") or "",
+                content=from_slack(message.get("text")),
                 comment_type=CommentType.PUBLIC_REPLY,
             )
         attachments.publish_files(

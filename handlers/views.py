@@ -14,6 +14,7 @@ from bot.blocks.setup import parse_company_lines
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.ids import Block, Callback, Field
 from bot.services import tickets as ticket_service
+from bot.text_input import from_slack
 from handlers.common import tenant
 from models import CommentType, Member
 
@@ -51,8 +52,8 @@ class NewTicketForm(BaseModel):
         company = selected(Block.CLIENT_COMPANY)
         channel = metadata.get("channel")
         return cls(
-            title=element(Block.TITLE).get("value") or "",
-            description=element(Block.DESCRIPTION).get("value") or "",
+            title=from_slack(element(Block.TITLE).get("value")),
+            description=from_slack(element(Block.DESCRIPTION).get("value")),
             priority=selected(Block.PRIORITY),
             category=selected(Block.CATEGORY),
             requester=element(Block.REQUESTER).get("selected_user"),
@@ -113,7 +114,7 @@ def submit_comment(ack: Ack, view: dict[str, Any], context: Any) -> None:
             organization=organization,
             ticket=ticket,
             actor=actor,
-            content=text.get("value") or "",
+            content=from_slack(text.get("value")),
             comment_type=CommentType.INTERNAL_NOTE if internal else CommentType.PUBLIC_REPLY,
         )
     ack()

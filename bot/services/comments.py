@@ -6,7 +6,7 @@ from sqlmodel import Session, col, select
 
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.services.actors import Actor
-from bot.services.tickets import ensure_can_view, touch
+from bot.services.tickets import ensure_can_view, ensure_storable, touch
 from models import (
     AuthorType,
     CommentType,
@@ -49,7 +49,7 @@ def add_comment(
     """
     _ensure_ticket_of(organization, ticket)
     kind = _parse_comment_type(comment_type)
-    content = (content or "").strip()
+    content = ensure_storable((content or "").strip(), field="content", label="comment")
     if not content:
         raise InvalidInput("A comment cannot be empty.", field="content")
     if len(content) > COMMENT_MAX_LENGTH:

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.services.actors import Actor, StaffCheck, member_has_staff_role
 from bot.services.organizations import get_client_company, get_member
+from bot.text_input import unstorable_reason
 from models import (
     Member,
     Organization,
@@ -59,8 +60,16 @@ def allocate_ticket_number(session: Session, *, organization_id: int) -> int:
     return int(number)
 
 
+def ensure_storable(value: str, *, field: str, label: str) -> str:
+    """Refuse text the database cannot hold, naming the field."""
+    reason = unstorable_reason(value)
+    if reason is not None:
+        raise InvalidInput(f"The {label} {reason}; remove it and try again.", field=field)
+    return value
+
+
 def clean_title(title: str | None) -> str:
-    title = " ".join((title or "").split())
+    title = ensure_storable(" ".join((title or "").split()), field="title", label="title")
     if not title:
         raise InvalidInput("Give the ticket a title.", field="title")
     if len(title) > TITLE_MAX_LENGTH:
@@ -72,7 +81,9 @@ def clean_title(title: str | None) -> str:
 
 
 def clean_description(description: str | None) -> str:
-    description = (description or "").strip()
+    description = ensure_storable(
+        (description or "").strip(), field="description", label="description"
+    )
     if len(description) > DESCRIPTION_MAX_LENGTH:
         raise InvalidInput(
             f"Keep the description under {DESCRIPTION_MAX_LENGTH:,} characters "

@@ -194,19 +194,7 @@ def test_modal_values(world: World, title: str, description: str):
 
 
 @pytest.mark.parametrize("field", [Block.TITLE, Block.DESCRIPTION])
-def test_a_nul_character_in_the_form_is_filed_or_refused_on_its_own_field(
-    world: World, request: pytest.FixtureRequest, field: str
-):
-    if world.db.engine.dialect.name == "postgresql":
-        request.node.add_marker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG: on PostgreSQL a NUL in the title or description fails the "
-                "INSERT; the person sees the generic 'Sorry, something went wrong' on the "
-                "Title field (bot/services/tickets.py clean_title/clean_description do not "
-                "refuse NUL as the REST API's _storable_text does)",
-            )
-        )
+def test_a_nul_character_in_the_form_is_filed_or_refused_on_its_own_field(world: World, field: str):
     values = {Block.TITLE: "Printer on fire", Block.DESCRIPTION: "Tray 2 smokes"}
     values[field] = values[field].replace(" ", "\x00", 1)
     world.driver.slash_command(world.team, world.alice, text="")
@@ -416,11 +404,6 @@ NOT_AN_OBJECT = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a body Bolt cannot parse into an object makes /slack/events answer 500, "
-    "signed or not (bot/web.py slack_events calls to_bolt_request unguarded)",
-)
 @pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
 @pytest.mark.parametrize("name", list(NOT_AN_OBJECT))
 def test_a_body_that_is_not_an_object_is_refused_without_a_server_error(
