@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -46,27 +47,45 @@ COMMENT_BLOCKS = {"internal_note_modal": Block.NOTE, "reply_to_requester_modal":
 
 
 class _BotIdentity:
-    """The bot's own user and bot ids (auth.test), learnt once, never on the ack path twice."""
+    """The bot's own user and bot ids (auth.test), learnt in the background.
 
-    def __init__(self) -> None:
+    Never on the path to an ack: until Slack has answered, requests go on without the ids
+    (the handlers also recognise the bot's own messages by their bot_id), and a failed
+    attempt is retried at most once a minute.
+    """
+
+    RETRY_SECONDS = 60.0
+
+    def __init__(self, client: Any, token: str) -> None:
+        self._client = client
+        self._token = token
         self._lock = threading.Lock()
-        self._known: dict[str, tuple[str | None, str | None]] = {}
+        self._known: tuple[str | None, str | None] | None = None
+        self._next_attempt = 0.0
+        self._learning = False
 
-    def get(self, client: Any, token: str) -> tuple[str | None, str | None]:
+    def get(self) -> tuple[str | None, str | None]:
         with self._lock:
-            if token in self._known:
-                return self._known[token]
+            if self._known is not None:
+                return self._known
+            if not self._learning and time.monotonic() >= self._next_attempt:
+                self._learning = True
+                threading.Thread(target=self._learn, name="bot-identity", daemon=True).start()
+        return None, None
+
+    def _learn(self) -> None:
         try:
-            response = client.auth_test(token=token)
-            identity = (response.get("user_id"), response.get("bot_id"))
+            response = self._client.auth_test(token=self._token)
+            known = (response.get("user_id"), response.get("bot_id"))
         except (SlackApiError, SlackClientError, OSError) as error:
-            # Slack is unreachable: carry on without; own messages are still recognised
-            # by their bot_id in the events handlers.
             log.warning("auth.test failed, bot identity unknown for now: %s", error)
-            return None, None
+            known = None
         with self._lock:
-            self._known[token] = identity
-        return identity
+            self._learning = False
+            if known is None:
+                self._next_attempt = time.monotonic() + self.RETRY_SECONDS
+            else:
+                self._known = known
 
 
 def create_app(settings: Settings, runtime: Runtime, *, socket_mode: bool = False) -> App:
@@ -125,14 +144,16 @@ def create_app(settings: Settings, runtime: Runtime, *, socket_mode: bool = Fals
 
 
 def _single_workspace_authorize(settings: Settings, client: Any):
-    """SLACK_BOT_TOKEN for every request; the bot's own ids learnt once (auth.test)."""
+    """SLACK_BOT_TOKEN for every request, with the bot's own ids once Slack told them."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    identity = _BotIdentity()
+    identity = _BotIdentity(client, token) if token else None
+    if identity is not None:
+        identity.get()  # start learning now, before the first request
 
     def authorize(enterprise_id: str | None, team_id: str | None, logger: Any) -> AuthorizeResult:
-        if token is None:
+        if token is None or identity is None:
             raise ValueError("SLACK_BOT_TOKEN is not set")
-        bot_user_id, bot_id = identity.get(client, token)
+        bot_user_id, bot_id = identity.get()
         return AuthorizeResult(
             enterprise_id=enterprise_id,
             team_id=team_id,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -89,6 +90,8 @@ Job = Callable[
     [WebClient, Organization, OutboxMessage, dict[str, Any]], tuple[str | None, str | None]
 ]
 JOB_PREFIX = "ticketbot."
+# How far back the look-up for an already-posted message reads (pages of 200 messages).
+MAX_LOOKUP_PAGES = 25
 
 
 class _Defer(Exception):
@@ -115,6 +118,9 @@ class DeliveryWorker:
         self.default_staff_channel = default_staff_channel
         self.policy = policy or DeliveryPolicy()
         self.clock = clock
+        # Who owns a claimed row: a claim that lapsed and was taken by another worker (or
+        # another process) is not this worker's any more.
+        self.worker_id = uuid.uuid4().hex
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -210,11 +216,34 @@ class DeliveryWorker:
             rows = list(session.exec(query).all())
             for row in rows:
                 row.claimed_until = now + self.policy.lease
+                row.claimed_by = self.worker_id
                 row.attempts += 1
                 session.add(row)
             return [row.id for row in rows if row.id is not None]
 
+    def _still_mine(self, row_id: int) -> bool:
+        """Renew this worker's claim on a row just before sending it.
+
+        A batch is sent one row after another; if Slack is slow, the claim of a later row
+        can lapse and another worker take it. Then this worker must leave it alone.
+        """
+        now = self.clock()
+        with self.db.session() as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == row_id,
+                    col(OutboxMessage.claimed_by) == self.worker_id,
+                    col(OutboxMessage.status) == OutboxStatus.PENDING,
+                )
+                .values(claimed_until=now + self.policy.lease)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
     def _deliver(self, row_id: int) -> None:
+        if not self._still_mine(row_id):
+            return
         with self.db.session() as session:
             row = session.get(OutboxMessage, row_id)
             if row is None or row.status != OutboxStatus.PENDING:
@@ -233,7 +262,7 @@ class DeliveryWorker:
         except Exception as error:  # timeouts, refused connections, DNS: Slack is unreachable
             self._retry_later(row, f"{type(error).__name__}: {error}")
             return
-        self._finish(row_id, sent=result)
+        self._finish(row_id, sent=result, organization=organization)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -327,25 +356,43 @@ class DeliveryWorker:
     def _find_posted(
         self, client: WebClient, row: OutboxMessage, args: dict[str, Any]
     ) -> str | None:
-        """The ts of the message an earlier attempt of `row` already posted, if any."""
+        """The ts of the message an earlier attempt of `row` already posted, if any.
+
+        Reads every page since the row was written (a busy channel may have moved on by
+        hundreds of messages since), up to a bound.
+        """
         channel = args["channel"]
         thread_ts = args.get("thread_ts")
-        if thread_ts:
-            response = client.conversations_replies(
-                channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
-            )
-        else:
-            oldest = (row.created_at - timedelta(seconds=5)).timestamp()
-            response = client.conversations_history(
-                channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
-            )
-        for message in response.get("messages", []):
-            metadata = message.get("metadata") or {}
-            if (
-                metadata.get("event_type") == OUTBOX_METADATA_EVENT
-                and (metadata.get("event_payload") or {}).get("outbox_id") == row.id
-            ):
-                return message.get("ts")
+        cursor: str | None = None
+        for _ in range(MAX_LOOKUP_PAGES):
+            if thread_ts:
+                response = client.conversations_replies(
+                    channel=channel,
+                    ts=thread_ts,
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+            else:
+                oldest = (row.created_at - timedelta(seconds=5)).timestamp()
+                response = client.conversations_history(
+                    channel=channel,
+                    oldest=f"{oldest:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+            for message in response.get("messages", []):
+                metadata = message.get("metadata") or {}
+                if (
+                    metadata.get("event_type") == OUTBOX_METADATA_EVENT
+                    and (metadata.get("event_payload") or {}).get("outbox_id") == row.id
+                ):
+                    return message.get("ts")
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        log.warning("outbox row %s: gave up looking for an earlier post", row.id)
         return None
 
     # -- outcomes --------------------------------------------------------------------------
@@ -410,31 +457,67 @@ class DeliveryWorker:
         failed: str | None = None,
         error: str | None = None,
         count_attempt: bool = True,
+        organization: Organization | None = None,
     ) -> None:
+        duplicate: tuple[str, str] | None = None
         with self.db.session() as session:
             row = session.get(OutboxMessage, row_id)
             if row is None:
                 return
-            row.claimed_until = None
-            if sent is not None:
-                channel, ts = sent
-                row.status = OutboxStatus.SENT
-                row.sent_at = self.clock()
-                row.result_channel, row.result_ts = channel, ts
-                row.last_error = None
-                if row.record_as and channel and ts and row.ticket_id is not None:
-                    _record_ref(session, row, channel, ts, self._permalinks.pop(row_id, None))
-            elif failed is not None:
-                row.status = OutboxStatus.FAILED
-                row.last_error = failed
-                log.error("outbox row %s failed for good: %s", row_id, failed)
+            if row.status != OutboxStatus.PENDING:
+                # Another worker took the row over (this one's claim had lapsed) and got
+                # there first. A message this worker posted meanwhile is a duplicate.
+                if sent is not None and sent[0] and sent[1] and sent[1] != row.result_ts:
+                    duplicate = (sent[0], sent[1])
             else:
-                row.next_attempt_at = defer_until or self.clock()
-                row.last_error = error
-                if not count_attempt:
-                    row.attempts = max(row.attempts - 1, 0)
-                log.warning("outbox row %s deferred: %s", row_id, error)
-            session.add(row)
+                self._settle(session, row, sent, defer_until, failed, error, count_attempt)
+        if duplicate is not None and row.method == "chat.postMessage":
+            self._delete_duplicate(row, duplicate, organization)
+
+    def _settle(
+        self,
+        session: Session,
+        row: OutboxMessage,
+        sent: tuple[str | None, str | None] | None,
+        defer_until: datetime | None,
+        failed: str | None,
+        error: str | None,
+        count_attempt: bool,
+    ) -> None:
+        row.claimed_until = None
+        row.claimed_by = None
+        if sent is not None:
+            channel, ts = sent
+            row.status = OutboxStatus.SENT
+            row.sent_at = self.clock()
+            row.result_channel, row.result_ts = channel, ts
+            row.last_error = None
+            if row.record_as and channel and ts and row.ticket_id is not None:
+                _record_ref(session, row, channel, ts, self._permalinks.pop(row.id, None))  # type: ignore[arg-type]
+        elif failed is not None:
+            row.status = OutboxStatus.FAILED
+            row.last_error = failed
+            log.error("outbox row %s failed for good: %s", row.id, failed)
+        else:
+            row.next_attempt_at = defer_until or self.clock()
+            row.last_error = error
+            if not count_attempt:
+                row.attempts = max(row.attempts - 1, 0)
+            log.warning("outbox row %s deferred: %s", row.id, error)
+        session.add(row)
+
+    def _delete_duplicate(
+        self, row: OutboxMessage, duplicate: tuple[str, str], organization: Organization | None
+    ) -> None:
+        client = self.client_for(organization) if organization is not None else None
+        if client is None:
+            return
+        channel, ts = duplicate
+        log.warning("outbox row %s was posted twice; deleting the copy %s", row.id, ts)
+        try:
+            client.chat_delete(channel=channel, ts=ts)
+        except (SlackApiError, OSError) as error:
+            log.error("could not delete the duplicate %s of outbox row %s: %s", ts, row.id, error)
 
 
 def _permalink(client: WebClient, channel: str, ts: str) -> str | None:

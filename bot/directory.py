@@ -149,6 +149,11 @@ class SlackDirectory:
             return
         self._executor.submit(self._refresh_profile, organization, slack_user_id)
 
+    @property
+    def has_queued(self) -> bool:
+        with self._lock:
+            return bool(self._queued)
+
     def run_queued(self) -> None:
         """Read the queued profiles now (without a background pool: tests and the demo)."""
         while True:

@@ -15,6 +15,7 @@ from bot.db import Database
 from bot.delivery import DeliveryWorker
 from bot.directory import SlackDirectory
 from bot.files import ContentStore
+from bot.reactions import FILE_REACTED_MESSAGE, ReactionJobs
 from bot.settings import Settings
 from bot.slack_files import allowed_file_hosts
 from bot.workspaces import InstallationStore
@@ -135,5 +136,6 @@ def build_runtime(
     )
     delivery.register_job(FETCH_FILE, files.fetch)
     delivery.register_job(SHARE_FILE, files.share)
+    delivery.register_job(FILE_REACTED_MESSAGE, ReactionJobs(database, directory).file)
     database.on_commit(delivery.wake)
     return runtime

@@ -14,6 +14,7 @@ from bot.blocks.tickets import ticket_id_from_block_id
 from bot.errors import NotFound, PermissionDenied
 from bot.ids import Action
 from bot.outbox import ticket_view
+from bot.reactions import fetch_message
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
 from bot.text_input import from_slack
@@ -141,8 +142,6 @@ def offer_add_to_ticket(
 
 
 def _dm_message(client: Any, where: dict[str, Any]) -> dict[str, Any]:
-    from handlers.events import fetch_message
-
     message = fetch_message(client, where.get("channel", ""), where.get("ts", ""))
     if message is None:
         raise NotFound("I can't find that message any more.")

@@ -9,9 +9,8 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.listener.builtins import TokenRevocationListeners
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import IntegrityError
 
-from bot import conversation, portal, workflows, workspaces
+from bot import conversation, portal, reactions, workflows, workspaces
 from bot.ids import Reaction
 from bot.slack_events import claim_event
 from bot.text_input import from_slack
@@ -23,19 +22,8 @@ log = logging.getLogger(__name__)
 AUTHORED_SUBTYPES = (None, "file_share", "thread_broadcast")
 
 
-def fetch_message(client: Any, channel: str, ts: str) -> dict[str, Any] | None:
-    """The message at (channel, ts), top-level or in a thread."""
-    history = client.conversations_history(
-        channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
-    )
-    for message in history.get("messages", []):
-        if message.get("ts") == ts:
-            return message
-    replies = client.conversations_replies(channel=channel, ts=ts, limit=1)
-    return next((m for m in replies.get("messages", []) if m.get("ts") == ts), None)
-
-
-def reaction_added(event: dict[str, Any], body: dict[str, Any], client: Any, context: Any) -> None:
+def reaction_added(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+    """:ticket: on a message files it (the worker reads the message and files it)."""
     item = event.get("item") or {}
     if event.get("reaction") != Reaction.FILE_TICKET or item.get("type") != "message":
         return
@@ -49,26 +37,10 @@ def reaction_added(event: dict[str, Any], body: dict[str, Any], client: Any, con
             session, organization=organization, channel=channel, ts=ts
         ):
             return  # one ticket per message, however many people react
-    try:
-        message = fetch_message(client, channel, ts)
-    except SlackApiError as error:
-        log.warning("cannot read the message reacted to in %s: %s", channel, error)
-        return
-    if not message or message.get("bot_id") or not message.get("user"):
-        return  # bots' messages (ours included) are never tickets
-    try:
-        with runtime.db.session() as session:
-            if claim_event(session, body):
-                workflows.file_ticket(
-                    session,
-                    organization=organization,
-                    filer=runtime.directory.actor(organization, member),
-                    requester=runtime.directory.member_for(session, organization, message["user"]),
-                    request=workflows.request_from_message(message, channel),
-                )
-    except IntegrityError:
-        # Another reaction filed this message a moment ago; its ticket stands.
-        log.info("message %s/%s was filed concurrently", channel, ts)
+        if claim_event(session, body):
+            reactions.enqueue_filing(
+                session, organization=organization, reactor=member, channel=channel, ts=ts
+            )
 
 
 def message(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:

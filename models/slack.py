@@ -90,6 +90,7 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # A worker that claimed the row owns it until then; a crashed worker's claim lapses.
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=64)
     last_error: str | None = Field(default=None, sa_type=Text)
     result_channel: str | None = Field(default=None, max_length=32)
     result_ts: str | None = Field(default=None, max_length=32)

@@ -49,8 +49,12 @@ class World:
 
     def deliver(self) -> None:
         """What the background would do: read new people's profiles, send the outbox."""
-        self.runtime.directory.run_queued()
-        self.runtime.delivery.drain()
+        # Deliveries can meet new people, whose profiles then change what is shown.
+        for _ in range(10):
+            self.runtime.directory.run_queued()
+            self.runtime.delivery.drain()
+            if not self.runtime.directory.has_queued:
+                break
 
     def tickets(self) -> list[Ticket]:
         with self.db.session() as session:

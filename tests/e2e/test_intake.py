@@ -237,10 +237,11 @@ def test_ticket_reaction_files_the_message_once(world: World):
         world.team, world.tech, "ticket", world.general, message["ts"]
     )
     world.driver.event(world.team, second)
+    # The reactions were acknowledged with a filing job each; the worker files once.
+    world.deliver()
     (ticket,) = world.tickets()
     assert ticket.title == "VPN down again"
     assert ticket.requester_id == world.member(world.bob).id
-    world.deliver()
     replies = world.sim.thread(world.general, message["ts"])[1:]
     assert [m["text"] for m in replies] == [
         ":ticket: Filed as ticket #1. The IT team will follow up."
@@ -262,6 +263,7 @@ def test_other_reactions_and_bot_messages_file_nothing(world: World):
             world.team, world.tech, "ticket", world.staff_channel, bot_reply["ts"]
         ),
     )
+    world.deliver()
     assert len(world.tickets()) == 1
 
 
@@ -276,7 +278,9 @@ def test_slack_retries_of_one_event_take_effect_once(world: World):
             world.team, event, event_id="Ev0RETRY01", retry_num=retry, retry_reason="http_timeout"
         )
         assert reply.status == 200
+    world.deliver()
     assert len(world.tickets()) == 1
+    assert len([o for o in world.outbox() if o.method == "ticketbot.file_reacted_message"]) == 1
 
 
 def test_an_event_seen_only_as_a_retry_still_takes_effect(world: World):
@@ -287,6 +291,7 @@ def test_an_event_seen_only_as_a_retry_still_takes_effect(world: World):
     world.driver.event(
         world.team, event, event_id="Ev0ONLYRETRY", retry_num=2, retry_reason="http_error"
     )
+    world.deliver()
     assert [t.title for t in world.tickets()] == ["Phone dead"]
 
 

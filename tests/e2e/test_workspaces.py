@@ -55,8 +55,12 @@ class MultiWorld:
     driver: SlackDriver
 
     def deliver(self) -> None:
-        self.runtime.directory.run_queued()
-        self.runtime.delivery.drain()
+        # Deliveries can meet new people, whose profiles then change what is shown.
+        for _ in range(10):
+            self.runtime.directory.run_queued()
+            self.runtime.delivery.drain()
+            if not self.runtime.directory.has_queued:
+                break
 
     def install(self, team: str, installer: str) -> Any:
         page = self.http.get("/slack/install")

@@ -73,9 +73,10 @@ def test_a_killed_server_loses_no_acknowledged_ticket_and_posts_nothing_twice(
         for future in [pool.submit(submit, n) for n in range(first_wave)]:
             future.result(timeout=60)
         wait_until(sim.held.is_set, what="Slack to accept a message from the outbox")
-        # The second wave: a few submissions go all the way through (or die half-way, in
-        # their transaction); the rest are still waiting on Slack (reading the message
-        # reacted to) when the process is killed.
+        # The second wave arrives while the worker is busy: it reads the first messages
+        # reacted to, then Slack stalls; the process is killed in the middle of it all.
+        # (Acks never wait on Slack: a reaction is acknowledged once its filing job is
+        # committed, and the worker files the ticket.)
         sim.stall("conversations.history", after=6)
         futures = [pool.submit(submit, n) for n in range(first_wave, BURST)]
         wait_until(lambda: sim.stalled > 0, what="the burst to be under way")
@@ -85,17 +86,13 @@ def test_a_killed_server_loses_no_acknowledged_ticket_and_posts_nothing_twice(
             future.result(timeout=60)
 
     acknowledged = sorted(n for n, status in answers.items() if status == 200)
-    assert first_wave <= len(acknowledged) <= first_wave + 6, answers
+    assert len(acknowledged) >= first_wave, answers
     held_ts = sim.held_response["ts"]
     sim.latency = 0.0
 
     server.start().wait_ready()
     database = open_database(server_database_url)
     try:
-        # Every acknowledged submission survived the kill.
-        filed_from = source_messages(database)
-        assert {messages[n]["ts"] for n in acknowledged} <= set(filed_from)
-
         # Slack retries what it never got an answer for; each takes effect once.
         for n in range(BURST):
             if answers[n] != 200:
@@ -124,6 +121,9 @@ def test_a_killed_server_loses_no_acknowledged_ticket_and_posts_nothing_twice(
         with database.session() as session:
             tickets = list(session.exec(select(Ticket).order_by(col(Ticket.ticket_number))).all())
             rows = list(session.exec(select(OutboxMessage)).all())
+        # Every acknowledged submission survived the kill (and the retried ones took effect).
+        filed_from = source_messages(database)
+        assert {messages[n]["ts"] for n in acknowledged} <= set(filed_from)
         assert [t.ticket_number for t in tickets] == list(range(1, BURST + 1))
         assert sorted(source_messages(database)) == sorted(m["ts"] for m in messages)
 
@@ -165,12 +165,6 @@ def all_sent(database) -> bool:
 # -- the outbox's protection against posting twice, at its edges (in process) ---------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the look-up of an already-posted message reads one page (the newest 200 "
-    "messages) of the channel, so a card Slack accepted before a crash is posted again once "
-    "200 newer messages follow it (bot/delivery.py DeliveryWorker._find_posted)",
-)
 def test_a_card_accepted_before_a_crash_is_found_behind_200_newer_messages(world: World):
     world.file_ticket(world.alice, "Crash during the storm")
     # Slack accepts the card; the process dies before it can record that.
@@ -194,12 +188,6 @@ def test_a_card_accepted_before_a_crash_is_found_behind_200_newer_messages(world
     assert [c["ts"] for c in cards] == [accepted_ts]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a worker claims a batch of 20 rows under one 60 s lease and then sends them "
-    "one by one; when Slack is slow the lease lapses mid-batch, another process claims the "
-    "rest and both post the row in flight (bot/delivery.py DeliveryWorker._claim/_deliver)",
-)
 def test_a_lease_that_lapses_mid_batch_does_not_get_a_row_posted_twice(world: World):
     for title in ("One", "Two", "Three"):
         world.file_ticket(world.bob, title)

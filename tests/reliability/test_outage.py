@@ -285,12 +285,6 @@ def assert_posted_in_row_order(sim: SlackSimulator, rows: list[OutboxMessage]) -
 # -- a :ticket: reaction while Slack is down -------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a :ticket: reaction during a Slack outage is acknowledged (200) but files "
-    "nothing, and no retry will ever come (handlers/events.py reaction_added swallows the "
-    "failed conversations.history)",
-)
 def test_a_ticket_reaction_during_an_outage_is_filed_once_slack_is_back(world: World):
     world.file_ticket(world.alice, "Warm-up")  # the bot's identity and staff list are known
     world.deliver()
@@ -311,12 +305,6 @@ def test_a_ticket_reaction_during_an_outage_is_filed_once_slack_is_back(world: W
     assert [t.title for t in world.tickets()] == ["Warm-up", "Door badge dead"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: until auth.test has once succeeded, every request asks Slack for the bot's "
-    "identity before its ack; while Slack times out each ack waits the 5 s interactive "
-    "timeout, past Slack's 3 s deadline (bot/app.py _BotIdentity.get)",
-)
 def test_a_server_started_during_an_outage_does_not_ask_slack_before_every_ack(world: World):
     world.sim.set_outage("error")
     for _ in range(3):

@@ -1,0 +1,92 @@
+"""A :ticket: reaction files the message it is on.
+
+The reaction event does not carry the message, and reading it is a Slack call that may
+fail; so the event only queues a job in the outbox (committed before the ack), and the
+worker reads the message and files the ticket, retrying while Slack is unreachable.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot import outbox, workflows
+from bot.db import Database
+from bot.directory import SlackDirectory
+from bot.errors import DomainError
+from models import Member, Organization, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+FILE_REACTED_MESSAGE = "ticketbot.file_reacted_message"
+
+
+def fetch_message(client: Any, channel: str, ts: str) -> dict[str, Any] | None:
+    """The message at (channel, ts), top-level or in a thread."""
+    history = client.conversations_history(
+        channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
+    )
+    for message in history.get("messages", []):
+        if message.get("ts") == ts:
+            return message
+    replies = client.conversations_replies(channel=channel, ts=ts, limit=1)
+    return next((m for m in replies.get("messages", []) if m.get("ts") == ts), None)
+
+
+def enqueue_filing(
+    session: Session, *, organization: Organization, reactor: Member, channel: str, ts: str
+) -> OutboxMessage:
+    return outbox.enqueue(
+        session,
+        organization=organization,
+        ticket=None,
+        method=FILE_REACTED_MESSAGE,
+        payload={"channel": channel, "ts": ts, "reactor_id": reactor.id},
+        lane="intake",
+    )
+
+
+class ReactionJobs:
+    def __init__(self, db: Database, directory: SlackDirectory) -> None:
+        self.db = db
+        self.directory = directory
+
+    def file(
+        self,
+        client: WebClient,
+        organization: Organization,
+        row: OutboxMessage,
+        args: dict[str, Any],
+    ) -> tuple[str | None, str | None]:
+        channel, ts = args["channel"], args["ts"]
+        with self.db.session() as session:
+            if workflows.ticket_for_source_message(
+                session, organization=organization, channel=channel, ts=ts
+            ):
+                return None, None  # one ticket per message, however many people react
+        message = fetch_message(client, channel, ts)  # a Slack error makes the job retry
+        if not message or message.get("bot_id") or not message.get("user"):
+            return None, None  # bots' messages (ours included) are never tickets
+        try:
+            with self.db.session() as session:
+                org = session.get(Organization, organization.id)
+                reactor = session.get(Member, args.get("reactor_id"))
+                if org is None or reactor is None:
+                    return None, None
+                workflows.file_ticket(
+                    session,
+                    organization=org,
+                    filer=self.directory.actor(org, reactor),
+                    requester=self.directory.member_for(session, org, message["user"]),
+                    request=workflows.request_from_message(message, channel),
+                )
+        except IntegrityError:
+            log.info("message %s/%s was filed concurrently", channel, ts)
+        except DomainError as refused:
+            # Filed meanwhile by someone else, or refused for good: nothing to retry.
+            log.info("reaction on %s/%s not filed: %s", channel, ts, refused.message)
+        return None, None
