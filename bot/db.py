@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 # How long a SQLite writer waits for another writer before giving up (milliseconds).
@@ -33,9 +33,12 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
         raise ValueError("use a SQLite file: an in-memory database is private to one connection")
-    # A file database: each connection is cheap to open and NullPool avoids sharing one
-    # connection between threads.
-    kwargs.setdefault("poolclass", NullPool)
+    # A small pool: each checkout has its connection to itself (check_same_thread is off
+    # because pooled connections move between threads), and the PRAGMAs run once per
+    # connection instead of once per unit of work.
+    kwargs.setdefault("poolclass", QueuePool)
+    kwargs.setdefault("pool_size", 8)
+    kwargs.setdefault("max_overflow", 8)
     engine = create_engine(url, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine, "connect")

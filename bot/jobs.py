@@ -42,6 +42,19 @@ def purge_idempotency_keys(db: Database) -> int:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def optimize_database(db: Database) -> None:
+    """Keep SQLite's query planner informed (PostgreSQL's autovacuum does this itself).
+
+    Without statistics SQLite may walk a whole organization's index for a short list;
+    `analysis_limit` keeps ANALYZE quick on a large database.
+    """
+    if not db.is_sqlite:
+        return
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("PRAGMA analysis_limit=400")
+        connection.exec_driver_sql("ANALYZE")
+
+
 def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
     scheduler.add_job(
         purge_event_receipts,
@@ -62,6 +75,17 @@ def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
         args=[runtime.db],
         coalesce=True,
         max_instances=1,
+    )
+    scheduler.add_job(
+        optimize_database,
+        "interval",
+        hours=24,
+        id="optimize_database",
+        replace_existing=True,
+        args=[runtime.db],
+        coalesce=True,
+        max_instances=1,
+        next_run_time=utcnow() + timedelta(seconds=30),
     )
     # The worker also wakes on every commit; this catches rows whose backoff has passed.
     scheduler.add_job(

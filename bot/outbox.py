@@ -89,7 +89,11 @@ def _person(member: Member | None) -> PersonView | None:
 
 
 def ticket_view(
-    session: Session, ticket: Ticket, *, source_permalink: str | None = None
+    session: Session,
+    ticket: Ticket,
+    *,
+    source_permalink: str | None = None,
+    with_company_options: bool = False,
 ) -> TicketView:
     requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None
     assignee = session.get(Member, ticket.assigned_staff_id) if ticket.assigned_staff_id else None
@@ -110,12 +114,22 @@ def ticket_view(
         created_at=ticket.created_at,
         source_permalink=source_permalink,
         company_id=ticket.client_company_id,
-        company_options=orgs.company_choices(session, organization_id=ticket.organization_id),
+        # Only the card offers the company menu; lists of tickets do not need it.
+        company_options=(
+            orgs.company_choices(session, organization_id=ticket.organization_id)
+            if with_company_options
+            else ()
+        ),
     )
 
 
 def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
-    view = ticket_view(session, ticket, source_permalink=_source_permalink(session, ticket))
+    view = ticket_view(
+        session,
+        ticket,
+        source_permalink=_source_permalink(session, ticket),
+        with_company_options=True,
+    )
     return {
         "text": ticket_fallback_text(view),
         "blocks": ticket_card(view, now=utcnow()),

@@ -40,7 +40,8 @@ class Ticket(TicketBase, table=True):
         UniqueConstraint("organization_id", "ticket_number", name="uq_ticket_org_number"),
         Index("ix_ticket_org_status", "organization_id", "status"),
         Index("ix_ticket_org_assignee_status", "organization_id", "assigned_staff_id", "status"),
-        Index("ix_ticket_org_requester", "organization_id", "requester_id"),
+        # With updated_at, a requester's newest tickets are read in order, not sorted.
+        Index("ix_ticket_org_requester_updated", "organization_id", "requester_id", "updated_at"),
         Index("ix_ticket_org_updated", "organization_id", "updated_at"),
     )
 

@@ -50,9 +50,21 @@ def test_jobs_register_under_stable_ids(sqlite_db: Database):
         jobs.register(scheduler, FakeRuntime())  # type: ignore[arg-type]
         jobs.register(scheduler, FakeRuntime())  # type: ignore[arg-type] # replaces, no copies
         assert sorted(job.id for job in scheduler.get_jobs()) == [
+            "optimize_database",
             "outbox_wake",
             "purge_event_receipts",
             "purge_idempotency_keys",
         ]
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_optimize_gives_sqlite_statistics(sqlite_db: Database):
+    with sqlite_db.session() as session:
+        org = orgs.get_or_create_organization(session, team_id="T0STATS")
+        orgs.create_member(session, organization=org, name="Someone")
+    jobs.optimize_database(sqlite_db)
+    jobs.optimize_database(sqlite_db)  # idempotent
+    with sqlite_db.engine.connect() as connection:
+        tables = {row[0] for row in connection.exec_driver_sql("SELECT tbl FROM sqlite_stat1")}
+    assert {"organization", "member"} <= tables
