@@ -15,6 +15,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
+# Execution option marking a unit of work that only reads.
+READ_ONLY_OPTION = "ticketbot_read_only"
 # How long a SQLite writer waits for another writer before giving up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -58,7 +60,12 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         # A deferred transaction that reads and then writes can fail at once with
         # "database is locked" when another writer got there first (busy_timeout does not
         # apply to the lock upgrade). Taking the write lock up front makes writers queue.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only units of work (Database.read_session) need no lock: WAL lets them read
+        # beside the writer.
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -95,9 +102,22 @@ class Database:
         for callback in self._after_commit:
             callback()
 
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A unit of work that only reads (views, lists): on SQLite it does not queue
+        behind writers. Anything it changes is rolled back."""
+        with Session(
+            self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        ) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
     def ping(self) -> bool:
         try:
-            with self.engine.connect() as connection:
+            engine = self.engine.execution_options(**{READ_ONLY_OPTION: True})
+            with engine.connect() as connection:
                 connection.exec_driver_sql("SELECT 1")
             return True
         except Exception:

@@ -558,7 +558,7 @@ def _retry_after_seconds(response: Any) -> int:
 
 
 def failed_count(db: Database) -> int:
-    with db.session() as session:
+    with db.read_session() as session:
         return int(
             session.exec(
                 select(func.count())
@@ -569,7 +569,7 @@ def failed_count(db: Database) -> int:
 
 
 def pending_count(db: Database) -> int:
-    with db.session() as session:
+    with db.read_session() as session:
         return int(
             session.exec(
                 select(func.count())

@@ -67,7 +67,7 @@ def ticket_command(ack: Ack, command: dict[str, Any], client: Any, context: Any)
     if parsed.kind in ("mine", "show"):
         runtime, organization, _ = tenant(context)
         viewer = actor_of(context)
-        with runtime.db.session() as session:
+        with runtime.db.read_session() as session:
             if parsed.kind == "mine":
                 blocks = portal.my_tickets_blocks(session, organization=organization, viewer=viewer)
                 text = "Your tickets"

@@ -146,7 +146,7 @@ def app_home_opened(event: dict[str, Any], client: Any, context: Any) -> None:
         return
     runtime, organization, member = tenant(context)
     viewer = runtime.directory.actor(organization, member)
-    with runtime.db.session() as session:
+    with runtime.db.read_session() as session:
         view = portal.home_view(
             session,
             organization=organization,
