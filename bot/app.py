@@ -182,31 +182,52 @@ def _tenant_middleware(runtime: Runtime):
         context["runtime"] = runtime
         team_id = context.team_id
         if team_id:
-            with runtime.db.session() as session:
-                organization = orgs.get_or_create_organization(
-                    session,
-                    team_id=team_id,
-                    enterprise_id=context.enterprise_id,
-                    name=(body.get("team") or {}).get("domain")
-                    if isinstance(body.get("team"), dict)
-                    else body.get("team_domain"),
-                )
-                event_type = (body.get("event") or {}).get("type")
-                if (
-                    organization.slack_disconnected_at is not None
-                    and event_type not in DISCONNECTING_EVENTS
-                ):
-                    # Slack sent us a request from the workspace: the app is installed again.
-                    workspaces.reconnect(session, organization=organization)
-                    organization.slack_disconnected_at = None
-                member = None
-                if context.user_id:
-                    member = runtime.directory.member_for(
-                        session, organization, context.user_id, _user_name(body)
-                    )
+            organization, member = _known(team_id, context.user_id)
+            known = organization is not None and (member is not None or not context.user_id)
+            if not known or organization.slack_disconnected_at is not None:
+                organization, member = _first_sight(context, body)
             context["organization"] = organization
             context["member"] = member
         return next()
+
+    def _known(team_id: str, user_id: str | None) -> tuple[Any, Any]:
+        """The usual case, read without taking SQLite's write lock."""
+        with runtime.db.read_session() as session:
+            organization = orgs.get_organization_by_team(session, team_id=team_id)
+            if organization is None or not user_id:
+                return organization, None
+            member = orgs.find_member_by_slack_id(
+                session, organization_id=organization.id, slack_user_id=user_id
+            )
+            if member is not None:
+                runtime.directory.refresh_if_stale(organization, member)
+            return organization, member
+
+    def _first_sight(context: Any, body: dict[str, Any]) -> tuple[Any, Any]:
+        """A workspace or person seen for the first time (or a workspace back again)."""
+        with runtime.db.session() as session:
+            organization = orgs.get_or_create_organization(
+                session,
+                team_id=context.team_id,
+                enterprise_id=context.enterprise_id,
+                name=(body.get("team") or {}).get("domain")
+                if isinstance(body.get("team"), dict)
+                else body.get("team_domain"),
+            )
+            event_type = (body.get("event") or {}).get("type")
+            if (
+                organization.slack_disconnected_at is not None
+                and event_type not in DISCONNECTING_EVENTS
+            ):
+                # Slack sent us a request from the workspace: the app is installed again.
+                workspaces.reconnect(session, organization=organization)
+                organization.slack_disconnected_at = None
+            member = None
+            if context.user_id:
+                member = runtime.directory.member_for(
+                    session, organization, context.user_id, _user_name(body)
+                )
+        return organization, member
 
     return tenant
 

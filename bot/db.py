@@ -105,13 +105,19 @@ class Database:
     @contextmanager
     def read_session(self) -> Iterator[Session]:
         """A unit of work that only reads (views, lists): on SQLite it does not queue
-        behind writers. Anything it changes is rolled back."""
+        behind writers. Anything it changes is rolled back; what it loaded stays usable,
+        detached, after it ends."""
         with Session(
             self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
         ) as session:
             try:
                 yield session
             finally:
+                # Detach what was only read, first: a rollback would expire it.
+                changed = {id(x) for x in (*session.new, *session.dirty, *session.deleted)}
+                for instance in list(session):
+                    if id(instance) not in changed:
+                        session.expunge(instance)
                 session.rollback()
 
     def ping(self) -> bool:

@@ -244,7 +244,7 @@ class DeliveryWorker:
     def _deliver(self, row_id: int) -> None:
         if not self._still_mine(row_id):
             return
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             row = session.get(OutboxMessage, row_id)
             if row is None or row.status != OutboxStatus.PENDING:
                 return
@@ -275,7 +275,7 @@ class DeliveryWorker:
         args = dict(row.payload)
         dm_user = args.pop("dm_user", None)
         fallback_dm_user = args.pop("fallback_dm_user", None)
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             self._resolve_refs(session, organization, row, args)
         if dm_user:
             opened = client.conversations_open(users=dm_user)

@@ -130,12 +130,18 @@ class SlackDirectory:
             member = orgs.sync_slack_member(
                 session, organization=organization, slack_user_id=slack_user_id, name=name
             )
+        self.refresh_if_stale(organization, member)
+        return member
+
+    def refresh_if_stale(self, organization: Organization, member: Member) -> None:
+        """Queue a profile read for a person never read from Slack, or not for a day."""
+        if not member.slack_user_id:
+            return
         if member.slack_profile_synced_at is None or (
             (utcnow() - member.slack_profile_synced_at).total_seconds()
             > PROFILE_REFRESH_AFTER_SECONDS
         ):
-            self.refresh_profile_later(organization, slack_user_id)
-        return member
+            self.refresh_profile_later(organization, member.slack_user_id)
 
     def refresh_profile_later(self, organization: Organization, slack_user_id: str) -> None:
         key = (organization.id or 0, slack_user_id)
