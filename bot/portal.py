@@ -30,21 +30,26 @@ from models import (
     OutboxStatus,
     SlackMessageRef,
     Ticket,
+    TicketComment,
     utcnow,
 )
 
 HOME_LIST_SIZE = 10
 
 
+def _comment_view(comment: TicketComment) -> CommentView:
+    return CommentView(
+        author=comment.author_name,
+        content=comment.content,
+        created_at=comment.created_at,
+        internal=comment.comment_type == CommentType.INTERNAL_NOTE,
+        from_staff=comment.author_type == AuthorType.STAFF,
+    )
+
+
 def comment_views(session: Session, ticket: Ticket, viewer: Actor) -> list[CommentView]:
     return [
-        CommentView(
-            author=c.author_name,
-            content=c.content,
-            created_at=c.created_at,
-            internal=c.comment_type == CommentType.INTERNAL_NOTE,
-            from_staff=c.author_type == AuthorType.STAFF,
-        )
+        _comment_view(c)
         for c in comment_service.list_comments(session, ticket=ticket, viewer=viewer)
     ]
 
@@ -128,7 +133,12 @@ def _home_view(session: Session, *, organization: Organization, viewer: Actor) -
     tickets.sort(key=lambda t: (t.status not in OPEN_STATUSES, -t.updated_at.timestamp()))
     return requester_home(
         tickets=[ticket_view(session, t) for t in tickets],
-        conversations={t.id: comment_views(session, t, viewer) for t in tickets},  # type: ignore[misc]
+        conversations={
+            ticket_id: [_comment_view(c) for c in comments]
+            for ticket_id, comments in comment_service.list_comments_for_tickets(
+                session, tickets=tickets, viewer=viewer
+            ).items()
+        },
         now=now,
     )
 

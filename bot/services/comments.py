@@ -157,3 +157,22 @@ def list_attachments(session: Session, *, ticket: Ticket, viewer: Actor) -> list
         query = query.where(col(TicketAttachment.is_internal).is_(False))
     query = query.order_by(col(TicketAttachment.created_at), col(TicketAttachment.id))
     return list(session.exec(query).all())
+
+
+def list_comments_for_tickets(
+    session: Session, *, tickets: list[Ticket], viewer: Actor
+) -> dict[int, list[TicketComment]]:
+    """`list_comments` for a page of tickets in one query (App Home), same rules."""
+    for ticket in tickets:
+        ensure_can_view(ticket, viewer)
+    ids = [t.id for t in tickets if t.id is not None]
+    found: dict[int, list[TicketComment]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    query = select(TicketComment).where(col(TicketComment.ticket_id).in_(ids))
+    if not viewer.is_staff:
+        query = query.where(TicketComment.comment_type == CommentType.PUBLIC_REPLY.value)
+    query = query.order_by(col(TicketComment.created_at), col(TicketComment.id))
+    for comment in session.exec(query).all():
+        found[comment.ticket_id].append(comment)
+    return found

@@ -304,3 +304,39 @@ def test_bad_attachments_are_refused(db, kwargs, field):
             _attach(session, ws, ticket, ws.tech, **kwargs)
         assert caught.value.field == field
         assert count(session, TicketAttachment) == 0
+
+
+def test_comments_for_a_page_of_tickets_follow_the_same_visibility(db):
+    with db.session() as session:
+        ws = make_workspace(session)
+        first = file_ticket(session, ws, requester=ws.alice)
+        second = file_ticket(session, ws, requester=ws.alice)
+        bobs = file_ticket(session, ws, requester=ws.bob)
+        for ticket in (first, second):
+            svc.add_comment(
+                session,
+                organization=ws.organization,
+                ticket=ticket,
+                actor=ws.actor(ws.tech),
+                content="secret",
+                comment_type=CommentType.INTERNAL_NOTE,
+            )
+            svc.add_comment(
+                session,
+                organization=ws.organization,
+                ticket=ticket,
+                actor=ws.actor(ws.tech),
+                content=f"hello {ticket.ticket_number}",
+                comment_type=CommentType.PUBLIC_REPLY,
+            )
+        as_alice = svc.list_comments_for_tickets(
+            session, tickets=[first, second], viewer=ws.actor(ws.alice)
+        )
+        assert {k: [c.content for c in v] for k, v in as_alice.items()} == {
+            first.id: [f"hello {first.ticket_number}"],
+            second.id: [f"hello {second.ticket_number}"],
+        }
+        as_staff = svc.list_comments_for_tickets(session, tickets=[first], viewer=ws.actor(ws.tech))
+        assert [c.content for c in as_staff[first.id]] == ["secret", "hello 1"]
+        with pytest.raises(PermissionDenied):
+            svc.list_comments_for_tickets(session, tickets=[first, bobs], viewer=ws.actor(ws.alice))
