@@ -130,6 +130,7 @@ class DeliveryWorker:
         # Links to freshly posted cards, kept with the card's reference (App Home uses them).
         self._permalinks: dict[int, str | None] = {}
         self._jobs: dict[str, Job] = {}
+        self._dm_channels: dict[tuple[int, str], str] = {}
 
     def register_job(self, method: str, job: Job) -> None:
         """Let outbox rows of `method` (named "ticketbot.…") run `job` with retries."""
@@ -278,8 +279,7 @@ class DeliveryWorker:
         with self.db.read_session() as session:
             self._resolve_refs(session, organization, row, args)
         if dm_user:
-            opened = client.conversations_open(users=dm_user)
-            args["channel"] = opened["channel"]["id"]
+            args["channel"] = self._dm_channel(client, organization, dm_user)
         if row.method.startswith(JOB_PREFIX):
             job = self._jobs.get(row.method)
             if job is None:
@@ -318,6 +318,16 @@ class DeliveryWorker:
             return response["channel"], response["ts"]
         response = client.api_call(row.method, json=args)
         return response.get("channel"), response.get("ts")
+
+    def _dm_channel(self, client: WebClient, organization: Organization, user: str) -> str:
+        """The DM channel with `user`; Slack answers conversations.open with the same id
+        every time, so it is asked once per person and process."""
+        key = (organization.id or 0, user)
+        channel = self._dm_channels.get(key)
+        if channel is None:
+            channel = client.conversations_open(users=user)["channel"]["id"]
+            self._dm_channels[key] = channel
+        return channel
 
     def _resolve_refs(
         self, session: Session, organization: Organization, row: OutboxMessage, args: dict[str, Any]
@@ -426,6 +436,14 @@ class DeliveryWorker:
                 error=f"{row.method}: {code} (workspace disconnected)",
                 count_attempt=False,
             )
+            return
+        dm_user = row.payload.get("dm_user")
+        if (
+            dm_user
+            and code in ("channel_not_found", "is_archived")
+            and (self._dm_channels.pop((organization.id or 0, dm_user), None) is not None)
+        ):
+            self._retry_later(row, f"{row.method}: {code} (DM channel opened again next time)")
             return
         if code in PERMANENT_ERRORS or code == "missing_parent_message":
             self._finish(row.id, failed=f"{row.method}: {code}")  # type: ignore[arg-type]

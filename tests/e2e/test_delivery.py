@@ -197,3 +197,16 @@ def test_two_workers_deliver_each_row_once(world: World):
     assert sorted(titles) == sorted(f"Ticket #{n + 1}: Storm {n}" for n in range(12))
     assert len(world.dm(world.bob)) == 12
     assert all(o.status == OutboxStatus.SENT for o in world.outbox())
+
+
+def test_a_requesters_dm_channel_is_opened_once(world: World):
+    for title in ("First", "Second", "Third"):
+        world.file_ticket(world.alice, title)
+    world.deliver()
+    assert [m["text"] for m in world.dm(world.alice)] == [
+        "Ticket #1 received: First",
+        "Ticket #2 received: Second",
+        "Ticket #3 received: Third",
+    ]
+    opened = [c for c in world.sim.calls_to("conversations.open") if c.args.get("users")]
+    assert len(opened) == 1
