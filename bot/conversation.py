@@ -139,18 +139,16 @@ def note_from_staff_thread(
     Files shared with it become internal attachments."""
     if not actor.is_staff:
         return None
-    if message.files:
-        attachments.enqueue_fetch(
+    if message.files and actor.member is not None:
+        files_in_thread(
             session,
             organization=organization,
-            ticket=ticket,
-            files=message.files,
+            thread=ThreadOf(ticket, MessageRole.STAFF_CARD),
             uploader=actor.member,
             uploader_is_staff=True,
-            is_internal=True,
-            share_to=None,
-            notify_channel=message.channel,
-            notify_thread_ts=message.thread_ts,
+            files=message.files,
+            channel=message.channel,
+            thread_ts=message.thread_ts,
         )
     if not message.text.strip():
         return None
@@ -222,17 +220,15 @@ def reply_from_requester(
     )
     _remember(session, comment, message.channel, message.ts)
     if message.files:
-        attachments.enqueue_fetch(
+        files_in_thread(
             session,
             organization=organization,
-            ticket=ticket,
-            files=message.files,
+            thread=ThreadOf(ticket, MessageRole.REQUESTER_DM),
             uploader=requester,
             uploader_is_staff=False,
-            is_internal=False,
-            share_to=attachments.SHARE_TO_STAFF,
-            notify_channel=message.channel,
-            notify_thread_ts=message.thread_ts,
+            files=message.files,
+            channel=message.channel,
+            thread_ts=message.thread_ts,
         )
     change = ticket_service.reopen_for_requester_reply(
         session, organization=organization, ticket=ticket, actor=actor
@@ -297,19 +293,20 @@ def delete_from_slack(
     return True
 
 
-def file_shared_in_thread(
+def files_in_thread(
     session: Session,
     *,
     organization: Organization,
     thread: ThreadOf,
     uploader: Member,
     uploader_is_staff: bool,
-    file: dict[str, Any],
+    files: list[dict[str, Any]],
     channel: str,
-    thread_ts: str,
+    thread_ts: str | None,
 ) -> bool:
-    """A file announced by a `file_shared` event (its message may also arrive, or may have
-    already): attached once, by the same rules as a file on a thread message."""
+    """Files shared in a ticket's thread become attachments, once per file however many
+    events announce them: in the card's thread, staff files are internal; in the DM thread,
+    the requester's files are public and shown to the staff."""
     if thread.role == MessageRole.STAFF_CARD:
         if not uploader_is_staff:
             return False
@@ -323,7 +320,7 @@ def file_shared_in_thread(
             session,
             organization=organization,
             ticket=thread.ticket,
-            files=[file],
+            files=files,
             uploader=uploader,
             uploader_is_staff=uploader_is_staff,
             is_internal=internal,

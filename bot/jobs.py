@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import delete
@@ -22,24 +23,22 @@ EVENT_RECEIPT_RETENTION = timedelta(days=2)
 IDEMPOTENCY_KEY_RETENTION = timedelta(days=7)
 
 
+def _purge(db: Database, created: Any, retention: timedelta) -> int:
+    """Delete the rows whose timestamp column `created` is older than `retention`."""
+    cutoff = utcnow() - retention
+    with db.session() as session:
+        result = session.execute(delete(created.class_).where(created < cutoff))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def purge_event_receipts(db: Database) -> int:
     """Forget processed Slack event ids older than the retention; returns how many."""
-    cutoff = utcnow() - EVENT_RECEIPT_RETENTION
-    with db.session() as session:
-        result = session.execute(
-            delete(SlackEventReceipt).where(col(SlackEventReceipt.received_at) < cutoff)
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return _purge(db, col(SlackEventReceipt.received_at), EVENT_RECEIPT_RETENTION)
 
 
 def purge_idempotency_keys(db: Database) -> int:
     """Forget REST API idempotency keys older than the retention; returns how many."""
-    cutoff = utcnow() - IDEMPOTENCY_KEY_RETENTION
-    with db.session() as session:
-        result = session.execute(
-            delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < cutoff)
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return _purge(db, col(IdempotencyKey.created_at), IDEMPOTENCY_KEY_RETENTION)
 
 
 def optimize_database(db: Database) -> None:
@@ -56,44 +55,27 @@ def optimize_database(db: Database) -> None:
 
 
 def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
-    scheduler.add_job(
-        purge_event_receipts,
-        "interval",
-        hours=1,
-        id="purge_event_receipts",
-        replace_existing=True,
-        args=[runtime.db],
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
-        purge_idempotency_keys,
-        "interval",
-        hours=6,
-        id="purge_idempotency_keys",
-        replace_existing=True,
-        args=[runtime.db],
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
+    def every(job: Callable[..., Any], job_id: str, *args: Any, **interval: Any) -> None:
+        # Stable ids replace a job registered before; a late run is run once, not many times.
+        scheduler.add_job(
+            job,
+            "interval",
+            id=job_id,
+            replace_existing=True,
+            args=list(args),
+            coalesce=True,
+            max_instances=1,
+            **interval,
+        )
+
+    every(purge_event_receipts, "purge_event_receipts", runtime.db, hours=1)
+    every(purge_idempotency_keys, "purge_idempotency_keys", runtime.db, hours=6)
+    every(
         optimize_database,
-        "interval",
+        "optimize_database",
+        runtime.db,
         hours=24,
-        id="optimize_database",
-        replace_existing=True,
-        args=[runtime.db],
-        coalesce=True,
-        max_instances=1,
         next_run_time=utcnow() + timedelta(seconds=30),
     )
     # The worker also wakes on every commit; this catches rows whose backoff has passed.
-    scheduler.add_job(
-        runtime.delivery.wake,
-        "interval",
-        seconds=5,
-        id="outbox_wake",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-    )
+    every(runtime.delivery.wake, "outbox_wake", seconds=5)

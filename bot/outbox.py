@@ -241,17 +241,7 @@ def ticket_changed(
     """Update the card in place and add one line per change in its thread."""
     if not changes:
         return
-    payload = _card_payload(session, ticket)
-    enqueue(
-        session,
-        organization=organization,
-        ticket=ticket,
-        method="chat.update",
-        payload=payload,
-        lane=Lane.STAFF,
-        channel_ref=MessageRole.STAFF_CARD,
-        ts_ref=MessageRole.STAFF_CARD,
-    )
+    refresh_card(session, organization=organization, ticket=ticket)
     actor_slack_id = actor.slack_user_id if actor else None
     for change in changes:
         what = describe_change(change.field, _label(session, change.field, change.new))

@@ -9,8 +9,7 @@ from bot.errors import PermissionDenied
 from bot.runtime import Runtime
 from bot.services import organizations as orgs
 from bot.services.actors import Actor
-from bot.text_input import from_slack
-from bot.workflows import first_line, source_files
+from bot.workflows import first_line, request_from_message
 from models import Member, Organization, TicketPriority
 
 TITLE_FROM_MESSAGE_MAX = 200
@@ -19,19 +18,12 @@ TITLE_FROM_MESSAGE_MAX = 200
 def source_prefill(message: dict[str, Any], channel_id: str, permalink: str | None) -> ModalPrefill:
     """The new-ticket form for a Slack message: title from its first line, description
     from its text, its author as requester, and where it came from."""
-    text = from_slack(message.get("text")).strip()
+    request = request_from_message(message, channel_id)
     return ModalPrefill(
-        title=first_line(text)[:TITLE_FROM_MESSAGE_MAX],
-        description=text,
+        title=first_line(request.description)[:TITLE_FROM_MESSAGE_MAX],
+        description=request.description,
         requester_slack_id=message.get("user"),
-        source={
-            "channel": channel_id,
-            "ts": message.get("ts"),
-            "thread_ts": message.get("thread_ts"),
-            "author": message.get("user"),
-            "permalink": permalink,
-            "files": source_files(message),
-        },
+        source={**request.source, "permalink": permalink},
     )
 
 

@@ -129,13 +129,13 @@ def file_shared(event: dict[str, Any], body: dict[str, Any], client: Any, contex
                 session, organization=organization, channel=channel, thread_ts=thread_ts
             )
             if thread is not None:
-                conversation.file_shared_in_thread(
+                conversation.files_in_thread(
                     session,
                     organization=organization,
                     thread=thread,
                     uploader=uploader,
                     uploader_is_staff=runtime.directory.is_staff(organization, uploader),
-                    file=file,
+                    files=[file],
                     channel=channel,
                     thread_ts=thread_ts,
                 )

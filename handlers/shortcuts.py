@@ -13,7 +13,8 @@ from bot.blocks.tickets import ModalPrefill
 from bot.errors import InvalidInput, PermissionDenied
 from bot.ids import Callback
 from bot.text_input import from_slack
-from handlers.common import open_ticket_modal, source_files, source_prefill, tenant
+from bot.workflows import source_files
+from handlers.common import open_ticket_modal, source_prefill, tenant
 from models import CommentType, MessageRole
 
 
