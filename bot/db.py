@@ -75,7 +75,7 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._after_commit: list[Callable[[], None]] = []
+        self._after_commit: list[tuple[str, Callable[[], None]]] = []
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -85,9 +85,19 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
-    def on_commit(self, callback: Callable[[], None]) -> None:
-        """Run `callback` after every successful commit (the outbox worker's wake-up)."""
-        self._after_commit.append(callback)
+    def on_commit(self, callback: Callable[[], None], *, marked: str) -> None:
+        """Run `callback` after each successful commit of a unit of work that was marked
+        with `mark(session, marked)` (the outbox worker's wake-up after new rows).
+
+        Only marked units of work: a callback that itself commits (the worker claiming
+        rows) would otherwise call itself again after its own commit, for ever.
+        """
+        self._after_commit.append((marked, callback))
+
+    @staticmethod
+    def mark(session: Session, key: str) -> None:
+        """Have the `on_commit` callbacks registered for `key` run after this commit."""
+        session.info[key] = True
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -95,12 +105,14 @@ class Database:
         with Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
+                marks = {key for key, value in session.info.items() if value is True}
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
-        for callback in self._after_commit:
-            callback()
+        for key, callback in self._after_commit:
+            if key in marks:
+                callback()
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:

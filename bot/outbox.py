@@ -23,6 +23,7 @@ from bot.blocks.tickets import (
     ticket_card,
     ticket_fallback_text,
 )
+from bot.db import Database
 from bot.services import organizations as orgs
 from bot.services.tickets import Change
 from models import (
@@ -43,6 +44,8 @@ from models import (
 
 # Symbolic channel: the organization's staff channel, looked up when the row is delivered.
 STAFF_CHANNEL = "staff_channel"
+# Marks a unit of work that wrote outbox rows (or made some due): its commit wakes the worker.
+ROWS_WRITTEN = "ticketbot_outbox_rows_written"
 
 
 class Lane:
@@ -79,6 +82,7 @@ def enqueue(
     )
     session.add(row)
     session.flush()
+    Database.mark(session, ROWS_WRITTEN)
     return row
 
 

@@ -9,7 +9,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
-from bot import jobs, migrate
+from bot import jobs, migrate, outbox
 from bot.attachments import FETCH_FILE, SHARE_FILE, SlackFileJobs
 from bot.db import Database
 from bot.delivery import DeliveryWorker
@@ -137,5 +137,5 @@ def build_runtime(
     delivery.register_job(FETCH_FILE, files.fetch)
     delivery.register_job(SHARE_FILE, files.share)
     delivery.register_job(FILE_REACTED_MESSAGE, ReactionJobs(database, directory).file)
-    database.on_commit(delivery.wake)
+    database.on_commit(delivery.wake, marked=outbox.ROWS_WRITTEN)
     return runtime

@@ -13,6 +13,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from bot import outbox
 from bot.db import Database
 from bot.services import organizations as orgs
 from models import MemberRole, Organization, OutboxMessage, OutboxStatus, utcnow
@@ -51,6 +52,7 @@ def reconnect(session: Session, *, organization: Organization) -> None:
         .execution_options(synchronize_session=False)
     )
     session.flush()
+    Database.mark(session, outbox.ROWS_WRITTEN)
     if was_disconnected:
         log.info("workspace %s reconnected: Slack deliveries resume", org.slack_team_id)
 

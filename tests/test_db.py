@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlmodel import select
 
+from bot import outbox
 from bot.db import Database
+from bot.delivery import DeliveryWorker
 from bot.services import organizations as orgs
 from models import Organization
 
@@ -38,3 +41,41 @@ def test_read_sessions_write_nothing(sqlite_db: Database):
         orgs.get_or_create_organization(session, team_id="T0NEVER")
     with sqlite_db.session() as session:
         assert session.exec(select(Organization)).all() == []
+
+
+def test_commit_hooks_run_after_marked_units_of_work_only(sqlite_db: Database):
+    calls: list[str] = []
+    sqlite_db.on_commit(lambda: calls.append("wrote"), marked="wrote_rows")
+    with sqlite_db.session() as session:
+        orgs.get_or_create_organization(session, team_id="T0PLAIN")
+    assert calls == []
+    with sqlite_db.session() as session:
+        orgs.get_or_create_organization(session, team_id="T0MARKED")
+        Database.mark(session, "wrote_rows")
+    assert calls == ["wrote"]
+    with pytest.raises(RuntimeError), sqlite_db.session() as session:
+        Database.mark(session, "wrote_rows")
+        raise RuntimeError("rolled back")
+    assert calls == ["wrote"]  # nothing was committed, nothing to deliver
+
+
+def test_the_delivery_worker_does_not_wake_itself(sqlite_db: Database):
+    """An idle worker whose own claim woke it again would spin, a CPU core for ever."""
+    wakes: list[int] = []
+    sqlite_db.on_commit(lambda: wakes.append(1), marked=outbox.ROWS_WRITTEN)
+    worker = DeliveryWorker(sqlite_db, lambda organization: None)
+    for _ in range(3):
+        assert worker.run_once() == 0
+    assert wakes == []
+    with sqlite_db.session() as session:
+        organization = orgs.get_or_create_organization(session, team_id="T0WAKE")
+        outbox.enqueue(
+            session,
+            organization=organization,
+            ticket=None,
+            method="chat.postMessage",
+            payload={"channel": "C0WAKE", "text": "hello"},
+        )
+    assert wakes == [1]  # new rows wake it
+    assert worker.run_once() == 1  # no client: the row is deferred, and that is no news
+    assert wakes == [1]
