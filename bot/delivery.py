@@ -28,10 +28,9 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from bot import workspaces
+from bot import outbox, workspaces
 from bot.db import Database
 from bot.ids import OUTBOX_METADATA_EVENT
-from bot.outbox import STAFF_CHANNEL
 from models import (
     MessageRole,
     Organization,
@@ -61,6 +60,7 @@ PERMANENT_ERRORS = frozenset(
         "missing_scope",
         "not_allowed_token_type",
         "unknown_method",
+        "ticket_not_found",  # ours: the ticket a message was to be drawn from is gone
     }
 )
 # The workspace took the app's access away: pause its deliveries until a reinstall.
@@ -278,6 +278,10 @@ class DeliveryWorker:
         fallback_dm_user = args.pop("fallback_dm_user", None)
         with self.db.read_session() as session:
             self._resolve_refs(session, organization, row, args)
+            try:
+                outbox.render(session, row, args)
+            except outbox.TicketGone as gone:
+                raise SlackApiError(str(gone), {"ok": False, "error": "ticket_not_found"}) from gone
         if dm_user:
             args["channel"] = self._dm_channel(client, organization, dm_user)
         if row.method.startswith(JOB_PREFIX):
@@ -332,7 +336,7 @@ class DeliveryWorker:
     def _resolve_refs(
         self, session: Session, organization: Organization, row: OutboxMessage, args: dict[str, Any]
     ) -> None:
-        if row.channel_ref == STAFF_CHANNEL:
+        if row.channel_ref == outbox.STAFF_CHANNEL:
             current = session.get(Organization, organization.id)
             channel = (current.staff_channel_id if current else None) or self.default_staff_channel
             if not channel:
@@ -345,7 +349,7 @@ class DeliveryWorker:
             (row.ts_ref, "ts"),
             (row.thread_ref, "thread_ts"),
         ):
-            if ref_name is None or ref_name == STAFF_CHANNEL:
+            if ref_name is None or ref_name == outbox.STAFF_CHANNEL:
                 continue
             ref = session.exec(
                 select(SlackMessageRef).where(
@@ -417,7 +421,7 @@ class DeliveryWorker:
             retry_after = _retry_after_seconds(response)
             until = self.clock() + timedelta(seconds=retry_after)
             channel = str(row.payload.get("channel", ""))
-            if row.channel_ref == STAFF_CHANNEL or not channel:
+            if row.channel_ref == outbox.STAFF_CHANNEL or not channel:
                 channel = self._channel_of(organization, row)
             self._blocked_until[(organization.id or 0, row.method, channel)] = until
             self._finish(

@@ -127,6 +127,20 @@ def ticket_view(
     )
 
 
+# Payload key naming what the worker renders when it delivers the row (see `render`).
+RENDER = "render"
+
+
+class Rendered:
+    """Messages drawn from the ticket as it is when they are delivered, not when they were
+    written: the filing transaction stays short (no card rendering while the
+    organization's ticket counter is held), and a card posted after an outage shows the
+    ticket as it is now."""
+
+    TICKET_CARD = "ticket_card"
+    REQUESTER_RECEIVED = "requester_received"
+
+
 def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
     view = ticket_view(
         session,
@@ -134,11 +148,33 @@ def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
         source_permalink=_source_permalink(session, ticket),
         with_company_options=True,
     )
-    return {
-        "text": ticket_fallback_text(view),
-        "blocks": ticket_card(view, now=utcnow()),
-        "unfurl_links": False,
-    }
+    return {"text": ticket_fallback_text(view), "blocks": ticket_card(view, now=utcnow())}
+
+
+def _requester_received_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
+    view = ticket_view(session, ticket)
+    return {"text": requester_received_text(view), "blocks": requester_received_blocks(view)}
+
+
+_RENDERERS = {
+    Rendered.TICKET_CARD: _card_payload,
+    Rendered.REQUESTER_RECEIVED: _requester_received_payload,
+}
+
+
+class TicketGone(LookupError):
+    """The ticket a message is drawn from no longer exists."""
+
+
+def render(session: Session, row: OutboxMessage, args: dict[str, Any]) -> None:
+    """Fill in `args` (a copy of the row's payload) with what the row asks to be rendered."""
+    what = args.pop(RENDER, None)
+    if what is None:
+        return
+    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
+    if ticket is None:
+        raise TicketGone(f"outbox row {row.id}: ticket {row.ticket_id} no longer exists")
+    args.update(_RENDERERS[what](session, ticket))
 
 
 def _source_permalink(session: Session, ticket: Ticket) -> str | None:
@@ -172,30 +208,24 @@ def ticket_created(
             )
         )
         session.flush()
-    payload = _card_payload(session, ticket)
     enqueue(
         session,
         organization=organization,
         ticket=ticket,
         method="chat.postMessage",
-        payload=payload,
+        payload={RENDER: Rendered.TICKET_CARD, "unfurl_links": False},
         lane=Lane.STAFF,
         channel_ref=STAFF_CHANNEL,
         record_as=MessageRole.STAFF_CARD,
     )
     requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None
     if requester is not None and requester.slack_user_id:
-        view = ticket_view(session, ticket)
         enqueue(
             session,
             organization=organization,
             ticket=ticket,
             method="chat.postMessage",
-            payload={
-                "dm_user": requester.slack_user_id,
-                "text": requester_received_text(view),
-                "blocks": requester_received_blocks(view),
-            },
+            payload={"dm_user": requester.slack_user_id, RENDER: Rendered.REQUESTER_RECEIVED},
             lane=Lane.REQUESTER,
             record_as=MessageRole.REQUESTER_DM,
         )
@@ -226,7 +256,7 @@ def refresh_card(session: Session, *, organization: Organization, ticket: Ticket
         organization=organization,
         ticket=ticket,
         method="chat.update",
-        payload=_card_payload(session, ticket),
+        payload={RENDER: Rendered.TICKET_CARD},
         lane=Lane.STAFF,
         channel_ref=MessageRole.STAFF_CARD,
         ts_ref=MessageRole.STAFF_CARD,

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from bot import workflows
+from bot import outbox, workflows
 from bot.services.actors import Actor, member_has_staff_role
 from models import MessageRole, Organization, OutboxMessage, Ticket
 from tests.api.conftest import Api
@@ -63,7 +63,11 @@ def test_filing_through_the_api_enqueues_what_filing_in_slack_does(api: Api):
     # And that is the staff card plus the requester's "received" DM.
     assert [r.record_as for r in api_rows] == [MessageRole.STAFF_CARD, MessageRole.REQUESTER_DM]
     assert api_rows[1].payload["dm_user"] == api.ws.alice.slack_user_id
-    assert "VPN &lt;drops&gt; &amp; reconnects" in api_rows[0].payload["text"]
+    # The card is drawn when it is delivered, from the ticket as it is then.
+    card = dict(api_rows[0].payload)
+    with api.db.read_session() as session:
+        outbox.render(session, api_rows[0], card)
+    assert "VPN &lt;drops&gt; &amp; reconnects" in card["text"]
 
 
 def test_changing_and_commenting_through_the_api_enqueue_what_the_workflows_do(api: Api):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime, timedelta
 
@@ -9,10 +10,11 @@ from slack_sdk import WebClient
 from sqlalchemy import update
 from sqlmodel import select
 
+from bot import outbox
 from bot.db import Database
 from bot.delivery import DeliveryPolicy, DeliveryWorker
 from bot.ids import OUTBOX_METADATA_EVENT, Action
-from models import OutboxMessage, OutboxStatus, SlackMessageRef, utcnow
+from models import OutboxMessage, OutboxStatus, SlackMessageRef, Ticket, utcnow
 from tests.e2e.conftest import World
 
 
@@ -118,10 +120,13 @@ def test_a_message_slack_took_before_a_crash_is_not_posted_again(world: World):
     token = world.runtime.settings.slack_bot_token
     assert token is not None
     bot = WebClient(token=token.get_secret_value(), base_url=world.sim.api_url)
+    card = dict(card_row.payload)
+    with world.db.read_session() as session:
+        outbox.render(session, card_row, card)
     posted = bot.chat_postMessage(
         channel=world.staff_channel,
-        text=card_row.payload["text"],
-        blocks=card_row.payload["blocks"],
+        text=card["text"],
+        blocks=card["blocks"],
         metadata={"event_type": OUTBOX_METADATA_EVENT, "event_payload": {"outbox_id": card_row.id}},
     )
     with world.db.session() as session:
@@ -210,3 +215,21 @@ def test_a_requesters_dm_channel_is_opened_once(world: World):
     ]
     opened = [c for c in world.sim.calls_to("conversations.open") if c.args.get("users")]
     assert len(opened) == 1
+
+
+def test_a_card_delivered_late_is_drawn_from_the_ticket_as_it_is_then(world: World):
+    """The filing transaction stores what to draw, not the drawing: a card that waited
+    (outage, rate limit) shows the ticket as it is when it reaches Slack."""
+    world.file_ticket(world.alice, "Printer <jammed>")
+    card_row = next(o for o in world.outbox() if o.record_as == "staff_card")
+    assert "blocks" not in card_row.payload and "text" not in card_row.payload
+    with world.db.session() as session:
+        session.execute(
+            update(Ticket).values(title="Printer <jammed> & smoking", priority="urgent")
+        )
+    world.deliver()
+    [card] = world.cards()
+    assert "Printer &lt;jammed&gt; &amp; smoking" in card["text"]
+    assert "Urgent" in json.dumps(card["blocks"])
+    [received] = [m for m in world.dm(world.alice) if m["text"].startswith("Ticket #1 received")]
+    assert "Printer &lt;jammed&gt; &amp; smoking" in json.dumps(received["blocks"])
