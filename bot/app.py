@@ -193,15 +193,12 @@ def _tenant_middleware(runtime: Runtime):
     def _known(team_id: str, user_id: str | None) -> tuple[Any, Any]:
         """The usual case, read without taking SQLite's write lock."""
         with runtime.db.read_session() as session:
-            organization = orgs.get_organization_by_team(session, team_id=team_id)
-            if organization is None or not user_id:
-                return organization, None
-            member = orgs.find_member_by_slack_id(
-                session, organization_id=organization.id, slack_user_id=user_id
+            organization, member = orgs.find_workspace_member(
+                session, team_id=team_id, slack_user_id=user_id
             )
-            if member is not None:
-                runtime.directory.refresh_if_stale(organization, member)
-            return organization, member
+        if organization is not None and member is not None:
+            runtime.directory.refresh_if_stale(organization, member)
+        return organization, member
 
     def _first_sight(context: Any, body: dict[str, Any]) -> tuple[Any, Any]:
         """A workspace or person seen for the first time (or a workspace back again)."""

@@ -6,7 +6,9 @@ transaction: the domain rows and the Slack messages they cause (outbox) commit t
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -75,6 +77,13 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._read_only_engine = engine.execution_options(**{READ_ONLY_OPTION: True})
+        # SQLite has one writer at a time and its waiters sleep-poll (busy_timeout), so the
+        # lock sits idle while they sleep. Writers of this process queue here instead and
+        # are handed the lock as soon as it is free; BEGIN IMMEDIATE still keeps other
+        # processes out. Reentrant: a unit of work inside another on the same thread waits
+        # on SQLite as before rather than on itself.
+        self._sqlite_writers = threading.RLock() if self.is_sqlite else None
         self._after_commit: list[tuple[str, Callable[[], None]]] = []
 
     @classmethod
@@ -102,7 +111,10 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: commits when the block ends, rolls back when it raises."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with (
+            self._sqlite_writers or contextlib.nullcontext(),
+            Session(self.engine, expire_on_commit=False) as session,
+        ):
             try:
                 yield session
                 marks = {key for key, value in session.info.items() if value is True}
@@ -119,9 +131,7 @@ class Database:
         """A unit of work that only reads (views, lists): on SQLite it does not queue
         behind writers. Anything it changes is rolled back; what it loaded stays usable,
         detached, after it ends."""
-        with Session(
-            self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
-        ) as session:
+        with Session(self._read_only_engine, expire_on_commit=False) as session:
             try:
                 yield session
             finally:
@@ -134,8 +144,7 @@ class Database:
 
     def ping(self) -> bool:
         try:
-            engine = self.engine.execution_options(**{READ_ONLY_OPTION: True})
-            with engine.connect() as connection:
+            with self._read_only_engine.connect() as connection:
                 connection.exec_driver_sql("SELECT 1")
             return True
         except Exception:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import and_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.errors import InvalidInput, NotFound
 from models import ClientCompany, Member, MemberRole, Organization, TicketPriority, utcnow
@@ -26,6 +26,29 @@ def normalise_email(email: str | None) -> str | None:
 
 def get_organization_by_team(session: Session, *, team_id: str) -> Organization | None:
     return session.exec(select(Organization).where(Organization.slack_team_id == team_id)).first()
+
+
+def find_workspace_member(
+    session: Session, *, team_id: str, slack_user_id: str | None
+) -> tuple[Organization | None, Member | None]:
+    """The organization of workspace `team_id` and its member `slack_user_id`, if known,
+    in one statement (every request from Slack starts with this look-up)."""
+    if not slack_user_id:
+        return get_organization_by_team(session, team_id=team_id), None
+    row = session.exec(
+        select(Organization, Member)
+        .outerjoin(
+            Member,
+            and_(
+                col(Member.organization_id) == Organization.id,
+                col(Member.slack_user_id) == slack_user_id,
+            ),
+        )
+        .where(Organization.slack_team_id == team_id)
+    ).first()
+    if row is None:
+        return None, None
+    return row[0], row[1]
 
 
 def get_or_create_organization(

@@ -279,3 +279,26 @@ def test_list_staff_and_get_member(db):
             orgs.get_member(session, organization_id=org_id, member_id=other.bob.id)
         with pytest.raises(NotFound):
             orgs.get_member(session, organization_id=org_id, member_id=123_456)
+
+
+def test_find_workspace_member_reads_one_workspace_only(db):
+    with db.session() as session:
+        acme = orgs.get_or_create_organization(session, team_id="T0ACME")
+        other = orgs.get_or_create_organization(session, team_id="T0OTHER")
+        # The same Slack user id in two workspaces (Slack Connect, Grid): two members.
+        orgs.sync_slack_member(session, organization=other, slack_user_id="U0SHARED", name="O")
+        mine = orgs.sync_slack_member(session, organization=acme, slack_user_id="U0SHARED")
+    with db.session() as session:
+        organization, member = orgs.find_workspace_member(
+            session, team_id="T0ACME", slack_user_id="U0SHARED"
+        )
+        assert organization.id == acme.id and member.id == mine.id
+        organization, member = orgs.find_workspace_member(
+            session, team_id="T0ACME", slack_user_id="U0NOBODY"
+        )
+        assert organization.id == acme.id and member is None
+        assert orgs.find_workspace_member(session, team_id="T0ACME", slack_user_id=None)[1] is None
+        assert orgs.find_workspace_member(session, team_id="T0NONE", slack_user_id="U0SHARED") == (
+            None,
+            None,
+        )
