@@ -80,8 +80,9 @@ def enqueue(
         record_as=record_as,
         next_attempt_at=utcnow(),
     )
+    # Not flushed here: the unit of work inserts its rows in the order they were added
+    # (ids ascending, so per-lane order holds), in one batch at commit.
     session.add(row)
-    session.flush()
     Database.mark(session, ROWS_WRITTEN)
     return row
 
@@ -193,9 +194,11 @@ def ticket_created(
     ticket: Ticket,
     source: dict[str, Any] | None = None,
     filer: Member | None = None,
+    requester: Member | None = None,
 ) -> None:
     """The card for the staff channel, the requester's "received" DM, and, for a ticket
-    filed from a message, a reply in that message's thread."""
+    filed from a message, a reply in that message's thread. `requester`, when the caller
+    has it at hand, saves reading it again."""
     if source and source.get("channel") and source.get("ts"):
         session.add(
             SlackMessageRef(
@@ -218,7 +221,8 @@ def ticket_created(
         channel_ref=STAFF_CHANNEL,
         record_as=MessageRole.STAFF_CARD,
     )
-    requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None
+    if requester is None or requester.id != ticket.requester_id:
+        requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None
     if requester is not None and requester.slack_user_id:
         enqueue(
             session,

@@ -155,6 +155,7 @@ def file_ticket(
         ticket=ticket,
         source=source or None,
         filer=filer.member,
+        requester=requester,
     )
     return ticket
 
