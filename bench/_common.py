@@ -114,18 +114,36 @@ def _cpu_model() -> str:
     return platform.processor() or "?"
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (a server started with several worker processes)."""
+    tree, i = [pid], 0
+    while i < len(tree):
+        for task in Path(f"/proc/{tree[i]}/task").iterdir():
+            children = (task / "children").read_text().split()
+            tree.extend(int(child) for child in children)
+        i += 1
+    return tree
+
+
 def rss_mb(pid: int) -> float:
-    """Resident memory of a process (VmRSS), in MiB; psutil is not a dependency."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    """Resident memory of a process and its children (VmRSS summed), in MiB; psutil is
+    not a dependency."""
+    total = 0
+    for member in process_tree(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (from /proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time a process and its children have used so far (from
+    /proc/<pid>/stat)."""
+    total = 0
+    for member in process_tree(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 # -- scratch databases ---------------------------------------------------------------------

@@ -114,13 +114,17 @@ def build_world(sim: SlackSimulator, users: int) -> World:
     )
 
 
-def start_ticketbot(world: World, database_url: str, scratch: Path) -> ServerProcess:
+def start_ticketbot(
+    world: World, database_url: str, scratch: Path, workers: int = 1
+) -> ServerProcess:
     port = common.free_port()
     ticketbot = Path(sys.executable).with_name("ticketbot")
     argv = ([str(ticketbot)] if ticketbot.exists() else [sys.executable, "-m", "bot.cli"]) + [
         "serve",
         "--port",
         str(port),
+        "--workers",
+        str(workers),
     ]
     env = {
         "SLACK_BOT_TOKEN": world.bot_token,
@@ -366,11 +370,12 @@ def run(args: argparse.Namespace, database_url: str, scratch: Path) -> bool:
     backend = "postgresql" if common.is_postgres(database_url) else "sqlite"
     print(
         f"storm: {args.submissions} submissions, concurrency {args.concurrency}, "
-        f"{args.users} requesters, Slack latency {args.latency * 1000:.0f} ms, {backend}"
+        f"{args.users} requesters, Slack latency {args.latency * 1000:.0f} ms, {backend}, "
+        f"ticketbot serve --workers {args.workers}"
     )
     with SlackSimulator() as sim:
         world = build_world(sim, args.users)
-        app = start_ticketbot(world, database_url, scratch)
+        app = start_ticketbot(world, database_url, scratch, args.workers)
         bare: ServerProcess | None = None
         try:
             idle_rss = common.rss_mb(app.pid)
@@ -481,6 +486,12 @@ def main() -> int:
         "--database-url",
         help="a PostgreSQL URL whose database (named tb_bench_*) is created and dropped "
         "(or a sqlite:/// URL of a new file); default: SQLite in a temporary directory",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="`ticketbot serve --workers N` processes (the bare app keeps one)",
     )
     parser.add_argument("--delivery-timeout", type=float, default=900.0)
     parser.add_argument("--quick", action="store_true", help="200 submissions, 40 requesters")

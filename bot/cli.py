@@ -17,6 +17,7 @@ from bot.errors import DomainError, NotFound
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from sqlmodel import Session
 
     from models import Organization
@@ -43,21 +44,53 @@ def _configure_logging(level: str) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot.app import create_app
-    from bot.runtime import build_runtime
-    from bot.web import create_web_app
-
     settings = _settings()
     _configure_logging(settings.log_level)
     if settings.slack_signing_secret is None:
         raise SystemExit("ticketbot serve: set SLACK_SIGNING_SECRET (Basic Information page)")
-    if settings.slack_bot_token is None:
-        raise SystemExit("ticketbot serve: set SLACK_BOT_TOKEN (OAuth & Permissions page)")
-    runtime = build_runtime(settings)
-    web = create_web_app(create_app(settings, runtime), runtime)
-    # uvicorn turns SIGTERM and Ctrl-C into a clean shutdown, which stops the workers.
-    uvicorn.run(web, host=args.host, port=args.port, log_level=settings.log_level.lower())
+    if settings.slack_bot_token is None and not settings.oauth_enabled:
+        raise SystemExit(
+            "ticketbot serve: set SLACK_BOT_TOKEN (OAuth & Permissions page), or "
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install in many workspaces"
+        )
+    log_level = settings.log_level.lower()
+    if args.workers <= 1:
+        # uvicorn turns SIGTERM and Ctrl-C into a clean shutdown, which stops the workers.
+        uvicorn.run(_web_app(settings), host=args.host, port=args.port, log_level=log_level)
+        return 0
+    # Several processes (one Python process uses one core): the schema is migrated once,
+    # here, then each process builds its own app, outbox worker and scheduler.
+    from bot import migrate
+    from bot.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    uvicorn.run(
+        "bot.cli:serve_process_app",
+        factory=True,
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        log_level=log_level,
+    )
     return 0
+
+
+def _web_app(settings: Settings, *, migrate_schema: bool = True) -> FastAPI:
+    from bot.app import create_app
+    from bot.runtime import build_runtime
+    from bot.web import create_web_app
+
+    runtime = build_runtime(settings, migrate_schema=migrate_schema)
+    return create_web_app(create_app(settings, runtime), runtime)
+
+
+def serve_process_app() -> FastAPI:
+    """The app of one process of `ticketbot serve --workers N` (uvicorn calls this)."""
+    settings = _settings()
+    _configure_logging(settings.log_level)
+    return _web_app(settings, migrate_schema=False)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -203,6 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve Slack's HTTP requests")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (PostgreSQL, or SQLite on one machine); default 1",
+    )
     serve.set_defaults(func=cmd_serve)
 
     db = commands.add_parser("db", help="database maintenance")

@@ -18,6 +18,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,6 +81,9 @@ class DeliveryPolicy:
     max_backoff: timedelta = timedelta(minutes=5)
     # How long a card waits before looking again for a staff channel that is not set.
     no_staff_channel_wait: timedelta = timedelta(seconds=30)
+    # Rows of one claimed batch sent at once. A batch never holds two rows of the same
+    # ticket and lane (the claim skips rows behind a pending one), so order is kept.
+    senders: int = 8
 
 
 ClientFor = Callable[[Organization], WebClient | None]
@@ -131,6 +135,7 @@ class DeliveryWorker:
         self._permalinks: dict[int, str | None] = {}
         self._jobs: dict[str, Job] = {}
         self._dm_channels: dict[tuple[int, str], str] = {}
+        self._senders: ThreadPoolExecutor | None = None
 
     def register_job(self, method: str, job: Job) -> None:
         """Let outbox rows of `method` (named "ticketbot.…") run `job` with retries."""
@@ -156,6 +161,9 @@ class DeliveryWorker:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._senders is not None:
+            self._senders.shutdown(wait=True)
+            self._senders = None
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -180,9 +188,28 @@ class DeliveryWorker:
         """Claim the due rows and deliver them; returns how many were claimed."""
         with self._lock:  # one round at a time per process
             claimed = self._claim()
-            for row_id in claimed:
-                self._deliver(row_id)
+            if len(claimed) > 1 and self.policy.senders > 1:
+                # Slack answers each call in tens of milliseconds; wait for several at once.
+                if self._senders is None:
+                    self._senders = ThreadPoolExecutor(
+                        self.policy.senders, thread_name_prefix="outbox-sender"
+                    )
+                for failure in self._senders.map(self._deliver_safely, claimed):
+                    if failure is not None:
+                        raise failure
+            else:
+                for row_id in claimed:
+                    self._deliver(row_id)
             return len(claimed)
+
+    def _deliver_safely(self, row_id: int) -> Exception | None:
+        """`_deliver` for the sender pool: every row of the batch is tried, whatever
+        happens to the others; the first unexpected error is raised after the batch."""
+        try:
+            self._deliver(row_id)
+        except Exception as error:
+            return error
+        return None
 
     def _claim(self) -> list[int]:
         now = self.clock()

@@ -39,6 +39,25 @@ def test_serve_needs_a_signing_secret(clean_env):
         main(["serve"])
 
 
+def test_serve_needs_a_bot_token_or_oauth(clean_env, monkeypatch):
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{clean_env / 'oauth.db'}")
+    with pytest.raises(SystemExit, match=r"SLACK_BOT_TOKEN.*SLACK_CLIENT_ID"):
+        main(["serve"])
+    # Multi-workspace mode has a token per installed workspace instead, and serves.
+    monkeypatch.setenv("SLACK_CLIENT_ID", "111.222")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
+    served = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: served.append((app, kwargs)))
+    assert main(["serve", "--port", "3999"]) == 0
+    [(web, kwargs)] = served
+    assert kwargs["port"] == 3999
+    assert {getattr(route, "path", None) for route in web.routes} >= {
+        "/slack/events",
+        "/slack/install",
+    }
+
+
 def test_bad_configuration_is_a_message_not_a_traceback(clean_env, monkeypatch):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "not-a-bot-token")
     with pytest.raises(SystemExit, match=r"SLACK_BOT_TOKEN: .*xoxb"):
@@ -124,3 +143,57 @@ def test_serve_starts_in_an_empty_directory_and_stops_cleanly(tmp_path):
         assert process.returncode in (0, -signal.SIGTERM), log[-2000:]
         assert "Application shutdown complete" in log
         assert "Scheduler has been shut down" in log
+
+
+@pytest.mark.slow
+def test_serve_with_two_processes_delivers_each_card_once(tmp_path):
+    """`serve --workers 2`: two processes, two outbox workers, one SQLite file."""
+    with SlackSimulator() as sim:
+        team = sim.add_team("T0SERVE02")
+        users = [sim.add_user("T0SERVE02", name=f"u{i}")["id"] for i in range(6)]
+        staff = sim.add_channel("T0SERVE02", name="it", members=[team.bot_user_id])["id"]
+        port = _free_port()
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("SLACK_") and key not in ("DATABASE_URL", "STAFF_CHANNEL_ID")
+        }
+        env.update(
+            SLACK_BOT_TOKEN=team.bot_token,
+            SLACK_SIGNING_SECRET="serve-secret",
+            SLACK_API_URL=sim.api_url,
+            STAFF_CHANNEL_ID=staff,
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "2"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_healthy(f"http://127.0.0.1:{port}/healthz", process, time.monotonic() + 60)
+            driver = SlackDriver.over_http(
+                sim, "serve-secret", f"http://127.0.0.1:{port}/slack/events"
+            )
+            for user in users:
+                assert driver.slash_command("T0SERVE02", user, text="").status == 200
+                view = sim.open_views(user)[-1]
+                title = f"From {user}"
+                assert (
+                    driver.submit_view("T0SERVE02", user, view["id"], {"title": title}).status
+                    == 200
+                )
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and len(sim.messages(staff)) < len(users):
+                time.sleep(0.1)
+            time.sleep(1.0)  # a duplicate, if any, would arrive now
+            texts = sorted(m["text"] for m in sim.messages(staff))
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=60)
+        log = output.decode(errors="replace")
+        # Filed one after another: ticket n is the n-th person's, each card there once.
+        assert texts == sorted(f"Ticket #{n}: From {u}" for n, u in enumerate(users, 1))
+        assert process.returncode in (0, -signal.SIGTERM), log[-2000:]
+        assert log.count("Application shutdown complete") == 2, log[-2000:]

@@ -233,3 +233,26 @@ def test_a_card_delivered_late_is_drawn_from_the_ticket_as_it_is_then(world: Wor
     assert "Urgent" in json.dumps(card["blocks"])
     [received] = [m for m in world.dm(world.alice) if m["text"].startswith("Ticket #1 received")]
     assert "Printer &lt;jammed&gt; &amp; smoking" in json.dumps(received["blocks"])
+
+
+def test_a_batch_is_sent_several_rows_at_a_time(world: World):
+    """Slack answers each call in tens of milliseconds: the worker waits for several at
+    once. Two posts must be in flight together to pass the barrier."""
+    both_in_flight = threading.Barrier(2, timeout=10)
+    real_client_for = world.runtime.delivery.client_for
+
+    class WaitingForAnother(WebClient):
+        def chat_postMessage(self, **kwargs):
+            both_in_flight.wait()
+            return super().chat_postMessage(**kwargs)
+
+    def client_for(organization):
+        real = real_client_for(organization)
+        return WaitingForAnother(token=real.token, base_url=real.base_url)
+
+    world.runtime.delivery.client_for = client_for
+    world.file_ticket(world.alice, "Mouse")  # a card and a "received" DM: two lanes
+    world.runtime.delivery.run_once()
+    assert not both_in_flight.broken
+    assert [c["text"] for c in world.cards()] == ["Ticket #1: Mouse"]
+    assert any(m["text"].startswith("Ticket #1 received") for m in world.dm(world.alice))
