@@ -72,7 +72,7 @@ def enqueue_fetch(
     share_to: str | None,
     notify_channel: str | None,
     notify_thread_ts: str | None,
-) -> list[OutboxMessage]:
+) -> list[int]:
     """Queue the download of each Slack file not yet attached to `ticket`."""
     rows = []
     for file in files[:10]:
@@ -265,7 +265,7 @@ def enqueue_share(
     attachment: TicketAttachment,
     share_to: str,
     uploader: Member | None,
-) -> OutboxMessage | None:
+) -> int | None:
     """Upload a copy of a stored attachment into the card's thread or the requester's DM
     thread (each side cannot open files of the other's conversation)."""
     who = f"<@{uploader.slack_user_id}>" if uploader and uploader.slack_user_id else "Someone"

@@ -14,6 +14,7 @@ Guarantees, in order of importance:
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import uuid
@@ -25,7 +26,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -40,6 +41,7 @@ from models import (
     SlackMessageRef,
     utcnow,
 )
+from models.base import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -188,31 +190,61 @@ class DeliveryWorker:
         """Claim the due rows and deliver them; returns how many were claimed."""
         with self._lock:  # one round at a time per process
             claimed = self._claim()
-            if len(claimed) > 1 and self.policy.senders > 1:
-                # Slack answers each call in tens of milliseconds; wait for several at once.
+            # Rows for one conversation go out one after another, in id order (tickets
+            # appear in the staff channel in the order they were filed; a person's DMs
+            # arrive in order); different conversations at once, as Slack answers each
+            # call in tens of milliseconds.
+            by_conversation: dict[str, list[int]] = {}
+            for row_id, conversation in claimed:
+                by_conversation.setdefault(conversation, []).append(row_id)
+            queues = list(by_conversation.values())
+            if len(queues) > 1 and self.policy.senders > 1:
                 if self._senders is None:
                     self._senders = ThreadPoolExecutor(
                         self.policy.senders, thread_name_prefix="outbox-sender"
                     )
-                for failure in self._senders.map(self._deliver_safely, claimed):
+                for failure in self._senders.map(self._deliver_in_turn, queues):
                     if failure is not None:
                         raise failure
             else:
-                for row_id in claimed:
-                    self._deliver(row_id)
+                for queue in queues:
+                    for row_id in queue:
+                        self._deliver(row_id)
             return len(claimed)
 
-    def _deliver_safely(self, row_id: int) -> Exception | None:
-        """`_deliver` for the sender pool: every row of the batch is tried, whatever
-        happens to the others; the first unexpected error is raised after the batch."""
-        try:
-            self._deliver(row_id)
-        except Exception as error:
-            return error
-        return None
+    def _deliver_in_turn(self, row_ids: list[int]) -> Exception | None:
+        """Deliver rows one after another (for the sender pool): every row is tried,
+        whatever happens to the others; the first unexpected error is returned."""
+        failure: Exception | None = None
+        for row_id in row_ids:
+            try:
+                self._deliver(row_id)
+            except Exception as error:
+                failure = failure or error
+        return failure
 
-    def _claim(self) -> list[int]:
+    def _claim(self) -> list[tuple[int, str]]:
+        """Claim a batch of due rows: (id, the conversation each goes to) in id order."""
         now = self.clock()
+        with self.db.session() as session:
+            rows = list(
+                session.exec(
+                    self._claim_query,  # type: ignore[call-overload]
+                    params={"now": now, "batch": self.policy.batch_size},
+                ).all()
+            )
+            for row in rows:
+                row.claimed_until = now + self.policy.lease
+                row.claimed_by = self.worker_id
+                row.attempts += 1
+                session.add(row)
+            return [(row.id, _conversation(row)) for row in rows if row.id is not None]
+
+    @functools.cached_property
+    def _claim_query(self) -> Any:
+        """Due rows not claimed by a live worker, oldest first, none behind an earlier
+        pending row of its ticket and lane (built once: the worker asks every round)."""
+        now = bindparam("now", type_=UTCDateTime)
         earlier = aliased(OutboxMessage)
         waits_for_earlier = (
             select(earlier.id)
@@ -236,18 +268,12 @@ class DeliveryWorker:
                 or_(col(OutboxMessage.ticket_id).is_(None), ~waits_for_earlier),
             )
             .order_by(col(OutboxMessage.id))
-            .limit(self.policy.batch_size)
+            .limit(bindparam("batch"))
         )
-        with self.db.session() as session:
-            if session.bind is not None and session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-            rows = list(session.exec(query).all())
-            for row in rows:
-                row.claimed_until = now + self.policy.lease
-                row.claimed_by = self.worker_id
-                row.attempts += 1
-                session.add(row)
-            return [row.id for row in rows if row.id is not None]
+        if not self.db.is_sqlite and self.db.engine.dialect.name == "postgresql":
+            # Several processes claim side by side without waiting on each other's rows.
+            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+        return query
 
     def _still_mine(self, row_id: int) -> bool:
         """Renew this worker's claim on a row just before sending it.
@@ -567,6 +593,17 @@ class DeliveryWorker:
             client.chat_delete(channel=channel, ts=ts)
         except (SlackApiError, OSError) as error:
             log.error("could not delete the duplicate %s of outbox row %s: %s", ts, row.id, error)
+
+
+def _conversation(row: OutboxMessage) -> str:
+    """Which conversation a row posts into, as far as the row tells before delivery."""
+    if row.method.startswith(JOB_PREFIX) and "dm_user" not in row.payload:
+        return f"job:{row.id}"  # downloads and shares: no order among them to keep
+    if row.payload.get("dm_user"):
+        return f"dm:{row.payload['dm_user']}"
+    if row.channel_ref is not None:
+        return "staff"  # the staff channel, or a card's thread in it
+    return f"channel:{row.payload.get('channel', '')}"
 
 
 def _permalink(client: WebClient, channel: str, ts: str) -> str | None:

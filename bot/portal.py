@@ -6,7 +6,7 @@ Reads only, through the services' visibility rules: a requester's views are buil
 
 from __future__ import annotations
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from bot.blocks.conversation import (
     CommentView,
@@ -15,6 +15,7 @@ from bot.blocks.conversation import (
     ticket_details,
     ticket_list,
 )
+from bot.blocks.tickets import TicketView
 from bot.outbox import STAFF_CHANNEL, ticket_view
 from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service
@@ -22,7 +23,9 @@ from bot.services.actors import Actor
 from bot.services.tickets import OPEN_STATUSES, TicketFilter
 from models import (
     AuthorType,
+    ClientCompany,
     CommentType,
+    Member,
     MemberRole,
     MessageRole,
     Organization,
@@ -52,6 +55,31 @@ def comment_views(session: Session, ticket: Ticket, viewer: Actor) -> list[Comme
         _comment_view(c)
         for c in comment_service.list_comments(session, ticket=ticket, viewer=viewer)
     ]
+
+
+def _load_people_and_companies(session: Session, tickets: list[Ticket]) -> list[object]:
+    """Load the requesters, assignees and companies of a page of tickets with one query
+    each, so that drawing each ticket finds them in the session instead of asking once
+    per ticket. Keep the result while drawing: the session holds them only weakly."""
+    member_ids = {
+        i for t in tickets for i in (t.requester_id, t.assigned_staff_id) if i is not None
+    }
+    company_ids = {t.client_company_id for t in tickets if t.client_company_id is not None}
+    loaded: list[object] = []
+    if member_ids:
+        loaded += session.exec(select(Member).where(col(Member.id).in_(member_ids))).all()
+    if company_ids:
+        loaded += session.exec(
+            select(ClientCompany).where(col(ClientCompany.id).in_(company_ids))
+        ).all()
+    return loaded
+
+
+def _ticket_views(session: Session, tickets: list[Ticket]) -> list[TicketView]:
+    loaded = _load_people_and_companies(session, tickets)
+    views = [ticket_view(session, t) for t in tickets]
+    del loaded
+    return views
 
 
 def _card_links(session: Session, tickets: list[Ticket]) -> dict[int, str]:
@@ -120,19 +148,22 @@ def _home_view(session: Session, *, organization: Organization, viewer: Actor) -
         mine = listed(TicketFilter(status=open_statuses, assigned_staff_id=viewer.member_id))
         unassigned = listed(TicketFilter(status=open_statuses, unassigned=True))
         recent = listed(TicketFilter())
-        return staff_home(
+        loaded = _load_people_and_companies(session, mine + unassigned + recent)
+        view = staff_home(
             mine=[ticket_view(session, t) for t in mine],
             unassigned=[ticket_view(session, t) for t in unassigned],
             recent=[ticket_view(session, t) for t in recent],
             card_links=_card_links(session, mine + unassigned + recent),
             now=now,
         )
+        del loaded
+        return view
     tickets = ticket_service.list_tickets(
         session, organization_id=organization.id, viewer=viewer, limit=HOME_LIST_SIZE
     )
     tickets.sort(key=lambda t: (t.status not in OPEN_STATUSES, -t.updated_at.timestamp()))
     return requester_home(
-        tickets=[ticket_view(session, t) for t in tickets],
+        tickets=_ticket_views(session, tickets),
         conversations={
             ticket_id: [_comment_view(c) for c in comments]
             for ticket_id, comments in comment_service.list_comments_for_tickets(
@@ -151,7 +182,7 @@ def my_tickets_blocks(session: Session, *, organization: Organization, viewer: A
     )
     tickets.sort(key=lambda t: (t.status not in OPEN_STATUSES, -t.updated_at.timestamp()))
     return ticket_list(
-        [ticket_view(session, t) for t in tickets],
+        _ticket_views(session, tickets),
         empty="You have no tickets. File one with `/ticket`.",
         now=utcnow(),
     )

@@ -39,7 +39,7 @@ def fetch_message(client: Any, channel: str, ts: str) -> dict[str, Any] | None:
 
 def enqueue_filing(
     session: Session, *, organization: Organization, reactor: Member, channel: str, ts: str
-) -> OutboxMessage:
+) -> int:
     return outbox.enqueue(
         session,
         organization=organization,

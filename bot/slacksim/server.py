@@ -64,8 +64,11 @@ class _Fault:
     remaining: int
     error: str = "internal_error"
     retry_after: int | None = None
+    channel: str | None = None  # only calls with this channel argument, if set
 
-    def matches(self, method: str) -> bool:
+    def matches(self, method: str, channel: str | None) -> bool:
+        if self.channel is not None and channel != self.channel:
+            return False
         # method=None targets any Web API method, not response_url posts or file transfers.
         if self.method is None:
             return method not in NON_API_METHODS
@@ -472,19 +475,33 @@ class SlackSimulator:
     # -- fault injection ----------------------------------------------------------------
 
     def fail_next(
-        self, method: str | None = None, error: str = "internal_error", count: int = 1
+        self,
+        method: str | None = None,
+        error: str = "internal_error",
+        count: int = 1,
+        *,
+        channel: str | None = None,
     ) -> None:
-        """The next ``count`` calls of ``method`` (any Web API method if None) answer
-        ``{"ok": false, "error": error}`` with HTTP 200, as Slack reports failures."""
+        """The next ``count`` calls of ``method`` (any Web API method if None; only those
+        naming ``channel``, if given) answer ``{"ok": false, "error": error}`` with HTTP
+        200, as Slack reports failures."""
         with self._fault_lock:
-            self._faults.append(_Fault(method, count, error=error))
+            self._faults.append(_Fault(method, count, error=error, channel=channel))
 
     def rate_limit_next(
-        self, method: str | None = None, retry_after: int = 1, count: int = 1
+        self,
+        method: str | None = None,
+        retry_after: int = 1,
+        count: int = 1,
+        *,
+        channel: str | None = None,
     ) -> None:
-        """The next ``count`` calls get HTTP 429 with ``Retry-After`` and error ratelimited."""
+        """The next ``count`` calls (of ``method``, naming ``channel``, if given) get
+        HTTP 429 with ``Retry-After`` and error ratelimited."""
         with self._fault_lock:
-            self._faults.append(_Fault(method, count, error="ratelimited", retry_after=retry_after))
+            self._faults.append(
+                _Fault(method, count, error="ratelimited", retry_after=retry_after, channel=channel)
+            )
 
     def set_outage(
         self,
@@ -510,10 +527,10 @@ class SlackSimulator:
             self._stopping.clear()
             self._bind(self._port)
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_fault(self, method: str, channel: str | None) -> _Fault | None:
         with self._fault_lock:
             for fault in self._faults:
-                if fault.matches(method):
+                if fault.matches(method, channel):
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
@@ -614,7 +631,8 @@ class SlackSimulator:
     def _fault_reply(
         self, method: str, args: dict[str, Any], team_id: str | None, token: str | None
     ) -> _Reply | None:
-        fault = self._take_fault(method)
+        channel = args.get("channel")
+        fault = self._take_fault(method, channel if isinstance(channel, str) else None)
         if fault is None:
             return None
         if fault.retry_after is not None:

@@ -50,7 +50,7 @@ def make_all_due(world: World) -> None:
 
 def test_rate_limit_defers_one_channel_and_not_the_rest(world: World):
     clock = use_clock(world)
-    world.sim.rate_limit_next("chat.postMessage", retry_after=30)
+    world.sim.rate_limit_next("chat.postMessage", retry_after=30, channel=world.staff_channel)
     world.file_ticket(world.alice, "First")
     world.deliver()
     # The card hit the 429; the requester's DM (another lane) went out regardless.
@@ -164,7 +164,7 @@ def test_a_row_that_keeps_failing_ends_failed_and_healthz_counts_it(world: World
 
 def test_permanent_errors_fail_at_once(world: World):
     world.file_ticket(world.alice, "Nowhere")
-    world.sim.fail_next("chat.postMessage", error="channel_not_found")
+    world.sim.fail_next("chat.postMessage", error="channel_not_found", channel=world.staff_channel)
     world.deliver()
     card_row = next(o for o in world.outbox() if o.record_as == "staff_card")
     assert card_row.status == OutboxStatus.FAILED

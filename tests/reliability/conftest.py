@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -76,6 +77,7 @@ class HoldingSimulator(SlackSimulator):
         self._hold_lock = threading.Lock()
         self._hold: str | None = None  # "before" or "after" carrying the post out
         self._hold_skip = 0  # posts to let through first
+        self._hold_channel: str | None = None  # only a post to this channel, if set
         self.held = threading.Event()
         self.release = threading.Event()
         self.held_response: dict[str, Any] = {}
@@ -99,17 +101,22 @@ class HoldingSimulator(SlackSimulator):
             self.stalled += 1
             return True
 
-    def hold_next_post(self, *, accepted: bool, skip: int = 0) -> None:
-        """Hold the next chat.postMessage (after letting `skip` through)."""
+    def hold_next_post(self, *, accepted: bool, skip: int = 0, channel: str | None = None) -> None:
+        """Hold the next chat.postMessage (to `channel`, if given; after letting `skip`
+        through). The outbox sends several rows at once, so which post comes next is
+        otherwise a matter of timing."""
         with self._hold_lock:
             self._hold = "after" if accepted else "before"
             self._hold_skip = skip
+            self._hold_channel = channel
         self.held.clear()
         self.release.clear()
 
-    def _take_hold(self, method: str, when: str) -> bool:
+    def _take_hold(self, method: str, when: str, channel: str | None) -> bool:
         with self._hold_lock:
             if method != "chat.postMessage" or self._hold != when:
+                return False
+            if self._hold_channel is not None and channel != self._hold_channel:
                 return False
             if self._hold_skip > 0:
                 self._hold_skip -= 1
@@ -120,15 +127,32 @@ class HoldingSimulator(SlackSimulator):
     def _serve_api(self, method: str, verb: str, query: dict, headers: dict, body: bytes):  # type: ignore[override]
         if self._take_stall(method):
             self.release.wait(timeout=60)
-        if self._take_hold(method, "before"):
+        channel = _channel_of(query, body)
+        if self._take_hold(method, "before", channel):
             self.held.set()
             self.release.wait(timeout=60)
         reply = super()._serve_api(method, verb, query, headers, body)
-        if reply is not None and reply.status == 200 and self._take_hold(method, "after"):
+        if (
+            reply is not None
+            and reply.status == 200
+            and self._take_hold(method, "after", json.loads(reply.body).get("channel"))
+        ):
             self.held_response = json.loads(reply.body)
             self.held.set()
             self.release.wait(timeout=60)
         return reply
+
+
+def _channel_of(query: dict, body: bytes) -> str | None:
+    """The channel argument of a Web API request (JSON or form-encoded)."""
+    try:
+        arguments = json.loads(body) if body.startswith(b"{") else dict(parse_qsl(body.decode()))
+    except ValueError:
+        return None
+    channel = arguments.get("channel") or query.get("channel")
+    if isinstance(channel, list):
+        channel = channel[0] if channel else None
+    return channel if isinstance(channel, str) else None
 
 
 @pytest.fixture

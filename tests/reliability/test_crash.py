@@ -168,7 +168,7 @@ def all_sent(database) -> bool:
 def test_a_card_accepted_before_a_crash_is_found_behind_200_newer_messages(world: World):
     world.file_ticket(world.alice, "Crash during the storm")
     # Slack accepts the card; the process dies before it can record that.
-    world.sim.hold_next_post(accepted=True)
+    world.sim.hold_next_post(accepted=True, channel=world.staff_channel)
     worker = threading.Thread(target=world.runtime.delivery.run_once, daemon=True)
     worker.start()
     wait_until(world.sim.held.is_set, what="Slack to accept the card")

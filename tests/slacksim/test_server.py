@@ -738,6 +738,17 @@ def test_fail_next_targets_method_and_count(world: World) -> None:
     world.sim.fail_next()
     assert slack_error(world.client.auth_test).response["error"] == "internal_error"
 
+    # A fault for one channel leaves calls naming other channels alone.
+    world.sim.fail_next("chat.postMessage", error="fatal_error", channel=world.staff)
+    other = world.client.conversations_open(users=world.alice)["channel"]["id"]
+    assert world.client.chat_postMessage(channel=other, text="x")["ok"]
+    assert (
+        slack_error(lambda: world.client.chat_postMessage(channel=world.staff, text="x")).response[
+            "error"
+        ]
+        == "fatal_error"
+    )
+
 
 def test_rate_limit_honoured_by_sdk_retry_handler(world: World) -> None:
     world.sim.rate_limit_next("chat.postMessage", retry_after=1)
