@@ -17,6 +17,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from bot import workspaces
 from bot.errors import DomainError
 from bot.ids import BOT_SCOPES, Block
+from bot.recent_tenants import RecentTenants
 from bot.runtime import INTERACTIVE_TIMEOUT_SECONDS, Runtime, web_client
 from bot.services import organizations as orgs
 from bot.settings import Settings
@@ -175,8 +176,10 @@ def _user_name(body: dict[str, Any]) -> str | None:
 def _tenant_middleware(runtime: Runtime):
     """Resolve the workspace to its Organization and the Slack user to a Member.
 
-    Only the database is consulted, so a Slack outage cannot hold up the ack.
+    Only the database is consulted, so a Slack outage cannot hold up the ack; people seen
+    in the last moments are not even looked up again (see `RecentTenants`).
     """
+    recent = RecentTenants()
 
     def tenant(context: Any, body: dict[str, Any], next: Any) -> Any:
         context["runtime"] = runtime
@@ -192,12 +195,18 @@ def _tenant_middleware(runtime: Runtime):
 
     def _known(team_id: str, user_id: str | None) -> tuple[Any, Any]:
         """The usual case, read without taking SQLite's write lock."""
+        if user_id:
+            seen = recent.get(team_id, user_id)
+            if seen is not None:
+                return seen
         with runtime.db.read_session() as session:
             organization, member = orgs.find_workspace_member(
                 session, team_id=team_id, slack_user_id=user_id
             )
         if organization is not None and member is not None:
             runtime.directory.refresh_if_stale(organization, member)
+            if user_id and organization.slack_disconnected_at is None:
+                recent.remember(team_id, user_id, organization, member)
         return organization, member
 
     def _first_sight(context: Any, body: dict[str, Any]) -> tuple[Any, Any]:
