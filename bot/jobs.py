@@ -52,6 +52,9 @@ def optimize_database(db: Database) -> None:
     with db.engine.begin() as connection:
         connection.exec_driver_sql("PRAGMA analysis_limit=400")
         connection.exec_driver_sql("ANALYZE")
+    # A SQLite connection reads the statistics once, when it opens: pooled connections
+    # would go on planning without them. Connections in use are closed when returned.
+    db.engine.dispose()
 
 
 def register(scheduler: BaseScheduler, runtime: Runtime) -> None:

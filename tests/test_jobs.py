@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import update
 from sqlmodel import select
 
 from bot import jobs
 from bot.db import Database
 from bot.services import organizations as orgs
-from models import SlackEventReceipt, utcnow
+from bot.services import tickets as ticket_service
+from bot.services.actors import Actor
+from models import SlackEventReceipt, Ticket, utcnow
 from models.api import IdempotencyKey
 
 
@@ -68,3 +72,56 @@ def test_optimize_gives_sqlite_statistics(sqlite_db: Database):
     with sqlite_db.engine.connect() as connection:
         tables = {row[0] for row in connection.exec_driver_sql("SELECT tbl FROM sqlite_stat1")}
     assert {"organization", "member"} <= tables
+
+
+def test_pooled_connections_plan_with_the_new_statistics(sqlite_db: Database):
+    """Without statistics SQLite walks an organization's whole history for "my open
+    tickets"; after the job, connections the pool hands out use the assignee index."""
+    with sqlite_db.session() as session:
+        org = orgs.get_or_create_organization(session, team_id="T0PLAN")
+        techs = [orgs.create_member(session, organization=org, name=f"T{n}") for n in range(50)]
+        tech = techs[0]
+        people = [orgs.create_member(session, organization=org, name=f"P{n}") for n in range(20)]
+        for n in range(1000):
+            ticket = ticket_service.create_ticket(
+                session,
+                organization=org,
+                requester=people[n % 20],
+                actor=Actor.integration("seed"),
+                title=f"Closed {n}",
+            )
+            ticket.assigned_staff_id = techs[n % 50].id
+        session.flush()
+        session.execute(update(Ticket).values(status="closed"))
+        for n in range(3):
+            ticket = ticket_service.create_ticket(
+                session,
+                organization=org,
+                requester=people[n],
+                actor=Actor.integration("seed"),
+                title=f"Open {n}",
+            )
+            ticket.assigned_staff_id = tech.id
+        org_id, tech_id = org.id, tech.id
+    my_open = (
+        "EXPLAIN QUERY PLAN SELECT id FROM ticket WHERE organization_id = ? "
+        "AND assigned_staff_id = ? AND status IN ('open', 'in_progress', 'pending') "
+        "ORDER BY updated_at DESC LIMIT 50"
+    )
+
+    def plans(connections: int) -> list[str]:
+        """The plan as seen by `connections` pooled connections at once."""
+        with contextlib.ExitStack() as stack:
+            sessions = [stack.enter_context(sqlite_db.read_session()) for _ in range(connections)]
+            return [
+                " / ".join(
+                    row[3]
+                    for row in session.connection().exec_driver_sql(my_open, (org_id, tech_id))
+                )
+                for session in sessions
+            ]
+
+    # No statistics: the organization's whole index, on every connection the pool holds.
+    assert all("ix_ticket_org_updated" in plan for plan in plans(3))
+    jobs.optimize_database(sqlite_db)
+    assert all("ix_ticket_org_assignee_status" in plan for plan in plans(3))
