@@ -75,8 +75,9 @@ def test_optimize_gives_sqlite_statistics(sqlite_db: Database):
 
 
 def test_pooled_connections_plan_with_the_new_statistics(sqlite_db: Database):
-    """Without statistics SQLite walks an organization's whole history for "my open
-    tickets"; after the job, connections the pool hands out use the assignee index."""
+    """Without statistics SQLite walks an organization's whole history for someone's
+    tickets in some statuses (ones the partial index of open tickets does not cover);
+    after the job, every connection the pool hands out uses the assignee index."""
     with sqlite_db.session() as session:
         org = orgs.get_or_create_organization(session, team_id="T0PLAN")
         techs = [orgs.create_member(session, organization=org, name=f"T{n}") for n in range(50)]
@@ -105,7 +106,7 @@ def test_pooled_connections_plan_with_the_new_statistics(sqlite_db: Database):
         org_id, tech_id = org.id, tech.id
     my_open = (
         "EXPLAIN QUERY PLAN SELECT id FROM ticket WHERE organization_id = ? "
-        "AND assigned_staff_id = ? AND status IN ('open', 'in_progress', 'pending') "
+        "AND assigned_staff_id = ? AND status IN ('open', 'pending') "
         "ORDER BY updated_at DESC LIMIT 50"
     )
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, text, update
 from sqlmodel import Session, col, select
 
 from bot.errors import InvalidInput, NotFound, PermissionDenied
@@ -22,7 +22,12 @@ from models import (
     TicketStatus,
     utcnow,
 )
-from models.ticket import DESCRIPTION_MAX_LENGTH, DEVICE_ID_MAX_LENGTH, TITLE_MAX_LENGTH
+from models.ticket import (
+    DESCRIPTION_MAX_LENGTH,
+    DEVICE_ID_MAX_LENGTH,
+    OPEN_STATUS_PREDICATE,
+    TITLE_MAX_LENGTH,
+)
 
 MAX_PAGE_SIZE = 200
 OPEN_STATUSES = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.PENDING)
@@ -418,7 +423,10 @@ def list_tickets(
     query = select(Ticket).where(Ticket.organization_id == organization_id)
     if not viewer.is_staff:
         query = query.where(Ticket.requester_id == viewer.member_id)
-    if filters.status:
+    if filters.status and set(filters.status) == set(OPEN_STATUSES):
+        # Written as the partial index `ix_ticket_org_open_assignee` is, so that it applies.
+        query = query.where(text(f"ticket.{OPEN_STATUS_PREDICATE}"))
+    elif filters.status:
         query = query.where(col(Ticket.status).in_([s.value for s in filters.status]))
     if filters.priority is not None:
         query = query.where(Ticket.priority == filters.priority.value)
