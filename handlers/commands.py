@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
 
-from bot import admin, portal
+from bot import admin, portal, workflows
 from bot.blocks.setup import setup_modal
+from bot.blocks.text import escape
 from bot.blocks.tickets import ModalPrefill, usage_text
 from bot.ids import Command
 from handlers.common import actor_of, open_ticket_modal, tenant
 
 MAX_TICKET_NUMBER_DIGITS = 9
+# Slack gives up on a command not answered within 3 seconds.
+MODAL_OPEN_TIMEOUT_SECONDS = 2
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,12 +86,50 @@ def ticket_command(ack: Ack, command: dict[str, Any], client: Any, context: Any)
                 text = f"Ticket #{parsed.number}"
         ack(response_type="ephemeral", text=text, blocks=blocks)
         return
+    # The form opens before the ack: the answer to the command is the only way left to
+    # tell the person anything when Slack's Web API is not answering.
+    try:
+        open_ticket_modal(
+            _answering_in_time(client),
+            context,
+            command["trigger_id"],
+            ModalPrefill(title=parsed.title, channel=command.get("channel_id")),
+        )
+    except (SlackClientError, OSError) as error:
+        log.warning("the new-ticket form did not open: %s", error)
+        ack(response_type="ephemeral", text=_without_the_form(context, parsed, command))
+        return
     ack()
-    open_ticket_modal(
-        client,
-        context,
-        command["trigger_id"],
-        ModalPrefill(title=parsed.title, channel=command.get("channel_id")),
+
+
+def _answering_in_time(client: WebClient) -> WebClient:
+    """The same client, giving up in time for the command's own answer to reach Slack."""
+    return WebClient(
+        token=client.token, base_url=client.base_url, timeout=MODAL_OPEN_TIMEOUT_SECONDS
+    )
+
+
+def _without_the_form(context: Any, parsed: ParsedCommand, command: dict[str, Any]) -> str:
+    """When Slack cannot open the form (down, or slow): file what was typed, or say how."""
+    if not parsed.title:
+        return (
+            ":warning: Slack did not open the ticket form in time; it may be having trouble. "
+            "Type what is wrong after the command, e.g. `/ticket the printer on 3 jams`, "
+            "and I will file it straight away."
+        )
+    runtime, organization, member = tenant(context)
+    with runtime.db.session() as session:
+        ticket = workflows.file_ticket(
+            session,
+            organization=organization,
+            filer=runtime.directory.actor(organization, member),
+            requester=member,
+            request=workflows.TicketRequest(title=parsed.title, channel=command.get("channel_id")),
+        )
+        number, title = ticket.ticket_number, ticket.title
+    return (
+        f":ticket: Slack did not open the ticket form in time, so I filed what you typed as "
+        f"ticket #{number}: {escape(title)}. The IT team has it; I will DM you about it."
     )
 
 

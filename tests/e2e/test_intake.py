@@ -369,3 +369,28 @@ def test_socket_mode_app_needs_no_signing_secret_and_handles_envelopes(db, sim, 
     assert response.status == 200
     assert "/ticket" in jsonlib.loads(response.body)["text"]
     runtime.directory.close()
+
+
+def test_when_slack_cannot_open_the_form_the_typed_text_is_filed(world: World):
+    """The Web API is down, so the form cannot open and nothing can be posted; the answer
+    to the command itself still reaches the person, and what they typed is filed."""
+    world.driver.slash_command(world.team, world.alice, text="help")  # Alice is known
+    world.sim.set_outage("error")
+    answer = world.driver.slash_command(world.team, world.alice, text="VPN <down> & out")
+    assert answer.status == 200
+    assert answer.json["response_type"] == "ephemeral"
+    assert "filed what you typed as ticket #1: VPN &lt;down&gt; &amp; out" in answer.json["text"]
+    [ticket] = world.tickets()
+    assert ticket.title == "VPN <down> & out"
+    assert ticket.requester_id == world.member(world.alice).id
+
+    # Nothing typed: nothing to file, but the person is told what to do.
+    answer = world.driver.slash_command(world.team, world.bob, text="")
+    assert answer.status == 200
+    assert "Type what is wrong after the command" in answer.json["text"]
+    assert len(world.tickets()) == 1
+
+    world.sim.set_outage(None)
+    world.deliver()
+    assert [c["text"] for c in world.cards()] == ["Ticket #1: VPN &lt;down&gt; &amp; out"]
+    assert world.dm(world.alice)[-1]["text"].startswith("Ticket #1 received")
