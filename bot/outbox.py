@@ -157,6 +157,7 @@ class Rendered:
 
     TICKET_CARD = "ticket_card"
     REQUESTER_RECEIVED = "requester_received"
+    FILED_NOTICE = "filed_notice"  # the reply under a message that was filed
 
 
 def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
@@ -174,9 +175,16 @@ def _requester_received_payload(session: Session, ticket: Ticket) -> dict[str, A
     return {"text": requester_received_text(view), "blocks": requester_received_blocks(view)}
 
 
+def _filed_notice_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
+    return {
+        "text": f":ticket: Filed as ticket #{ticket.ticket_number}. The IT team will follow up."
+    }
+
+
 _RENDERERS = {
     Rendered.TICKET_CARD: _card_payload,
     Rendered.REQUESTER_RECEIVED: _requester_received_payload,
+    Rendered.FILED_NOTICE: _filed_notice_payload,
 }
 
 
@@ -251,11 +259,10 @@ def ticket_created(
             record_as=MessageRole.REQUESTER_DM,
         )
     if source and source.get("channel") and source.get("ts"):
-        text = f":ticket: Filed as ticket #{ticket.ticket_number}. The IT team will follow up."
         payload = {
             "channel": source["channel"],
             "thread_ts": source.get("thread_ts") or source["ts"],
-            "text": text,
+            RENDER: Rendered.FILED_NOTICE,
         }
         if filer is not None and filer.slack_user_id:
             # Where the bot cannot post in that channel, the person who filed hears instead.

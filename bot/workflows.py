@@ -104,7 +104,10 @@ def file_ticket(
     request: TicketRequest,
     parent_ticket_id: int | None = None,
 ) -> Ticket:
-    """Create the ticket, its attachments from the source message, and its Slack messages."""
+    """Create the ticket, its attachments from the source message, and its Slack messages.
+
+    The ticket's number is taken last: the caller commits right after (nothing written in
+    this unit of work may show the number; the messages are drawn at delivery)."""
     source = request.source or {}
     if source.get("channel") and source.get("ts"):
         existing = ticket_for_source_message(
@@ -135,6 +138,7 @@ def file_ticket(
         parent_ticket_id=parent_ticket_id,
         client_company_id=client_company_id,
         device_id=request.device_id,
+        number_last=True,
     )
     if source.get("files"):
         attachments.enqueue_fetch(
@@ -157,6 +161,8 @@ def file_ticket(
         filer=filer.member,
         requester=requester,
     )
+    # Last: the organization's other filings wait from here until this one commits.
+    ticket_service.number_ticket(session, ticket=ticket)
     return ticket
 
 

@@ -6,8 +6,10 @@ import multiprocessing
 import threading
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
+from bot import workflows
 from bot.db import Database
 from bot.services import tickets
 from bot.services.actors import Actor
@@ -30,11 +32,23 @@ def _numbers(db: Database, organization_id: int) -> list[int]:
         )
 
 
-def _create_one(session: Session, organization_id: int, requester_id: int, title: str) -> int:
+def _create_one(
+    session: Session, organization_id: int, requester_id: int, title: str, *, filing: bool = False
+) -> int:
+    """One ticket, numbered first (`create_ticket`) or, with `filing`, last, the way the
+    Slack and REST intake files it (`workflows.file_ticket`: outbox rows, then the number)."""
     # Each transaction reads its own copies: nothing ORM-loaded is shared between threads.
     organization = session.get(Organization, organization_id)
     requester = session.get(Member, requester_id)
     assert organization is not None and requester is not None
+    if filing:
+        return workflows.file_ticket(
+            session,
+            organization=organization,
+            filer=Actor.for_member(requester),
+            requester=requester,
+            request=workflows.TicketRequest(title=title),
+        ).ticket_number
     ticket = tickets.create_ticket(
         session,
         organization=organization,
@@ -62,6 +76,35 @@ def test_a_rolled_back_number_is_given_again(db):
     assert _numbers(db, ws.organization.id) == [1, 2]
 
 
+def test_a_filing_takes_its_number_last_and_gives_it_back_on_rollback(db):
+    with db.session() as session:
+        ws = make_workspace(session)
+        org_id, alice_id = ws.organization.id, ws.alice.id
+
+    class Boom(Exception):
+        pass
+
+    statements: list[str] = []
+    with pytest.raises(Boom), db.session() as session:
+        event.listen(session.connection(), "before_cursor_execute", _recorder(statements))
+        assert _create_one(session, org_id, alice_id, "Rolled back", filing=True) == 1
+        raise Boom
+    # The counter is the filing's last statement but one (the ticket's number, then commit).
+    counter = next(i for i, s in enumerate(statements) if s.startswith("UPDATE organization"))
+    assert statements[counter + 1].startswith("UPDATE ticket SET ticket_number")
+    assert len(statements) == counter + 2
+    with db.session() as session:
+        assert _create_one(session, org_id, alice_id, "Kept", filing=True) == 1
+    assert _numbers(db, org_id) == [1]
+
+
+def _recorder(statements: list[str]):
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(" ".join(statement.split()))
+
+    return record
+
+
 def test_threads_get_distinct_consecutive_numbers_on_sqlite(sqlite_db):
     db = sqlite_db
     with db.session() as session:
@@ -78,7 +121,7 @@ def test_threads_get_distinct_consecutive_numbers_on_sqlite(sqlite_db):
             start.wait()
             for i in range(PER_THREAD):
                 with db.session() as session:
-                    _create_one(session, a_org, a_user, f"A {index}-{i}")
+                    _create_one(session, a_org, a_user, f"A {index}-{i}", filing=bool(index % 2))
                 if i % 5 == index % 5:  # the other organization files now and then
                     with db.session() as session:
                         _create_one(session, b_org, b_user, f"B {index}-{i}")
@@ -99,13 +142,15 @@ def test_threads_get_distinct_consecutive_numbers_on_sqlite(sqlite_db):
     assert _numbers(db, b_org) == list(range(1, total_b + 1))
 
 
-def _process_worker(url: str, organization_id: int, requester_id: int, count: int, start) -> None:
+def _process_worker(
+    url: str, organization_id: int, requester_id: int, count: int, start, filing: bool
+) -> None:
     db = Database.from_url(url)
     try:
         start.wait()
         for i in range(count):
             with db.session() as session:
-                _create_one(session, organization_id, requester_id, f"P {i}")
+                _create_one(session, organization_id, requester_id, f"P {i}", filing=filing)
     finally:
         db.dispose()
 
@@ -124,9 +169,9 @@ def test_processes_get_distinct_consecutive_numbers_on_postgres(postgres_engine)
     workers = [
         context.Process(
             target=_process_worker,
-            args=(POSTGRES_URL, ws.organization.id, ws.alice.id, PER_PROCESS, start),
+            args=(POSTGRES_URL, ws.organization.id, ws.alice.id, PER_PROCESS, start, n % 2 == 1),
         )
-        for _ in range(PROCESSES)
+        for n in range(PROCESSES)
     ]
     for worker in workers:
         worker.start()
