@@ -199,6 +199,7 @@ def _tenant_middleware(runtime: Runtime):
             seen = recent.get(team_id, user_id)
             if seen is not None:
                 return seen
+        generation = recent.generation()
         with runtime.db.read_session() as session:
             organization, member = orgs.find_workspace_member(
                 session, team_id=team_id, slack_user_id=user_id
@@ -206,7 +207,9 @@ def _tenant_middleware(runtime: Runtime):
         if organization is not None and member is not None:
             runtime.directory.refresh_if_stale(organization, member)
             if user_id and organization.slack_disconnected_at is None:
-                recent.remember(team_id, user_id, organization, member)
+                recent.remember(
+                    team_id, user_id, organization, member, read_at_generation=generation
+                )
         return organization, member
 
     def _first_sight(context: Any, body: dict[str, Any]) -> tuple[Any, Any]:

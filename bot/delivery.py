@@ -164,7 +164,8 @@ class DeliveryWorker:
             self._thread.join(timeout)
             self._thread = None
         if self._senders is not None:
-            self._senders.shutdown(wait=True)
+            # Queues check `_stop` between rows; nothing not yet started is waited for.
+            self._senders.shutdown(wait=False, cancel_futures=True)
             self._senders = None
 
     def _loop(self) -> None:
@@ -203,9 +204,11 @@ class DeliveryWorker:
                     self._senders = ThreadPoolExecutor(
                         self.policy.senders, thread_name_prefix="outbox-sender"
                     )
-                for failure in self._senders.map(self._deliver_in_turn, queues):
-                    if failure is not None:
-                        raise failure
+                # Every queue ends before the round does (one round at a time).
+                failures = list(self._senders.map(self._deliver_in_turn, queues))
+                failure = next((f for f in failures if f is not None), None)
+                if failure is not None:
+                    raise failure
             else:
                 for queue in queues:
                     for row_id in queue:
@@ -217,6 +220,8 @@ class DeliveryWorker:
         whatever happens to the others; the first unexpected error is returned."""
         failure: Exception | None = None
         for row_id in row_ids:
+            if self._stop.is_set():
+                break  # the rest stay claimed; the claim lapses and they go out later
             try:
                 self._deliver(row_id)
             except Exception as error:
@@ -597,13 +602,14 @@ class DeliveryWorker:
 
 def _conversation(row: OutboxMessage) -> str:
     """Which conversation a row posts into, as far as the row tells before delivery."""
+    workspace = row.organization_id
     if row.method.startswith(JOB_PREFIX) and "dm_user" not in row.payload:
         return f"job:{row.id}"  # downloads and shares: no order among them to keep
     if row.payload.get("dm_user"):
-        return f"dm:{row.payload['dm_user']}"
+        return f"{workspace}:dm:{row.payload['dm_user']}"
     if row.channel_ref is not None:
-        return "staff"  # the staff channel, or a card's thread in it
-    return f"channel:{row.payload.get('channel', '')}"
+        return f"{workspace}:staff"  # the staff channel, or a card's thread in it
+    return f"{workspace}:channel:{row.payload.get('channel', '')}"
 
 
 def _permalink(client: WebClient, channel: str, ts: str) -> str | None:

@@ -11,6 +11,7 @@ for at most `ttl` seconds.
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
 import time
 import weakref
@@ -25,6 +26,10 @@ from models import Member, Organization
 
 T = TypeVar("T", bound=SQLModel)
 _caches: weakref.WeakSet[RecentTenants] = weakref.WeakSet()
+# Bumped whenever an organization or member is saved: a row read before a change must not
+# be remembered after it (the reader may finish after the change emptied the caches).
+_generation = itertools.count()
+_current_generation = 0
 
 
 def _values(instance: SQLModel) -> dict[str, Any]:
@@ -54,6 +59,11 @@ class RecentTenants:
         self._entries: dict[tuple[str, str], tuple[float, dict[str, Any], dict[str, Any]]] = {}
         _caches.add(self)
 
+    @staticmethod
+    def generation() -> int:
+        """Take this before reading the rows to `remember`."""
+        return _current_generation
+
     def get(self, team_id: str, user_id: str) -> tuple[Organization, Member] | None:
         with self._lock:
             entry = self._entries.get((team_id, user_id))
@@ -62,11 +72,20 @@ class RecentTenants:
         return _detached_copy(Organization, entry[1]), _detached_copy(Member, entry[2])
 
     def remember(
-        self, team_id: str, user_id: str, organization: Organization, member: Member
+        self,
+        team_id: str,
+        user_id: str,
+        organization: Organization,
+        member: Member,
+        *,
+        read_at_generation: int,
     ) -> None:
+        """Keep rows read after `generation()` returned `read_at_generation`, unless an
+        organization or member was saved since."""
         entry = (self.clock(), _values(organization), _values(member))
         with self._lock:
-            self._entries[(team_id, user_id)] = entry
+            if read_at_generation == _current_generation:
+                self._entries[(team_id, user_id)] = entry
 
     def clear(self) -> None:
         with self._lock:
@@ -77,6 +96,8 @@ _CHANGED = "ticketbot_tenants_changed"
 
 
 def _forget_all() -> None:
+    global _current_generation
+    _current_generation = next(_generation) + 1
     for cache in list(_caches):
         cache.clear()
 

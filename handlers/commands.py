@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.error import URLError
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -15,7 +16,9 @@ from bot.blocks.setup import setup_modal
 from bot.blocks.text import escape
 from bot.blocks.tickets import ModalPrefill, usage_text
 from bot.ids import Command
+from bot.services.actors import Actor
 from handlers.common import actor_of, open_ticket_modal, tenant
+from models.ticket import TITLE_MAX_LENGTH
 
 MAX_TICKET_NUMBER_DIGITS = 9
 # Slack gives up on a command not answered within 3 seconds.
@@ -96,17 +99,38 @@ def ticket_command(ack: Ack, command: dict[str, Any], client: Any, context: Any)
             ModalPrefill(title=parsed.title, channel=command.get("channel_id")),
         )
     except (SlackClientError, OSError) as error:
-        log.warning("the new-ticket form did not open: %s", error)
-        ack(response_type="ephemeral", text=_without_the_form(context, parsed, command))
+        log.warning("the new-ticket form did not open: %r", error)
+        if _may_have_opened(error):
+            ack(response_type="ephemeral", text=MAYBE_OPENED)
+        else:
+            ack(response_type="ephemeral", text=_without_the_form(context, parsed, command))
         return
     ack()
 
 
+MAYBE_OPENED = (
+    ":hourglass_flowing_sand: Slack is slow to answer: the ticket form may open in a moment. "
+    "If it does not, type what is wrong after the command, e.g. `/ticket the printer on 3 "
+    "jams`, and I will file it straight away."
+)
+
+
 def _answering_in_time(client: WebClient) -> WebClient:
-    """The same client, giving up in time for the command's own answer to reach Slack."""
+    """The same client, trying once and giving up in time for the command's own answer to
+    reach Slack."""
     return WebClient(
-        token=client.token, base_url=client.base_url, timeout=MODAL_OPEN_TIMEOUT_SECONDS
+        token=client.token,
+        base_url=client.base_url,
+        timeout=MODAL_OPEN_TIMEOUT_SECONDS,
+        retry_handlers=[],
     )
+
+
+def _may_have_opened(error: Exception) -> bool:
+    """A request that reached Slack and timed out waiting for the answer may have opened
+    the form; filing the typed text as well would make two tickets when it is submitted.
+    (Slack's error answers and connections that never got through are certain failures.)"""
+    return isinstance(error, TimeoutError) and not isinstance(error, URLError)
 
 
 def _without_the_form(context: Any, parsed: ParsedCommand, command: dict[str, Any]) -> str:
@@ -118,13 +142,21 @@ def _without_the_form(context: Any, parsed: ParsedCommand, command: dict[str, An
             "and I will file it straight away."
         )
     runtime, organization, member = tenant(context)
+    # Filed for themselves, so their staff status does not matter (and asking Slack for
+    # the staff channel's members is what cannot be done now).
+    filer = Actor.for_member(member)
+    title, description = parsed.title, ""
+    if len(title) > TITLE_MAX_LENGTH:
+        title, description = title[: TITLE_MAX_LENGTH - 1] + "…", parsed.title
     with runtime.db.session() as session:
         ticket = workflows.file_ticket(
             session,
             organization=organization,
-            filer=runtime.directory.actor(organization, member),
+            filer=filer,
             requester=member,
-            request=workflows.TicketRequest(title=parsed.title, channel=command.get("channel_id")),
+            request=workflows.TicketRequest(
+                title=title, description=description, channel=command.get("channel_id")
+            ),
         )
         number, title = ticket.ticket_number, ticket.title
     return (

@@ -20,6 +20,7 @@ class Clock:
 
 
 def remembered(db: Database, recent: RecentTenants) -> None:
+    generation = recent.generation()
     with db.session() as session:
         organization = orgs.get_or_create_organization(session, team_id="T0RECENT")
         orgs.update_organization_settings(
@@ -28,7 +29,11 @@ def remembered(db: Database, recent: RecentTenants) -> None:
         member = orgs.sync_slack_member(
             session, organization=organization, slack_user_id="U0RECENT", name="Rita"
         )
-    recent.remember("T0RECENT", "U0RECENT", organization, member)
+    # (Saving them was a change too: what is remembered is read after it.)
+    recent.remember(
+        "T0RECENT", "U0RECENT", organization, member, read_at_generation=recent.generation()
+    )
+    assert generation != recent.generation()
 
 
 def test_each_request_gets_its_own_copy(db: Database):
@@ -82,4 +87,26 @@ def test_a_saved_change_to_an_organization_or_member_empties_it(db: Database):
             slack_user_id="U0RECENT",
             name="Rita Renamed",
         )
+    assert recent.get("T0RECENT", "U0RECENT") is None
+
+
+def test_rows_read_before_a_change_are_not_remembered_after_it(db: Database):
+    """A request reads the rows, another request saves a change (emptying the cache), then
+    the first one would remember what it read: it must not."""
+    recent = RecentTenants(ttl=60)
+    remembered(db, recent)
+    recent.clear()
+    before = recent.generation()
+    with db.read_session() as session:
+        organization, member = orgs.find_workspace_member(
+            session, team_id="T0RECENT", slack_user_id="U0RECENT"
+        )
+    with db.session() as session:  # meanwhile, elsewhere: the person is renamed
+        orgs.sync_slack_member(
+            session,
+            organization=orgs.get_organization_by_team(session, team_id="T0RECENT"),
+            slack_user_id="U0RECENT",
+            name="Rita Renamed",
+        )
+    recent.remember("T0RECENT", "U0RECENT", organization, member, read_at_generation=before)
     assert recent.get("T0RECENT", "U0RECENT") is None

@@ -394,3 +394,30 @@ def test_when_slack_cannot_open_the_form_the_typed_text_is_filed(world: World):
     world.deliver()
     assert [c["text"] for c in world.cards()] == ["Ticket #1: VPN &lt;down&gt; &amp; out"]
     assert world.dm(world.alice)[-1]["text"].startswith("Ticket #1 received")
+
+
+def test_a_long_typed_request_is_filed_whole_when_the_form_cannot_open(world: World):
+    world.driver.slash_command(world.team, world.alice, text="help")
+    world.sim.set_outage("refuse")
+    typed = "The shared drive " + "is very slow " * 40
+    answer = world.driver.slash_command(world.team, world.alice, text=typed)
+    world.sim.set_outage(None)
+    assert "filed what you typed as ticket #1" in answer.json["text"]
+    [ticket] = world.tickets()
+    assert len(ticket.title) <= 200 and ticket.title.endswith("…")
+    assert ticket.description == " ".join(typed.split())
+
+
+def test_when_slack_times_out_the_form_may_have_opened_so_nothing_is_filed(world: World):
+    """A request that reached Slack may have opened the form: filing the text as well
+    would make two tickets once the form is submitted."""
+    world.driver.slash_command(world.team, world.alice, text="help")
+    world.sim.timeout_sleep = 3.0  # longer than the command waits for the form
+    world.sim.set_outage("timeout")
+    try:
+        answer = world.driver.slash_command(world.team, world.alice, text="Printer jams")
+    finally:
+        world.sim.set_outage(None)
+    assert answer.status == 200
+    assert "the ticket form may open in a moment" in answer.json["text"]
+    assert world.tickets() == []

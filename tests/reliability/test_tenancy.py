@@ -353,10 +353,12 @@ class Tenancy:
             return
         target = self.rng.choice(a_tickets)
         self.world.deliver()
+        # By title too: a person in two organizations (Slack Connect) has a ticket #N in
+        # each, both announced in the same DM channel, in either order.
         received = [
             m
             for m in self.world.dm(target.requester)
-            if m.get("text", "").startswith(f"Ticket #{target.number} received")
+            if m.get("text", "").startswith(f"Ticket #{target.number} received: {target.title}")
         ]
         if not received:
             return
