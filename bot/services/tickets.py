@@ -64,6 +64,15 @@ _SET_TICKET_NUMBER = (
 )
 
 
+_NUMBER_TICKET_PG = text(
+    "WITH counter AS ("
+    " UPDATE organization SET last_ticket_number = last_ticket_number + 1"
+    " WHERE id = :organization_id RETURNING last_ticket_number)"
+    " UPDATE ticket SET ticket_number = counter.last_ticket_number FROM counter"
+    " WHERE ticket.id = :ticket_id RETURNING ticket.ticket_number"
+)
+
+
 def allocate_ticket_number(session: Session, *, organization_id: int) -> int:
     """The organization's next ticket number, atomically.
 
@@ -233,12 +242,18 @@ def number_ticket(session: Session, *, ticket: Ticket) -> int:
     trip to the database).
     """
     session.flush()  # whatever the unit of work still holds goes in before the lock
-    number = allocate_ticket_number(session, organization_id=ticket.organization_id)
-    session.connection().execute(
-        _SET_TICKET_NUMBER, {"ticket_id": ticket.id, "ticket_number": number}
-    )
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # One round trip: the counter and the ticket in one statement.
+        number = connection.execute(
+            _NUMBER_TICKET_PG,
+            {"organization_id": ticket.organization_id, "ticket_id": ticket.id},
+        ).scalar_one()
+    else:
+        number = allocate_ticket_number(session, organization_id=ticket.organization_id)
+        connection.execute(_SET_TICKET_NUMBER, {"ticket_id": ticket.id, "ticket_number": number})
     set_committed_value(ticket, "ticket_number", number)
-    return number
+    return int(number)
 
 
 def get_ticket(session: Session, *, organization_id: int | None, ticket_id: int) -> Ticket:
