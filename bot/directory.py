@@ -52,6 +52,7 @@ class SlackDirectory:
         self._cache: dict[tuple[int, str], _CachedMembers] = {}
         self._lock = threading.Lock()
         self._pending_profiles: set[tuple[int, str]] = set()
+        self._refreshing: set[tuple[int, str]] = set()  # staff lists being fetched again
         self._queued: list[tuple[Organization, str]] = []
         self._executor = (
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="profiles") if background else None
@@ -63,7 +64,12 @@ class SlackDirectory:
         return organization.staff_channel_id or self.default_staff_channel
 
     def staff_channel_members(self, organization: Organization) -> frozenset[str]:
-        """Slack user ids in the staff channel; cached, and stale rather than missing."""
+        """Slack user ids in the staff channel; cached, and stale rather than missing.
+
+        Only the first look-up waits for Slack. Later, an expired list is still answered
+        at once while a fresh one is fetched in the background: requests are acknowledged
+        within Slack's 3 seconds, and a Slack outage does not hold every one of them up.
+        """
         channel = self.staff_channel(organization)
         if not channel or organization.id is None:
             return frozenset()
@@ -72,6 +78,28 @@ class SlackDirectory:
             cached = self._cache.get(key)
         if cached and time.monotonic() - cached.fetched_at < self.staff_cache_seconds:
             return cached.members
+        if cached and self._executor is not None:
+            with self._lock:
+                refreshing = key in self._refreshing
+                self._refreshing.add(key)
+            if not refreshing:
+                self._executor.submit(self._refresh_staff, organization, key, cached)
+            return cached.members
+        return self._fetch_staff(organization, key, cached)
+
+    def _refresh_staff(
+        self, organization: Organization, key: tuple[int, str], cached: _CachedMembers
+    ) -> None:
+        try:
+            self._fetch_staff(organization, key, cached)
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
+
+    def _fetch_staff(
+        self, organization: Organization, key: tuple[int, str], cached: _CachedMembers | None
+    ) -> frozenset[str]:
+        channel = key[1]
         client = self.client_for(organization)
         if client is None:
             return cached.members if cached else frozenset()
