@@ -274,8 +274,12 @@ def edit_from_slack(
     found = _comment_at(session, organization=organization, channel=channel, ts=ts)
     if found is None or not text.strip():
         return None
-    _, comment = found
-    return comment_service.edit_comment(session, comment=comment, actor=actor, content=text)
+    ref, comment = found
+    if not _written_there(session, ref):
+        return None  # a copy Ticketbot posted: people do not edit those
+    edited = comment_service.edit_comment(session, comment=comment, actor=actor, content=text)
+    _copies_follow(session, organization, ref, edited, deleted=False)
+    return edited
 
 
 def delete_from_slack(
@@ -286,11 +290,58 @@ def delete_from_slack(
     if found is None:
         return False
     ref, comment = found
-    session.delete(ref)
+    if not _written_there(session, ref):
+        # Someone (a workspace admin) deleted Ticketbot's copy: the comment stays.
+        session.delete(ref)
+        session.flush()
+        return False
+    copies = _copies_follow(session, organization, ref, comment, deleted=True)
+    for message in (ref, *copies):
+        session.delete(message)
     session.flush()
     session.delete(comment)
     session.flush()
     return True
+
+
+def _written_there(session: Session, ref: SlackCommentRef) -> bool:
+    """Whether `ref` is the message the comment was written as (its first), not a copy."""
+    first = session.exec(
+        select(SlackCommentRef.id)
+        .where(SlackCommentRef.comment_id == ref.comment_id)
+        .order_by(SlackCommentRef.id)  # type: ignore[arg-type]
+    ).first()
+    return first == ref.id
+
+
+def _copies_follow(
+    session: Session,
+    organization: Organization,
+    ref: SlackCommentRef,
+    comment: TicketComment,
+    *,
+    deleted: bool,
+) -> list[SlackCommentRef]:
+    """Other Slack messages of the comment (its copy in the staff thread) follow an edit or
+    a deletion of the one the person wrote; returns them."""
+    copies = list(
+        session.exec(
+            select(SlackCommentRef).where(
+                SlackCommentRef.comment_id == comment.id, SlackCommentRef.id != ref.id
+            )
+        ).all()
+    )
+    ticket = session.get(Ticket, comment.ticket_id)
+    if ticket is not None:
+        outbox.comment_copies_follow(
+            session,
+            organization=organization,
+            ticket=ticket,
+            comment=comment,
+            copies=copies,
+            deleted=deleted,
+        )
+    return copies
 
 
 def files_in_thread(

@@ -38,7 +38,9 @@ from models import (
     Organization,
     OutboxMessage,
     OutboxStatus,
+    SlackCommentRef,
     SlackMessageRef,
+    TicketComment,
     utcnow,
 )
 from models.base import UTCDateTime
@@ -334,6 +336,7 @@ class DeliveryWorker:
         args = dict(row.payload)
         dm_user = args.pop("dm_user", None)
         fallback_dm_user = args.pop("fallback_dm_user", None)
+        args.pop(outbox.RECORD_COMMENT, None)  # ours, not Slack's (see _settle)
         with self.db.read_session() as session:
             self._resolve_refs(session, organization, row, args)
             try:
@@ -574,6 +577,16 @@ class DeliveryWorker:
             row.last_error = None
             if row.record_as and channel and ts and row.ticket_id is not None:
                 _record_ref(session, row, channel, ts, self._permalinks.pop(row.id, None))  # type: ignore[arg-type]
+            comment_id = row.payload.get(outbox.RECORD_COMMENT)
+            if comment_id and channel and ts and session.get(TicketComment, comment_id):
+                session.add(
+                    SlackCommentRef(
+                        organization_id=row.organization_id,
+                        comment_id=comment_id,
+                        channel_id=channel,
+                        ts=ts,
+                    )
+                )
         elif failed is not None:
             row.status = OutboxStatus.FAILED
             row.last_error = failed

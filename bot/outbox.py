@@ -36,6 +36,7 @@ from models import (
     Organization,
     OutboxMessage,
     OutboxStatus,
+    SlackCommentRef,
     SlackMessageRef,
     Ticket,
     TicketComment,
@@ -147,6 +148,8 @@ def ticket_view(
 
 # Payload key naming what the worker renders when it delivers the row (see `render`).
 RENDER = "render"
+# Payload key: the posted message is also recorded as a message of this comment.
+RECORD_COMMENT = "record_comment"
 
 
 class Rendered:
@@ -485,10 +488,7 @@ def comment_added(
             )
         return
     _to_staff_thread(
-        session,
-        organization,
-        ticket,
-        truncate(f":speech_balloon: *{author}* (requester) replied:\n{content}", MESSAGE_TEXT_MAX),
+        session, organization, ticket, requester_reply_text(author, content), mirrors=comment
     )
     assignee = session.get(Member, ticket.assigned_staff_id) if ticket.assigned_staff_id else None
     if assignee is not None and assignee.slack_user_id and assignee.id != comment.author_id:
@@ -502,19 +502,83 @@ def comment_added(
         )
 
 
+def requester_reply_text(author: str, content: str) -> str:
+    """How a requester's reply shows in the staff thread (`author` and `content` escaped)."""
+    return truncate(
+        f":speech_balloon: *{author}* (requester) replied:\n{content}", MESSAGE_TEXT_MAX
+    )
+
+
 def _to_staff_thread(
-    session: Session, organization: Organization, ticket: Ticket, text: str
+    session: Session,
+    organization: Organization,
+    ticket: Ticket,
+    text: str,
+    *,
+    mirrors: TicketComment | None = None,
 ) -> int:
+    payload: dict[str, Any] = {"text": text}
+    if mirrors is not None:
+        # The posted copy is recorded as another message of the comment, so that the
+        # requester's edits and deletions reach it (see `comment_copies_follow`).
+        payload[RECORD_COMMENT] = mirrors.id
     return enqueue(
         session,
         organization=organization,
         ticket=ticket,
         method="chat.postMessage",
-        payload={"text": text},
+        payload=payload,
         lane=Lane.STAFF,
         channel_ref=MessageRole.STAFF_CARD,
         thread_ref=MessageRole.STAFF_CARD,
     )
+
+
+def comment_copies_follow(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    comment: TicketComment,
+    copies: Sequence[SlackCommentRef],
+    deleted: bool,
+) -> None:
+    """The requester edited or deleted their reply: so do its copies in the staff thread.
+
+    A copy not yet posted is withdrawn instead (if it is on its way at that moment, the
+    worker deletes what it posted)."""
+    for copy in copies:
+        if deleted:
+            payload: dict[str, Any] = {"channel": copy.channel_id, "ts": copy.ts}
+        else:
+            author = _who(session, comment.author_id, comment.author_name)
+            payload = {
+                "channel": copy.channel_id,
+                "ts": copy.ts,
+                "text": requester_reply_text(author, escape(comment.content)),
+            }
+        enqueue(
+            session,
+            organization=organization,
+            ticket=ticket,
+            method="chat.delete" if deleted else "chat.update",
+            payload=payload,
+            lane=Lane.STAFF,
+        )
+    if not deleted:
+        return
+    waiting = session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.ticket_id == ticket.id,
+            OutboxMessage.lane == Lane.STAFF,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+    ).all()
+    for row in waiting:
+        if row.payload.get(RECORD_COMMENT) == comment.id:
+            row.status = OutboxStatus.WITHDRAWN
+            row.last_error = "the requester deleted the message before it was copied"
+            session.add(row)
 
 
 def dm_offer(

@@ -55,6 +55,7 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    WITHDRAWN = "withdrawn"  # no longer to be sent (what it copied was deleted)
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -409,8 +409,8 @@ def new_ticket_modal(
 USAGE = (
     "*Ticketbot* — IT help, right here in Slack.\n"
     "• `/ticket` — open the new-ticket form\n"
-    "• `/ticket <what's wrong>` — open the form with that as the title\n"
-    "• `/ticket new <title>` — the same, for a one-word title\n"
+    "• `/ticket &lt;what's wrong&gt;` — open the form with that as the title\n"
+    "• `/ticket new &lt;title&gt;` — the same, for a one-word title\n"
     "• `/ticket mine` — the tickets you asked for\n"
     "• `/ticket 42` — show ticket #42\n"
     "• `/ticket help` — this message\n"

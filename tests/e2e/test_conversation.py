@@ -334,3 +334,73 @@ def test_a_requester_cannot_reply_into_someone_elses_ticket_thread(ticket: World
     )
     assert comments(world) == []
     assert isinstance(world.tickets()[0], Ticket)
+
+
+def test_a_requesters_edit_and_deletion_reach_the_copy_in_the_staff_thread(ticket: World):
+    world = ticket
+    dm = world.sim.dm_channel(world.team, world.alice)
+    reply = world.driver.message_event(
+        world.team,
+        dm,
+        world.alice,
+        "My password is <hunter2>",
+        thread_ts=dm_root(world, world.alice)["ts"],
+    )
+    world.driver.event(world.team, reply)
+    world.deliver()
+    copy = f":speech_balloon: *<@{world.alice}>* (requester) replied:\n"
+    assert staff_thread(world) == [copy + "My password is &lt;hunter2&gt;"]
+
+    world.driver.event(
+        world.team, world.driver.message_changed(world.team, dm, reply["ts"], "Never mind")
+    )
+    world.deliver()
+    assert comments(world)[0].content == "Never mind"
+    assert staff_thread(world) == [copy + "Never mind"]
+
+    world.driver.event(world.team, world.driver.message_deleted(world.team, dm, reply["ts"]))
+    world.deliver()
+    assert comments(world) == []
+    assert staff_thread(world) == []  # the copy went too
+
+
+def test_a_reply_deleted_before_its_copy_was_posted_is_never_copied(ticket: World):
+    world = ticket
+    dm = world.sim.dm_channel(world.team, world.alice)
+    reply = world.driver.message_event(
+        world.team,
+        dm,
+        world.alice,
+        "Oops, wrong ticket",
+        thread_ts=dm_root(world, world.alice)["ts"],
+    )
+    world.driver.event(world.team, reply)  # not delivered yet
+    world.driver.event(world.team, world.driver.message_deleted(world.team, dm, reply["ts"]))
+    world.deliver()
+    assert comments(world) == []
+    assert staff_thread(world) == []
+    health = world.http.get("/healthz").json()
+    assert health["outbox"] == {"pending": 0, "failed": 0}
+
+
+def test_deleting_ticketbots_copy_keeps_the_requesters_reply(ticket: World):
+    world = ticket
+    dm = world.sim.dm_channel(world.team, world.alice)
+    reply = world.driver.message_event(
+        world.team,
+        dm,
+        world.alice,
+        "Here is the error code",
+        thread_ts=dm_root(world, world.alice)["ts"],
+    )
+    world.driver.event(world.team, reply)
+    world.deliver()
+    [copy] = world.sim.thread(world.staff_channel, card(world)["ts"])[1:]
+    world.driver.event(
+        world.team, world.driver.message_deleted(world.team, world.staff_channel, copy["ts"])
+    )
+    world.deliver()
+    assert [c.content for c in comments(world)] == ["Here is the error code"]
+    assert [m["text"] for m in world.sim.thread(dm, dm_root(world, world.alice)["ts"])[1:]] == [
+        "Here is the error code"
+    ]

@@ -99,8 +99,14 @@ def test_a_requester_reply_delivered_four_times_is_one_comment(world: World):
     with world.db.session() as session:
         comments = session.exec(select(TicketComment)).all()
     assert [c.content for c in comments] == ["It flickers <!here> at 9am"]
-    assert count(world.db, SlackCommentRef) == 1
     (card,) = world.cards()
+    with world.db.session() as session:
+        refs = session.exec(select(SlackCommentRef).order_by(col(SlackCommentRef.id))).all()
+    # The reply, then its one copy in the staff thread (which follows its edits).
+    assert [(r.channel_id, r.ts == reply["ts"]) for r in refs] == [
+        (dm_channel, True),
+        (world.staff_channel, False),
+    ]
     mirrored = world.sim.thread(world.staff_channel, card["ts"])[1:]
     assert [m["text"] for m in mirrored] == [
         f":speech_balloon: *<@{world.alice}>* (requester) replied:\n"
