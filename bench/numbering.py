@@ -1,9 +1,12 @@
 """Numbering: several processes file tickets in one organization at once.
 
-Each of --processes worker processes files --per-process tickets through the ticket service
-(`create_ticket`: the organization's counter is bumped with UPDATE ... RETURNING, the ticket
-and its event-log line are inserted; one transaction per ticket, as one Slack submission).
-The numbers must come out exactly 1..N, without a gap or a repeat.
+Each of --processes worker processes files --per-process tickets through the ticket service,
+twice, in two organizations: numbered first (`create_ticket`: the organization's counter is
+bumped with UPDATE ... RETURNING, then the ticket and its event-log line are inserted) and
+numbered last (`create_ticket(number_last=True)` + `number_ticket`, as Slack and REST
+filings do: the rows first, the counter in the last statement before the commit). One
+transaction per ticket, as one Slack submission. The numbers must come out exactly 1..N,
+without a gap or a repeat, both ways.
 
 Baseline, same processes, same run: the same rows (ticket + event-log line, one transaction
 each) inserted with numbers handed out in advance, so no counter row is locked. The ratio
@@ -29,6 +32,7 @@ from _common import heading, ms, ratio, table, verdict
 
 BASELINE_TEAM = "T0NUMBASE1"
 NUMBERED_TEAM = "T0NUMBERS1"
+LAST_TEAM = "T0NUMLAST1"
 
 
 @dataclass
@@ -41,7 +45,7 @@ class Timing:
 
 
 def _setup(url: str) -> None:
-    """The schema, two organizations (one per phase) and a requester in each."""
+    """The schema, three organizations (one per phase) and a requester in each."""
     from bot import migrate
     from bot.db import Database
     from bot.services import organizations as orgs
@@ -49,7 +53,7 @@ def _setup(url: str) -> None:
     database = Database.from_url(url)
     migrate.upgrade(database.engine)
     with database.session() as session:
-        for team in (BASELINE_TEAM, NUMBERED_TEAM):
+        for team in (BASELINE_TEAM, NUMBERED_TEAM, LAST_TEAM):
             organization = orgs.get_or_create_organization(session, team_id=team, name=team)
             orgs.create_member(
                 session,
@@ -76,7 +80,7 @@ def _load(session: Any, team: str) -> tuple[Any, Any]:
 def worker(
     url: str, index: int, count: int, barrier: Any, results: Any
 ) -> None:  # pragma: no cover - runs in a child process
-    """Both phases in one process: the baseline first, then real numbering."""
+    """The phases in one process: the baseline, then numbering first, then last."""
     from bot.db import Database
     from bot.services import tickets as ticket_service
     from bot.services.actors import Actor
@@ -86,7 +90,9 @@ def worker(
     with database.session() as session:
         base_org, base_member = _load(session, BASELINE_TEAM)
         numbered_org, numbered_member = _load(session, NUMBERED_TEAM)
+        last_org, last_member = _load(session, LAST_TEAM)
     actor = Actor.for_member(numbered_member)
+    last_actor = Actor.for_member(last_member)
 
     def timed(phase: str, file_one: Any) -> None:
         latencies = []
@@ -137,8 +143,23 @@ def worker(
             description="Filed by the numbering benchmark.",
         )
 
+    def numbered_last(session: Any, i: int) -> None:
+        # How Slack and REST filings number (workflows.file_ticket): rows first, the
+        # counter as the last statement before the commit.
+        ticket = ticket_service.create_ticket(
+            session,
+            organization=last_org,
+            requester=last_member,
+            actor=last_actor,
+            title=f"Worker {index} ticket {i}",
+            description="Filed by the numbering benchmark.",
+            number_last=True,
+        )
+        ticket_service.number_ticket(session, ticket=ticket)
+
     timed("baseline", preassigned)
     timed("numbered", numbered)
+    timed("numbered last", numbered_last)
     database.dispose()
 
 
@@ -193,8 +214,8 @@ def run(args: argparse.Namespace, url: str) -> bool:
     ]
     for process in processes:
         process.start()
-    collected: dict[str, list[Timing]] = {"baseline": [], "numbered": []}
-    for _ in range(2 * args.processes):
+    collected: dict[str, list[Timing]] = {"baseline": [], "numbered": [], "numbered last": []}
+    for _ in range(3 * args.processes):
         phase, _index, timing = results.get(timeout=args.timeout)
         collected[phase].append(timing)
     for process in processes:
@@ -204,23 +225,65 @@ def run(args: argparse.Namespace, url: str) -> bool:
 
     base_rate, base_p50, base_p99, base_wall = _phase_figures(collected["baseline"])
     rate, p50, p99, wall = _phase_figures(collected["numbered"])
+    last_rate, last_p50, last_p99, last_wall = _phase_figures(collected["numbered last"])
     numbers, counter = _numbers(url, NUMBERED_TEAM)
+    last_numbers, last_counter = _numbers(url, LAST_TEAM)
     base_numbers, _ = _numbers(url, BASELINE_TEAM)
     expected = list(range(1, total + 1))
 
     heading(f"results ({backend})")
     table(
         [
-            ["tickets/s", f"{rate:.0f}", f"{base_rate:.0f}", ratio(rate, base_rate)],
-            ["commit p50", ms(p50), ms(base_p50), ratio(p50, base_p50)],
-            ["commit p99", ms(p99), ms(base_p99), ratio(p99, base_p99)],
-            ["wall time", f"{wall:.1f} s", f"{base_wall:.1f} s", ratio(wall, base_wall)],
+            [
+                "tickets/s",
+                f"{rate:.0f}",
+                ratio(rate, base_rate),
+                f"{last_rate:.0f}",
+                ratio(last_rate, base_rate),
+                f"{base_rate:.0f}",
+            ],
+            [
+                "commit p50",
+                ms(p50),
+                ratio(p50, base_p50),
+                ms(last_p50),
+                ratio(last_p50, base_p50),
+                ms(base_p50),
+            ],
+            [
+                "commit p99",
+                ms(p99),
+                ratio(p99, base_p99),
+                ms(last_p99),
+                ratio(last_p99, base_p99),
+                ms(base_p99),
+            ],
+            [
+                "wall time",
+                f"{wall:.1f} s",
+                ratio(wall, base_wall),
+                f"{last_wall:.1f} s",
+                ratio(last_wall, base_wall),
+                f"{base_wall:.1f} s",
+            ],
         ],
-        ["figure", "numbered (create_ticket)", "baseline (pre-assigned)", "ratio"],
+        [
+            "figure",
+            "numbered first",
+            "ratio",
+            "numbered last",
+            "ratio",
+            "baseline (pre-assigned)",
+        ],
     )
     checks = [
         (f"numbers are exactly 1..{total}", numbers == expected, f"{len(set(numbers))} distinct"),
         ("the counter says the same", counter == total, f"last_ticket_number={counter}"),
+        (
+            f"numbered last: exactly 1..{total}",
+            last_numbers == expected and last_counter == total,
+            f"{len(set(last_numbers))} distinct, last_ticket_number={last_counter}",
+        ),
         ("baseline inserted every row", base_numbers == expected, f"{len(base_numbers)} rows"),
     ]
     heading("correctness")
