@@ -324,24 +324,17 @@ def _copies_follow(
 ) -> list[SlackCommentRef]:
     """Other Slack messages of the comment (its copy in the staff thread) follow an edit or
     a deletion of the one the person wrote; returns them."""
-    copies = list(
-        session.exec(
-            select(SlackCommentRef).where(
-                SlackCommentRef.comment_id == comment.id, SlackCommentRef.id != ref.id
-            )
-        ).all()
-    )
     ticket = session.get(Ticket, comment.ticket_id)
-    if ticket is not None:
-        outbox.comment_copies_follow(
-            session,
-            organization=organization,
-            ticket=ticket,
-            comment=comment,
-            copies=copies,
-            deleted=deleted,
-        )
-    return copies
+    if ticket is None:
+        return []
+    return outbox.comment_copies_follow(
+        session,
+        organization=organization,
+        ticket=ticket,
+        comment=comment,
+        written_as=ref,
+        deleted=deleted,
+    )
 
 
 def files_in_thread(

@@ -510,6 +510,9 @@ class DeliveryWorker:
         ):
             self._retry_later(row, f"{row.method}: {code} (DM channel opened again next time)")
             return
+        if row.method == "chat.delete" and code == "message_not_found":
+            self._finish(row.id, sent=(None, None))  # type: ignore[arg-type]  # already gone
+            return
         if code in PERMANENT_ERRORS or code == "missing_parent_message":
             self._finish(row.id, failed=f"{row.method}: {code}")  # type: ignore[arg-type]
             return
@@ -544,7 +547,8 @@ class DeliveryWorker:
     ) -> None:
         duplicate: tuple[str, str] | None = None
         with self.db.session() as session:
-            row = session.get(OutboxMessage, row_id)
+            # Locked (PostgreSQL): a requester's deletion may be withdrawing it right now.
+            row = session.get(OutboxMessage, row_id, with_for_update=True)
             if row is None:
                 return
             if row.status != OutboxStatus.PENDING:

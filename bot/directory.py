@@ -57,6 +57,10 @@ class SlackDirectory:
         self._executor = (
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="profiles") if background else None
         )
+        # Its own thread: a burst of new people's profiles must not delay who is staff.
+        self._staff_refresher = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="staff") if background else None
+        )
 
     # -- staff -----------------------------------------------------------------------------
 
@@ -78,12 +82,16 @@ class SlackDirectory:
             cached = self._cache.get(key)
         if cached and time.monotonic() - cached.fetched_at < self.staff_cache_seconds:
             return cached.members
-        if cached and self._executor is not None:
+        if cached and self._staff_refresher is not None:
             with self._lock:
                 refreshing = key in self._refreshing
                 self._refreshing.add(key)
             if not refreshing:
-                self._executor.submit(self._refresh_staff, organization, key, cached)
+                try:
+                    self._staff_refresher.submit(self._refresh_staff, organization, key, cached)
+                except RuntimeError:  # shutting down
+                    with self._lock:
+                        self._refreshing.discard(key)
             return cached.members
         return self._fetch_staff(organization, key, cached)
 
@@ -263,3 +271,5 @@ class SlackDirectory:
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._staff_refresher is not None:
+            self._staff_refresher.shutdown(wait=False, cancel_futures=True)

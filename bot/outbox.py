@@ -540,23 +540,47 @@ def comment_copies_follow(
     organization: Organization,
     ticket: Ticket,
     comment: TicketComment,
-    copies: Sequence[SlackCommentRef],
+    written_as: SlackCommentRef,
     deleted: bool,
-) -> None:
-    """The requester edited or deleted their reply: so do its copies in the staff thread.
+) -> list[SlackCommentRef]:
+    """The requester edited or deleted their reply (`written_as`): so do its copies in the
+    staff thread. Returns the copies Slack has.
 
-    A copy not yet posted is withdrawn instead (if it is on its way at that moment, the
-    worker deletes what it posted)."""
-    for copy in copies:
+    A copy still waiting to be posted is withdrawn, or given the new text. Those rows are
+    locked before the posted copies are read (PostgreSQL): a worker finishing one at this
+    moment either commits first (its copy is then read here and deleted or updated), or
+    waits and finds the row withdrawn (it then deletes what it posted)."""
+    waiting = session.exec(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.ticket_id == ticket.id,
+            OutboxMessage.lane == Lane.STAFF,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .with_for_update()
+    ).all()
+    author = _who(session, comment.author_id, comment.author_name)
+    text = requester_reply_text(author, escape(comment.content))
+    for row in waiting:
+        if row.payload.get(RECORD_COMMENT) != comment.id:
+            continue
         if deleted:
-            payload: dict[str, Any] = {"channel": copy.channel_id, "ts": copy.ts}
+            row.status = OutboxStatus.WITHDRAWN
+            row.last_error = "the requester deleted the message before it was copied"
         else:
-            author = _who(session, comment.author_id, comment.author_name)
-            payload = {
-                "channel": copy.channel_id,
-                "ts": copy.ts,
-                "text": requester_reply_text(author, escape(comment.content)),
-            }
+            row.payload = {**row.payload, "text": text}
+        session.add(row)
+    copies = list(
+        session.exec(
+            select(SlackCommentRef).where(
+                SlackCommentRef.comment_id == comment.id, SlackCommentRef.id != written_as.id
+            )
+        ).all()
+    )
+    for copy in copies:
+        payload: dict[str, Any] = {"channel": copy.channel_id, "ts": copy.ts}
+        if not deleted:
+            payload["text"] = text
         enqueue(
             session,
             organization=organization,
@@ -565,20 +589,7 @@ def comment_copies_follow(
             payload=payload,
             lane=Lane.STAFF,
         )
-    if not deleted:
-        return
-    waiting = session.exec(
-        select(OutboxMessage).where(
-            OutboxMessage.ticket_id == ticket.id,
-            OutboxMessage.lane == Lane.STAFF,
-            OutboxMessage.status == OutboxStatus.PENDING,
-        )
-    ).all()
-    for row in waiting:
-        if row.payload.get(RECORD_COMMENT) == comment.id:
-            row.status = OutboxStatus.WITHDRAWN
-            row.last_error = "the requester deleted the message before it was copied"
-            session.add(row)
+    return copies
 
 
 def dm_offer(

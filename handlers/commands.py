@@ -9,7 +9,7 @@ from urllib.error import URLError
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import admin, portal, workflows
 from bot.blocks.setup import setup_modal
@@ -22,7 +22,7 @@ from models.ticket import TITLE_MAX_LENGTH
 
 MAX_TICKET_NUMBER_DIGITS = 9
 # Slack gives up on a command not answered within 3 seconds.
-MODAL_OPEN_TIMEOUT_SECONDS = 2
+MODAL_OPEN_TIMEOUT_SECONDS = 1.5  # per socket step (connect, then the answer)
 log = logging.getLogger(__name__)
 
 
@@ -121,16 +121,19 @@ def _answering_in_time(client: WebClient) -> WebClient:
     return WebClient(
         token=client.token,
         base_url=client.base_url,
-        timeout=MODAL_OPEN_TIMEOUT_SECONDS,
+        timeout=MODAL_OPEN_TIMEOUT_SECONDS,  # type: ignore[arg-type]
+        proxy=client.proxy,
+        ssl=client.ssl,
         retry_handlers=[],
     )
 
 
 def _may_have_opened(error: Exception) -> bool:
-    """A request that reached Slack and timed out waiting for the answer may have opened
-    the form; filing the typed text as well would make two tickets when it is submitted.
-    (Slack's error answers and connections that never got through are certain failures.)"""
-    return isinstance(error, TimeoutError) and not isinstance(error, URLError)
+    """A request that reached Slack and got no answer (a timeout, a dropped connection)
+    may have opened the form; filing the typed text as well would make two tickets once
+    it is submitted. Certain failures: Slack answered with an error, or the connection
+    never got through (urllib wraps those in URLError)."""
+    return not isinstance(error, (SlackApiError, URLError))
 
 
 def _without_the_form(context: Any, parsed: ParsedCommand, command: dict[str, Any]) -> str:

@@ -404,3 +404,19 @@ def test_deleting_ticketbots_copy_keeps_the_requesters_reply(ticket: World):
     assert [m["text"] for m in world.sim.thread(dm, dm_root(world, world.alice)["ts"])[1:]] == [
         "Here is the error code"
     ]
+
+
+def test_a_reply_edited_before_its_copy_was_posted_is_copied_as_edited(ticket: World):
+    world = ticket
+    dm = world.sim.dm_channel(world.team, world.alice)
+    reply = world.driver.message_event(
+        world.team, dm, world.alice, "The code is 0x80", thread_ts=dm_root(world, world.alice)["ts"]
+    )
+    world.driver.event(world.team, reply)  # not delivered yet (Slack slow, say)
+    world.driver.event(
+        world.team, world.driver.message_changed(world.team, dm, reply["ts"], "The code is 0x81")
+    )
+    world.deliver()
+    assert staff_thread(world) == [
+        f":speech_balloon: *<@{world.alice}>* (requester) replied:\nThe code is 0x81"
+    ]
