@@ -95,8 +95,29 @@ class SlackDirectory:
             return cached.members
         return self._fetch_staff(organization, key, cached)
 
+    def has_staff_list(self, organization: Organization) -> bool:
+        """Whether a staff list of the organization's staff channel is at hand."""
+        channel = self.staff_channel(organization)
+        with self._lock:
+            return (organization.id or 0, channel or "") in self._cache
+
+    def warm_up(self, organizations: list[Organization]) -> None:
+        """Read the staff lists in the background now (the server is starting), so that the
+        first requests do not wait for Slack to list a staff channel."""
+        if self._staff_refresher is None:
+            return
+        for organization in organizations:
+            channel = self.staff_channel(organization)
+            if channel and organization.id is not None:
+                key = (organization.id, channel)
+                with self._lock:
+                    if key in self._cache or key in self._refreshing:
+                        continue
+                    self._refreshing.add(key)
+                self._staff_refresher.submit(self._refresh_staff, organization, key, None)
+
     def _refresh_staff(
-        self, organization: Organization, key: tuple[int, str], cached: _CachedMembers
+        self, organization: Organization, key: tuple[int, str], cached: _CachedMembers | None
     ) -> None:
         try:
             self._fetch_staff(organization, key, cached)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+from sqlmodel import col, select
 
 from bot import jobs, migrate, outbox
 from bot.attachments import FETCH_FILE, SHARE_FILE, SlackFileJobs
@@ -76,8 +77,16 @@ class Runtime:
         return client
 
     def start_background(self) -> None:
-        """Start the outbox worker and the scheduled jobs (serve, run, demo)."""
+        """Start the outbox worker and the scheduled jobs (serve, run, demo), and read the
+        staff lists of connected workspaces ahead of their first requests."""
         self.delivery.start()
+        with self.db.read_session() as session:
+            connected = list(
+                session.exec(
+                    select(Organization).where(col(Organization.slack_disconnected_at).is_(None))
+                ).all()
+            )
+        self.directory.warm_up(connected)
         if self.scheduler is None:
             self.scheduler = BackgroundScheduler(timezone="UTC")
             jobs.register(self.scheduler, self)

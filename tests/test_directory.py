@@ -69,3 +69,29 @@ def test_an_expired_staff_list_is_answered_at_once_and_fetched_again_behind(
     finally:
         slack.answer.set()
         directory.close()
+
+
+def test_staff_lists_are_read_when_the_server_starts(sqlite_db: Database):
+    with sqlite_db.session() as session:
+        organization = orgs.get_or_create_organization(session, team_id="T0WARM")
+    slack = StaffChannel(["U0TECH"])
+    directory = SlackDirectory(
+        sqlite_db,
+        lambda _organization: slack,  # type: ignore[arg-type, return-value]
+        default_staff_channel="C0STAFF",
+        staff_cache_seconds=60,
+        background=True,
+    )
+    try:
+        directory.warm_up([organization])
+        assert slack.asked.wait(timeout=10)
+        for _ in range(100):  # the answer is being stored
+            if directory.has_staff_list(organization):
+                break
+            threading.Event().wait(0.05)
+        slack.answer.clear()  # from now on Slack would keep a request waiting
+        assert directory.staff_channel_members(organization) == {"U0TECH"}
+        assert slack.calls == 1
+    finally:
+        slack.answer.set()
+        directory.close()
