@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -289,3 +290,20 @@ class KeepAliveClient:
             connection.close()
             self._local.connection = None
             raise
+
+
+def ticket_numbers(connection: Any, team: str) -> list[int]:
+    """The ticket numbers of workspace `team`, in order (a SQLAlchemy connection)."""
+    from sqlalchemy import text
+
+    return [
+        row[0]
+        for row in connection.execute(
+            text(
+                "SELECT t.ticket_number FROM ticket t JOIN organization o"
+                " ON o.id = t.organization_id WHERE o.slack_team_id = :team"
+                " ORDER BY t.ticket_number"
+            ),
+            {"team": team},
+        )
+    ]

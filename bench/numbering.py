@@ -180,17 +180,7 @@ def _numbers(url: str, team: str) -> tuple[list[int], int]:
 
     engine = create_engine(url)
     with engine.connect() as connection:
-        numbers = [
-            row[0]
-            for row in connection.execute(
-                text(
-                    "SELECT t.ticket_number FROM ticket t JOIN organization o"
-                    " ON o.id = t.organization_id WHERE o.slack_team_id = :team"
-                    " ORDER BY t.ticket_number"
-                ),
-                {"team": team},
-            )
-        ]
+        numbers = common.ticket_numbers(connection, team)
         counter = connection.execute(
             text("SELECT last_ticket_number FROM organization WHERE slack_team_id = :team"),
             {"team": team},

@@ -307,17 +307,7 @@ def check(world: World, database_url: str, count: int, acks: Storm) -> list[tupl
 
     engine = create_engine(database_url)
     with engine.connect() as connection:
-        numbers = [
-            row[0]
-            for row in connection.execute(
-                text(
-                    "SELECT t.ticket_number FROM ticket t JOIN organization o"
-                    " ON o.id = t.organization_id WHERE o.slack_team_id = :team"
-                    " ORDER BY t.ticket_number"
-                ),
-                {"team": TEAM},
-            )
-        ]
+        numbers = common.ticket_numbers(connection, TEAM)
         outbox = {
             status: n
             for status, n in connection.execute(

@@ -201,25 +201,23 @@ class DeliveryWorker:
             for row_id, conversation in claimed:
                 by_conversation.setdefault(conversation, []).append(row_id)
             queues = list(by_conversation.values())
+            deliver_all: Any = map  # one conversation, or no pool: in this thread
             if len(queues) > 1 and self.policy.senders > 1:
                 if self._senders is None:
                     self._senders = ThreadPoolExecutor(
                         self.policy.senders, thread_name_prefix="outbox-sender"
                     )
-                # Every queue ends before the round does (one round at a time).
-                failures = list(self._senders.map(self._deliver_in_turn, queues))
-                failure = next((f for f in failures if f is not None), None)
-                if failure is not None:
-                    raise failure
-            else:
-                for queue in queues:
-                    for row_id in queue:
-                        self._deliver(row_id)
+                deliver_all = self._senders.map
+            # Every queue ends before the round does (one round at a time).
+            failures = list(deliver_all(self._deliver_in_turn, queues))
+            failure = next((f for f in failures if f is not None), None)
+            if failure is not None:
+                raise failure
             return len(claimed)
 
     def _deliver_in_turn(self, row_ids: list[int]) -> Exception | None:
-        """Deliver rows one after another (for the sender pool): every row is tried,
-        whatever happens to the others; the first unexpected error is returned."""
+        """Deliver rows one after another: every row is tried, whatever happens to the
+        others; the first unexpected error is returned."""
         failure: Exception | None = None
         for row_id in row_ids:
             if self._stop.is_set():
@@ -277,7 +275,7 @@ class DeliveryWorker:
             .order_by(col(OutboxMessage.id))
             .limit(bindparam("batch"))
         )
-        if not self.db.is_sqlite and self.db.engine.dialect.name == "postgresql":
+        if self.db.engine.dialect.name == "postgresql":
             # Several processes claim side by side without waiting on each other's rows.
             query = query.with_for_update(skip_locked=True, of=OutboxMessage)
         return query

@@ -75,10 +75,11 @@ def _load_people_and_companies(session: Session, tickets: list[Ticket]) -> list[
     return loaded
 
 
-def _ticket_views(session: Session, tickets: list[Ticket]) -> list[TicketView]:
-    loaded = _load_people_and_companies(session, tickets)
-    views = [ticket_view(session, t) for t in tickets]
-    del loaded
+def _ticket_views(session: Session, *pages: list[Ticket]) -> list[list[TicketView]]:
+    """Each page of tickets drawn, their people and companies loaded once for all pages."""
+    loaded = _load_people_and_companies(session, [t for page in pages for t in page])
+    views = [[ticket_view(session, t) for t in page] for page in pages]
+    del loaded  # (kept until every page is drawn)
     return views
 
 
@@ -148,22 +149,22 @@ def _home_view(session: Session, *, organization: Organization, viewer: Actor) -
         mine = listed(TicketFilter(status=open_statuses, assigned_staff_id=viewer.member_id))
         unassigned = listed(TicketFilter(status=open_statuses, unassigned=True))
         recent = listed(TicketFilter())
-        loaded = _load_people_and_companies(session, mine + unassigned + recent)
-        view = staff_home(
-            mine=[ticket_view(session, t) for t in mine],
-            unassigned=[ticket_view(session, t) for t in unassigned],
-            recent=[ticket_view(session, t) for t in recent],
+        mine_views, unassigned_views, recent_views = _ticket_views(
+            session, mine, unassigned, recent
+        )
+        return staff_home(
+            mine=mine_views,
+            unassigned=unassigned_views,
+            recent=recent_views,
             card_links=_card_links(session, mine + unassigned + recent),
             now=now,
         )
-        del loaded
-        return view
     tickets = ticket_service.list_tickets(
         session, organization_id=organization.id, viewer=viewer, limit=HOME_LIST_SIZE
     )
     tickets.sort(key=lambda t: (t.status not in OPEN_STATUSES, -t.updated_at.timestamp()))
     return requester_home(
-        tickets=_ticket_views(session, tickets),
+        tickets=_ticket_views(session, tickets)[0],
         conversations={
             ticket_id: [_comment_view(c) for c in comments]
             for ticket_id, comments in comment_service.list_comments_for_tickets(
@@ -182,7 +183,7 @@ def my_tickets_blocks(session: Session, *, organization: Organization, viewer: A
     )
     tickets.sort(key=lambda t: (t.status not in OPEN_STATUSES, -t.updated_at.timestamp()))
     return ticket_list(
-        _ticket_views(session, tickets),
+        _ticket_views(session, tickets)[0],
         empty="You have no tickets. File one with `/ticket`.",
         now=utcnow(),
     )

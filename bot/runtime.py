@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
-from sqlmodel import col, select
 
 from bot import jobs, migrate, outbox
 from bot.attachments import FETCH_FILE, SHARE_FILE, SlackFileJobs
@@ -17,6 +16,7 @@ from bot.delivery import DeliveryWorker
 from bot.directory import SlackDirectory
 from bot.files import ContentStore
 from bot.reactions import FILE_REACTED_MESSAGE, ReactionJobs
+from bot.services import organizations as orgs
 from bot.settings import Settings
 from bot.slack_files import allowed_file_hosts
 from bot.workspaces import InstallationStore
@@ -81,11 +81,7 @@ class Runtime:
         staff lists of connected workspaces ahead of their first requests."""
         self.delivery.start()
         with self.db.read_session() as session:
-            connected = list(
-                session.exec(
-                    select(Organization).where(col(Organization.slack_disconnected_at).is_(None))
-                ).all()
-            )
+            connected = orgs.connected_organizations(session)
         self.directory.warm_up(connected)
         if self.scheduler is None:
             self.scheduler = BackgroundScheduler(timezone="UTC")

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import admin, portal, workflows
 from bot.blocks.setup import setup_modal
-from bot.blocks.text import escape
+from bot.blocks.text import escape, truncate
 from bot.blocks.tickets import ModalPrefill, usage_text
 from bot.ids import Command
 from bot.services.actors import Actor
@@ -108,10 +108,13 @@ def ticket_command(ack: Ack, command: dict[str, Any], client: Any, context: Any)
     ack()
 
 
+TYPE_IT_INSTEAD = (
+    "Type what is wrong after the command, e.g. `/ticket the printer on 3 jams`, and I "
+    "will file it straight away."
+)
 MAYBE_OPENED = (
     ":hourglass_flowing_sand: Slack is slow to answer: the ticket form may open in a moment. "
-    "If it does not, type what is wrong after the command, e.g. `/ticket the printer on 3 "
-    "jams`, and I will file it straight away."
+    f"If it does not: {TYPE_IT_INSTEAD}"
 )
 
 
@@ -141,16 +144,14 @@ def _without_the_form(context: Any, parsed: ParsedCommand, command: dict[str, An
     if not parsed.title:
         return (
             ":warning: Slack did not open the ticket form in time; it may be having trouble. "
-            "Type what is wrong after the command, e.g. `/ticket the printer on 3 jams`, "
-            "and I will file it straight away."
+            + TYPE_IT_INSTEAD
         )
     runtime, organization, member = tenant(context)
     # Filed for themselves, so their staff status does not matter (and asking Slack for
     # the staff channel's members is what cannot be done now).
     filer = Actor.for_member(member)
-    title, description = parsed.title, ""
-    if len(title) > TITLE_MAX_LENGTH:
-        title, description = title[: TITLE_MAX_LENGTH - 1] + "…", parsed.title
+    title = truncate(parsed.title, TITLE_MAX_LENGTH)
+    description = parsed.title if title != parsed.title else ""
     with runtime.db.session() as session:
         ticket = workflows.file_ticket(
             session,

@@ -51,6 +51,15 @@ def find_workspace_member(
     return row[0], row[1]
 
 
+def connected_organizations(session: Session) -> list[Organization]:
+    """Organizations whose workspace has the app installed (not disconnected)."""
+    return list(
+        session.exec(
+            select(Organization).where(col(Organization.slack_disconnected_at).is_(None))
+        ).all()
+    )
+
+
 def get_or_create_organization(
     session: Session,
     *,

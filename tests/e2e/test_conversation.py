@@ -336,17 +336,20 @@ def test_a_requester_cannot_reply_into_someone_elses_ticket_thread(ticket: World
     assert isinstance(world.tickets()[0], Ticket)
 
 
+def alice_replies(world: World, text: str) -> dict[str, Any]:
+    """Alice answers in ticket #1's DM thread; returns the message event."""
+    dm = world.sim.dm_channel(world.team, world.alice)
+    reply = world.driver.message_event(
+        world.team, dm, world.alice, text, thread_ts=dm_root(world, world.alice)["ts"]
+    )
+    world.driver.event(world.team, reply)
+    return reply
+
+
 def test_a_requesters_edit_and_deletion_reach_the_copy_in_the_staff_thread(ticket: World):
     world = ticket
     dm = world.sim.dm_channel(world.team, world.alice)
-    reply = world.driver.message_event(
-        world.team,
-        dm,
-        world.alice,
-        "My password is <hunter2>",
-        thread_ts=dm_root(world, world.alice)["ts"],
-    )
-    world.driver.event(world.team, reply)
+    reply = alice_replies(world, "My password is <hunter2>")
     world.deliver()
     copy = f":speech_balloon: *<@{world.alice}>* (requester) replied:\n"
     assert staff_thread(world) == [copy + "My password is &lt;hunter2&gt;"]
@@ -367,14 +370,7 @@ def test_a_requesters_edit_and_deletion_reach_the_copy_in_the_staff_thread(ticke
 def test_a_reply_deleted_before_its_copy_was_posted_is_never_copied(ticket: World):
     world = ticket
     dm = world.sim.dm_channel(world.team, world.alice)
-    reply = world.driver.message_event(
-        world.team,
-        dm,
-        world.alice,
-        "Oops, wrong ticket",
-        thread_ts=dm_root(world, world.alice)["ts"],
-    )
-    world.driver.event(world.team, reply)  # not delivered yet
+    reply = alice_replies(world, "Oops, wrong ticket")  # not delivered yet
     world.driver.event(world.team, world.driver.message_deleted(world.team, dm, reply["ts"]))
     world.deliver()
     assert comments(world) == []
@@ -386,14 +382,7 @@ def test_a_reply_deleted_before_its_copy_was_posted_is_never_copied(ticket: Worl
 def test_deleting_ticketbots_copy_keeps_the_requesters_reply(ticket: World):
     world = ticket
     dm = world.sim.dm_channel(world.team, world.alice)
-    reply = world.driver.message_event(
-        world.team,
-        dm,
-        world.alice,
-        "Here is the error code",
-        thread_ts=dm_root(world, world.alice)["ts"],
-    )
-    world.driver.event(world.team, reply)
+    alice_replies(world, "Here is the error code")
     world.deliver()
     [copy] = world.sim.thread(world.staff_channel, card(world)["ts"])[1:]
     world.driver.event(
@@ -409,10 +398,7 @@ def test_deleting_ticketbots_copy_keeps_the_requesters_reply(ticket: World):
 def test_a_reply_edited_before_its_copy_was_posted_is_copied_as_edited(ticket: World):
     world = ticket
     dm = world.sim.dm_channel(world.team, world.alice)
-    reply = world.driver.message_event(
-        world.team, dm, world.alice, "The code is 0x80", thread_ts=dm_root(world, world.alice)["ts"]
-    )
-    world.driver.event(world.team, reply)  # not delivered yet (Slack slow, say)
+    reply = alice_replies(world, "The code is 0x80")  # not delivered yet (Slack slow, say)
     world.driver.event(
         world.team, world.driver.message_changed(world.team, dm, reply["ts"], "The code is 0x81")
     )
