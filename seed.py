@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from bot import migrate
-from bot.db import Database
+from bot.core import migrate
+from bot.core.db import Database
+from bot.core.settings import Settings
 from bot.services import comments, organizations, tickets
 from bot.services.actors import Actor
-from bot.settings import Settings
 from models import CommentType, Member, MemberRole, Organization, Ticket
 
 DEFAULT_TEAM_ID = "T0TECHPRO1"

@@ -46,8 +46,8 @@ class Timing:
 
 def _setup(url: str) -> None:
     """The schema, three organizations (one per phase) and a requester in each."""
-    from bot import migrate
-    from bot.db import Database
+    from bot.core import migrate
+    from bot.core.db import Database
     from bot.services import organizations as orgs
 
     database = Database.from_url(url)
@@ -81,7 +81,7 @@ def worker(
     url: str, index: int, count: int, barrier: Any, results: Any
 ) -> None:  # pragma: no cover - runs in a child process
     """The phases in one process: the baseline, then numbering first, then last."""
-    from bot.db import Database
+    from bot.core.db import Database
     from bot.services import tickets as ticket_service
     from bot.services.actors import Actor
     from models import Ticket, TicketEvent, TicketStatus, utcnow

@@ -14,13 +14,13 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
-from bot import workspaces
-from bot.errors import DomainError
+from bot.core.errors import DomainError
+from bot.core.settings import Settings
 from bot.ids import BOT_SCOPES, Block
-from bot.recent_tenants import RecentTenants
 from bot.runtime import INTERACTIVE_TIMEOUT_SECONDS, Runtime, web_client
 from bot.services import organizations as orgs
-from bot.settings import Settings
+from bot.slack import installs
+from bot.slack.tenant_cache import RecentTenants
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +229,7 @@ def _tenant_middleware(runtime: Runtime):
                 and event_type not in DISCONNECTING_EVENTS
             ):
                 # Slack sent us a request from the workspace: the app is installed again.
-                workspaces.reconnect(session, organization=organization)
+                installs.reconnect(session, organization=organization)
                 organization.slack_disconnected_at = None
             member = None
             if context.user_id:

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from bot.errors import DomainError, NotFound
-from bot.settings import Settings
+from bot.core.errors import DomainError, NotFound
+from bot.core.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -60,8 +60,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 0
     # Several processes (one Python process uses one core): the schema is migrated once,
     # here, then each process builds its own app, outbox worker and scheduler.
-    from bot import migrate
-    from bot.db import make_engine
+    from bot.core import migrate
+    from bot.core.db import make_engine
 
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
@@ -127,8 +127,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from bot import migrate
-    from bot.db import make_engine
+    from bot.core import migrate
+    from bot.core.db import make_engine
 
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -144,8 +144,8 @@ def _workspace_unit_of_work(
     """A unit of work on the (migrated) database and the organization of Slack team
     `team_id`, created when `create` says so. Domain errors end the command with their
     message. Only the database is used, so this works while `serve` runs."""
-    from bot import migrate
-    from bot.db import Database, make_engine
+    from bot.core import migrate
+    from bot.core.db import Database, make_engine
     from bot.services import organizations as orgs
 
     if not re.fullmatch(r"[A-Z0-9]{2,32}", team_id):

@@ -17,11 +17,11 @@ from typing import Any
 
 import uvicorn
 
-from bot import delivery
 from bot.app import create_app
+from bot.core.settings import Settings
 from bot.ids import Action, Callback
+from bot.outbox import worker as delivery
 from bot.runtime import Runtime, build_runtime
-from bot.settings import Settings
 from bot.slacksim import SlackDriver, SlackSimulator
 from bot.web import create_web_app
 

@@ -10,7 +10,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import delete
 from sqlmodel import col
 
-from bot.db import Database
+from bot.core.db import Database
 from models import SlackEventReceipt, utcnow
 from models.api import IdempotencyKey
 

@@ -9,17 +9,19 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
-from bot import jobs, migrate, outbox
-from bot.attachments import FETCH_FILE, SHARE_FILE, SlackFileJobs
-from bot.db import Database
-from bot.delivery import DeliveryWorker
-from bot.directory import SlackDirectory
-from bot.files import ContentStore
-from bot.reactions import FILE_REACTED_MESSAGE, ReactionJobs
+from bot import jobs
+from bot.core import migrate
+from bot.core.db import Database
+from bot.core.settings import Settings
+from bot.core.storage import ContentStore
+from bot.flows.attachments import FETCH_FILE, SHARE_FILE, SlackFileJobs
+from bot.flows.reactions import FILE_REACTED_MESSAGE, ReactionJobs
+from bot.outbox import rows as outbox
+from bot.outbox.worker import DeliveryWorker
 from bot.services import organizations as orgs
-from bot.settings import Settings
-from bot.slack_files import allowed_file_hosts
-from bot.workspaces import InstallationStore
+from bot.slack.files import allowed_file_hosts
+from bot.slack.installs import InstallationStore
+from bot.slack.people import SlackDirectory
 from models import Organization
 
 log = logging.getLogger(__name__)

@@ -8,16 +8,16 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import workflows
 from bot.blocks.conversation import internal_note_modal, reply_modal
 from bot.blocks.tickets import ticket_id_from_block_id
-from bot.errors import NotFound, PermissionDenied
+from bot.core.errors import NotFound, PermissionDenied
+from bot.core.text import from_slack
+from bot.flows import tickets as ticket_flows
+from bot.flows.reactions import fetch_message
 from bot.ids import Action
-from bot.outbox import ticket_view
-from bot.reactions import fetch_message
+from bot.outbox.render import ticket_view
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
-from bot.text_input import from_slack
 from handlers.common import open_ticket_modal, source_prefill, tenant
 
 STAFF_ONLY = "Only the IT team can change tickets. Your request is in good hands!"
@@ -46,7 +46,7 @@ def card_action(ack: Ack, action: dict[str, Any], context: Any) -> None:
             session, organization_id=organization.id, ticket_id=ticket_id
         )
         picked = action.get("selected_user")
-        workflows.change_ticket(
+        ticket_flows.change_ticket(
             session,
             organization=organization,
             ticket=ticket,
@@ -129,7 +129,7 @@ def offer_add_to_ticket(
         ticket = ticket_service.get_ticket(
             session, organization_id=organization.id, ticket_id=int(match.group(1))
         )
-        workflows.add_comment(
+        ticket_flows.add_comment(
             session,
             organization=organization,
             ticket=ticket,

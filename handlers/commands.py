@@ -11,10 +11,12 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot import admin, portal, workflows
 from bot.blocks.setup import setup_modal
 from bot.blocks.text import escape, truncate
 from bot.blocks.tickets import ModalPrefill, usage_text
+from bot.flows import setup as setup_flow
+from bot.flows import tickets as ticket_flows
+from bot.flows import views as ticket_views
 from bot.ids import Command
 from bot.services.actors import Actor
 from handlers.common import actor_of, open_ticket_modal, tenant
@@ -79,11 +81,13 @@ def ticket_command(ack: Ack, command: dict[str, Any], client: Any, context: Any)
         viewer = actor_of(context)
         with runtime.db.read_session() as session:
             if parsed.kind == "mine":
-                blocks = portal.my_tickets_blocks(session, organization=organization, viewer=viewer)
+                blocks = ticket_views.my_tickets_blocks(
+                    session, organization=organization, viewer=viewer
+                )
                 text = "Your tickets"
             else:
                 assert parsed.number is not None
-                blocks = portal.ticket_blocks(
+                blocks = ticket_views.ticket_blocks(
                     session, organization=organization, viewer=viewer, number=parsed.number
                 )
                 text = f"Ticket #{parsed.number}"
@@ -153,12 +157,12 @@ def _without_the_form(context: Any, parsed: ParsedCommand, command: dict[str, An
     title = truncate(parsed.title, TITLE_MAX_LENGTH)
     description = parsed.title if title != parsed.title else ""
     with runtime.db.session() as session:
-        ticket = workflows.file_ticket(
+        ticket = ticket_flows.file_ticket(
             session,
             organization=organization,
             filer=filer,
             requester=member,
-            request=workflows.TicketRequest(
+            request=ticket_flows.TicketRequest(
                 title=title, description=description, channel=command.get("channel_id")
             ),
         )
@@ -176,9 +180,9 @@ def open_setup_modal(client: Any, context: Any, command: dict[str, Any]) -> None
     slack_user = client.users_info(user=command["user_id"])["user"]
     slack_admin = bool(slack_user.get("is_admin") or slack_user.get("is_owner"))
     with runtime.db.session() as session:
-        admin.record_slack_admin(session, member=member, slack_admin=slack_admin)
-        admin.ensure_can_configure(member, slack_admin=slack_admin)
-        companies = admin.company_lines(session, organization)
+        setup_flow.record_slack_admin(session, member=member, slack_admin=slack_admin)
+        setup_flow.ensure_can_configure(member, slack_admin=slack_admin)
+        companies = setup_flow.company_lines(session, organization)
     view = setup_modal(
         staff_channel=runtime.directory.staff_channel(organization),
         categories=organization.categories,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.blocks.tickets import ModalPrefill, new_ticket_modal
-from bot.errors import PermissionDenied
+from bot.core.errors import PermissionDenied
+from bot.flows.tickets import first_line, request_from_message
 from bot.runtime import Runtime
 from bot.services import organizations as orgs
 from bot.services.actors import Actor
-from bot.workflows import first_line, request_from_message
 from models import Member, Organization, TicketPriority
 
 TITLE_FROM_MESSAGE_MAX = 200

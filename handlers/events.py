@@ -10,10 +10,13 @@ from slack_bolt import App
 from slack_bolt.listener.builtins import TokenRevocationListeners
 from slack_sdk.errors import SlackApiError
 
-from bot import conversation, portal, reactions, workflows, workspaces
+from bot.core.text import from_slack
+from bot.flows import conversation, reactions
+from bot.flows import tickets as ticket_flows
+from bot.flows import views as ticket_views
 from bot.ids import Reaction
-from bot.slack_events import claim_event
-from bot.text_input import from_slack
+from bot.slack import installs
+from bot.slack.dedupe import claim_event
 from handlers.common import tenant, tenant_organization
 
 log = logging.getLogger(__name__)
@@ -33,7 +36,7 @@ def reaction_added(event: dict[str, Any], body: dict[str, Any], context: Any) ->
     if request_channels and channel not in request_channels:
         return  # the admins limited :ticket: filing to their request channels
     with runtime.db.session() as session:
-        if workflows.ticket_for_source_message(
+        if ticket_flows.ticket_for_source_message(
             session, organization=organization, channel=channel, ts=ts
         ):
             return  # one ticket per message, however many people react
@@ -147,7 +150,7 @@ def app_home_opened(event: dict[str, Any], client: Any, context: Any) -> None:
     runtime, organization, member = tenant(context)
     viewer = runtime.directory.actor(organization, member)
     with runtime.db.read_session() as session:
-        view = portal.home_view(
+        view = ticket_views.home_view(
             session,
             organization=organization,
             viewer=viewer,
@@ -163,7 +166,7 @@ def app_uninstalled(body: dict[str, Any], context: Any) -> None:
     if runtime.installation_store is not None:
         TokenRevocationListeners(runtime.installation_store).handle_app_uninstalled_events(context)
     with runtime.db.session() as session:
-        workspaces.disconnect(session, organization=organization, reason="app uninstalled")
+        installs.disconnect(session, organization=organization, reason="app uninstalled")
 
 
 def tokens_revoked(event: dict[str, Any], context: Any) -> None:
@@ -174,7 +177,7 @@ def tokens_revoked(event: dict[str, Any], context: Any) -> None:
         )
     if (event.get("tokens") or {}).get("bot"):
         with runtime.db.session() as session:
-            workspaces.disconnect(session, organization=organization, reason="bot token revoked")
+            installs.disconnect(session, organization=organization, reason="bot token revoked")
 
 
 def register(app: App) -> None:

@@ -8,12 +8,13 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot import attachments, conversation, workflows
 from bot.blocks.tickets import ModalPrefill
-from bot.errors import InvalidInput, PermissionDenied
+from bot.core.errors import InvalidInput, PermissionDenied
+from bot.core.text import from_slack
+from bot.flows import attachments, conversation
+from bot.flows import tickets as ticket_flows
+from bot.flows.tickets import source_files
 from bot.ids import Callback
-from bot.text_input import from_slack
-from bot.workflows import source_files
 from handlers.common import open_ticket_modal, source_prefill, tenant
 from models import CommentType, MessageRole
 
@@ -55,7 +56,7 @@ def send_to_requester(ack: Ack, shortcut: dict[str, Any], context: Any, respond:
         if thread is None or thread.role != MessageRole.STAFF_CARD:
             raise InvalidInput("Use this on a message in a ticket card's thread.")
         if (message.get("text") or "").strip() or not message.get("files"):
-            workflows.add_comment(
+            ticket_flows.add_comment(
                 session,
                 organization=organization,
                 ticket=thread.ticket,

@@ -8,13 +8,14 @@ from typing import Any
 from pydantic import BaseModel
 from slack_bolt import Ack, App
 
-from bot import admin, workflows
 from bot.blocks.conversation import ticket_id_from_metadata
 from bot.blocks.setup import parse_company_lines
-from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.core.errors import InvalidInput, NotFound, PermissionDenied
+from bot.core.text import from_slack
+from bot.flows import setup as setup_flow
+from bot.flows import tickets as ticket_flows
 from bot.ids import Block, Callback, Field
 from bot.services import tickets as ticket_service
-from bot.text_input import from_slack
 from handlers.common import tenant
 from models import CommentType, Member
 
@@ -75,12 +76,12 @@ def submit_new_ticket(ack: Ack, view: dict[str, Any], context: Any) -> None:
             if requester_slack_id == member.slack_user_id
             else runtime.directory.member_for(session, organization, requester_slack_id)
         )
-        workflows.file_ticket(
+        ticket_flows.file_ticket(
             session,
             organization=organization,
             filer=filer,
             requester=requester,
-            request=workflows.TicketRequest(
+            request=ticket_flows.TicketRequest(
                 title=form.title,
                 description=form.description,
                 priority=form.priority,
@@ -109,7 +110,7 @@ def submit_comment(ack: Ack, view: dict[str, Any], context: Any) -> None:
         ticket = ticket_service.get_ticket(
             session, organization_id=organization.id, ticket_id=ticket_id
         )
-        workflows.add_comment(
+        ticket_flows.add_comment(
             session,
             organization=organization,
             ticket=ticket,
@@ -135,8 +136,8 @@ def submit_setup(ack: Ack, view: dict[str, Any], context: Any) -> None:
     categories = (element(Block.CATEGORIES).get("value") or "").splitlines()
     with runtime.db.session() as session:
         stored = session.get(Member, member.id)
-        admin.ensure_can_configure(stored or member, slack_admin=False)
-        admin.apply_setup(
+        setup_flow.ensure_can_configure(stored or member, slack_admin=False)
+        setup_flow.apply_setup(
             session,
             organization=organization,
             staff_channel=element(Block.STAFF_CHANNEL).get("selected_conversation"),

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import text
 
 import models
-from bot import migrate
-from bot.db import Database, make_engine
+from bot.core import migrate
+from bot.core.db import Database, make_engine
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import inspect
 
 from bot.cli import main
-from bot.db import make_engine
+from bot.core.db import make_engine
 from bot.slacksim import SlackDriver, SlackSimulator
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from bot import jobs
-from bot.db import Database
+from bot.core.db import Database
 from bot.services import organizations as orgs
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor

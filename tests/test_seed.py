@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session, select
 
 import seed as seed_module
-from bot.db import Database
+from bot.core.db import Database
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
 from bot.services.comments import list_attachments, list_comments

@@ -17,8 +17,8 @@ from sqlmodel import Session
 
 from bot.api.errors import ContentTooLarge
 from bot.api.schemas import AttachmentCreateRequest
-from bot.errors import InvalidInput, NotFound
-from bot.files import ContentStore
+from bot.core.errors import InvalidInput, NotFound
+from bot.core.storage import ContentStore
 from bot.services import comments as comment_service
 from bot.services.actors import Actor
 from models import Organization, Ticket, TicketAttachment

@@ -18,7 +18,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
-from bot.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from bot.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 
 WWW_AUTHENTICATE = 'Bearer realm="ticketbot"'
 

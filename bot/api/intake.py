@@ -11,14 +11,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot import workflows
 from bot.api.errors import IdempotencyKeyReused
 from bot.api.schemas import TicketCreateRequest
 from bot.api.tokens import ApiCaller
-from bot.directory import SlackDirectory
-from bot.errors import InvalidInput, NotFound
+from bot.core.errors import InvalidInput, NotFound
+from bot.flows import tickets as ticket_flows
 from bot.services import organizations as orgs
 from bot.services.actors import Actor
+from bot.slack.people import SlackDirectory
 from models import Member, MemberRole, Organization, Ticket
 from models.api import IdempotencyKey
 
@@ -156,12 +156,12 @@ def file_api_ticket(
     """File a ticket for an integration exactly as Slack files one (same service, same card
     and DM), with the fields only integrations send (client company, device)."""
     check_client_company(session, organization=organization, company_id=request.client_company_id)
-    return workflows.file_ticket(
+    return ticket_flows.file_ticket(
         session,
         organization=organization,
         filer=actor,
         requester=requester,
-        request=workflows.TicketRequest(
+        request=ticket_flows.TicketRequest(
             title=request.title,
             description=request.description or "",
             priority=request.priority,

@@ -9,7 +9,6 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from bot import workflows
 from bot.api import intake, tokens
 from bot.api.attachments import (
     add_api_attachment,
@@ -30,7 +29,8 @@ from bot.api.schemas import (
     TicketUpdateRequest,
 )
 from bot.api.tokens import ApiCaller
-from bot.files import ContentStore
+from bot.core.storage import ContentStore
+from bot.flows import tickets as ticket_flows
 from bot.runtime import Runtime
 from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service
@@ -230,7 +230,7 @@ def create_api_router(runtime: Runtime) -> APIRouter:
             organization = _organization(session, caller)
             ticket = _ticket(session, caller, ticket_id)
             intake.check_update_references(session, organization=organization, changes=changes)
-            workflows.change_ticket(
+            ticket_flows.change_ticket(
                 session,
                 organization=organization,
                 ticket=ticket,
@@ -256,7 +256,7 @@ def create_api_router(runtime: Runtime) -> APIRouter:
         with runtime.db.session() as session:
             organization = _organization(session, caller)
             ticket = _ticket(session, caller, ticket_id)
-            comment = workflows.add_comment(
+            comment = ticket_flows.add_comment(
                 session,
                 organization=organization,
                 ticket=ticket,

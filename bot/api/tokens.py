@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.errors import InvalidInput, NotFound
+from bot.core.errors import InvalidInput, NotFound
 from bot.services.actors import Actor
 from models import Organization, utcnow
 from models.api import TOKEN_NAME_MAX_LENGTH, ApiToken

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.services.actors import Actor
 from bot.services.tickets import ensure_can_view, ensure_storable, touch
 from models import (

@@ -9,7 +9,7 @@ from sqlalchemy import and_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.errors import InvalidInput, NotFound
+from bot.core.errors import InvalidInput, NotFound
 from models import ClientCompany, Member, MemberRole, Organization, TicketPriority, utcnow
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

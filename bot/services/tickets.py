@@ -11,10 +11,10 @@ from sqlalchemy import Table, bindparam, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.core.errors import InvalidInput, NotFound, PermissionDenied
+from bot.core.text import unstorable_reason
 from bot.services.actors import Actor, StaffCheck, member_has_staff_role
 from bot.services.organizations import get_client_company, get_member
-from bot.text_input import unstorable_reason
 from models import (
     Member,
     Organization,

@@ -1,4 +1,4 @@
-"""Alembic environment. The engine comes from `bot.migrate`, never from a config file."""
+"""Alembic environment. The engine comes from `bot.core.migrate`, never from a config file."""
 
 from __future__ import annotations
 

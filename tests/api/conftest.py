@@ -14,9 +14,9 @@ from sqlmodel import col, select
 
 from bot.api import tokens
 from bot.app import create_app
-from bot.db import Database
+from bot.core.db import Database
+from bot.core.settings import Settings
 from bot.runtime import Runtime, build_runtime
-from bot.settings import Settings
 from bot.web import create_web_app
 from models import OutboxMessage
 from tests.services.factories import Workspace, make_workspace

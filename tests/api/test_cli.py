@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import migrate
 from bot.app import create_app
 from bot.cli import main
-from bot.db import Database
+from bot.core import migrate
+from bot.core.db import Database
 from bot.runtime import build_runtime
 from bot.web import create_web_app
 from tests.api.conftest import TestClient, api_settings, bearer

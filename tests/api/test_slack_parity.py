@@ -7,7 +7,8 @@ import json
 import re
 from typing import Any
 
-from bot import outbox, workflows
+from bot.flows import tickets as ticket_flows
+from bot.outbox import render as outbox_render
 from bot.services.actors import Actor, member_has_staff_role
 from models import MessageRole, Organization, OutboxMessage, Ticket
 from tests.api.conftest import Api
@@ -40,12 +41,12 @@ def _tickets(api: Api) -> tuple[Ticket, Ticket]:
     """A ticket filed through the Slack workflow and one filed through the API, alike."""
     with api.db.session() as session:
         organization = session.get(Organization, api.ws.organization.id)
-        via_slack = workflows.file_ticket(
+        via_slack = ticket_flows.file_ticket(
             session,
             organization=organization,
             filer=Actor.for_member(api.ws.alice),
             requester=api.ws.alice,
-            request=workflows.TicketRequest(**TICKET),
+            request=ticket_flows.TicketRequest(**TICKET),
         )
     response = api.post(
         "/api/tickets", json={**TICKET, "requester_slack_user_id": api.ws.alice.slack_user_id}
@@ -66,7 +67,7 @@ def test_filing_through_the_api_enqueues_what_filing_in_slack_does(api: Api):
     # The card is drawn when it is delivered, from the ticket as it is then.
     card = dict(api_rows[0].payload)
     with api.db.read_session() as session:
-        outbox.render(session, api_rows[0], card)
+        outbox_render.render(session, api_rows[0], card)
     assert "VPN &lt;drops&gt; &amp; reconnects" in card["text"]
 
 
@@ -80,7 +81,7 @@ def test_changing_and_commenting_through_the_api_enqueue_what_the_workflows_do(a
     with api.db.session() as session:
         organization = session.get(Organization, api.ws.organization.id)
         ticket = session.get(Ticket, via_slack.id)
-        workflows.change_ticket(
+        ticket_flows.change_ticket(
             session,
             organization=organization,
             ticket=ticket,
@@ -89,7 +90,7 @@ def test_changing_and_commenting_through_the_api_enqueue_what_the_workflows_do(a
             is_staff=member_has_staff_role,
         )
         for content, kind in comments:
-            workflows.add_comment(
+            ticket_flows.add_comment(
                 session,
                 organization=organization,
                 ticket=ticket,

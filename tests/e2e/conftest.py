@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from bot.app import create_app
-from bot.db import Database
+from bot.core.db import Database
+from bot.core.settings import Settings
 from bot.runtime import Runtime, build_runtime
-from bot.settings import Settings
 from bot.slacksim import SlackDriver, SlackSimulator
 from bot.web import create_web_app
 from models import Member, MemberRole, Organization, OutboxMessage, Ticket

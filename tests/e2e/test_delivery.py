@@ -10,10 +10,10 @@ from slack_sdk import WebClient
 from sqlalchemy import update
 from sqlmodel import select
 
-from bot import outbox
-from bot.db import Database
-from bot.delivery import DeliveryPolicy, DeliveryWorker
+from bot.core.db import Database
 from bot.ids import OUTBOX_METADATA_EVENT, Action
+from bot.outbox import render as outbox_render
+from bot.outbox.worker import DeliveryPolicy, DeliveryWorker
 from models import OutboxMessage, OutboxStatus, SlackMessageRef, Ticket, utcnow
 from tests.e2e.conftest import World
 
@@ -122,7 +122,7 @@ def test_a_message_slack_took_before_a_crash_is_not_posted_again(world: World):
     bot = WebClient(token=token.get_secret_value(), base_url=world.sim.api_url)
     card = dict(card_row.payload)
     with world.db.read_session() as session:
-        outbox.render(session, card_row, card)
+        outbox_render.render(session, card_row, card)
     posted = bot.chat_postMessage(
         channel=world.staff_channel,
         text=card["text"],

@@ -340,8 +340,8 @@ def test_socket_mode_app_needs_no_signing_secret_and_handles_envelopes(db, sim, 
     from slack_bolt.request import BoltRequest
 
     from bot.app import create_app
+    from bot.core.settings import Settings
     from bot.runtime import build_runtime
-    from bot.settings import Settings
 
     team = sim.add_team("T0SOCKET1")
     user = sim.add_user("T0SOCKET1", name="sock")["id"]

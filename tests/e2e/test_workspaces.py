@@ -13,14 +13,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from bot import workflows
 from bot.app import create_app
-from bot.db import Database
+from bot.core.db import Database
+from bot.core.settings import Settings
+from bot.flows import tickets as ticket_flows
 from bot.ids import Action, Block
 from bot.runtime import Runtime, build_runtime
 from bot.services import organizations as orgs
 from bot.services.actors import Actor
-from bot.settings import Settings
 from bot.slacksim import SlackDriver, SlackSimulator
 from bot.web import create_web_app
 from models import (
@@ -215,12 +215,12 @@ def _file_without_slack(multi: MultiWorld, space: Workspace, title: str) -> None
             select(Organization).where(Organization.slack_team_id == space.team)
         ).one()
         requester = orgs.sync_slack_member(session, organization=org, slack_user_id=space.user)
-        workflows.file_ticket(
+        ticket_flows.file_ticket(
             session,
             organization=org,
             filer=Actor.integration("monitoring"),
             requester=requester,
-            request=workflows.TicketRequest(title=title),
+            request=ticket_flows.TicketRequest(title=title),
         )
 
 

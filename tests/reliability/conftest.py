@@ -33,9 +33,9 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 import models
-from bot.db import Database
+from bot.core.db import Database
+from bot.core.settings import Settings
 from bot.ids import OUTBOX_METADATA_EVENT
-from bot.settings import Settings
 from bot.slacksim import SlackDriver, SlackSimulator
 from tests.e2e.conftest import World, make_world
 

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot.db import Database
-from bot.delivery import DeliveryPolicy, DeliveryWorker
+from bot.core.db import Database
+from bot.outbox.worker import DeliveryPolicy, DeliveryWorker
 from models import OutboxMessage, OutboxStatus, SlackMessageRef, Ticket, utcnow
 from tests.reliability.conftest import (
     HoldingSimulator,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, func, select
 
-from bot.db import Database
+from bot.core.db import Database
 from bot.slacksim import DriverResponse, SlackDriver
 from models import (
     OutboxMessage,

@@ -27,7 +27,7 @@ from sqlmodel import col, select
 
 from bot.api import tokens
 from bot.blocks.tickets import card_actions_block_id
-from bot.db import Database
+from bot.core.db import Database
 from bot.ids import Action, Block, Callback, Field
 from bot.services import organizations as orgs
 from bot.slacksim import APP_ID, SlackSimulator

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.errors import InvalidInput, PermissionDenied
+from bot.core.errors import InvalidInput, PermissionDenied
 from bot.services import comments as svc
 from bot.services import tickets
 from bot.services.actors import Actor

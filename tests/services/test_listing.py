@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event, update
 from sqlmodel import col
 
-from bot.errors import InvalidInput
+from bot.core.errors import InvalidInput
 from bot.services import organizations as orgs
 from bot.services import tickets as svc
 from bot.services.actors import Actor

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, col, select
 
-from bot import workflows
-from bot.db import Database
+from bot.core.db import Database
+from bot.flows import tickets as ticket_flows
 from bot.services import tickets
 from bot.services.actors import Actor
 from models import Member, Organization, Ticket
@@ -36,18 +36,18 @@ def _create_one(
     session: Session, organization_id: int, requester_id: int, title: str, *, filing: bool = False
 ) -> int:
     """One ticket, numbered first (`create_ticket`) or, with `filing`, last, the way the
-    Slack and REST intake files it (`workflows.file_ticket`: outbox rows, then the number)."""
+    Slack and REST intake files it (`ticket_flows.file_ticket`: outbox rows, then the number)."""
     # Each transaction reads its own copies: nothing ORM-loaded is shared between threads.
     organization = session.get(Organization, organization_id)
     requester = session.get(Member, requester_id)
     assert organization is not None and requester is not None
     if filing:
-        return workflows.file_ticket(
+        return ticket_flows.file_ticket(
             session,
             organization=organization,
             filer=Actor.for_member(requester),
             requester=requester,
-            request=workflows.TicketRequest(title=title),
+            request=ticket_flows.TicketRequest(title=title),
         ).ticket_number
     ticket = tickets.create_ticket(
         session,

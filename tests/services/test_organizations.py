@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import InvalidInput, NotFound
+from bot.core.errors import InvalidInput, NotFound
 from bot.services import organizations as orgs
 from models import ClientCompany, Member, MemberRole, Organization, TicketPriority
 from tests.services.factories import count, make_workspace

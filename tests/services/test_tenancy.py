@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.db import Database
-from bot.errors import DomainError, NotFound
+from bot.core.db import Database
+from bot.core.errors import DomainError, NotFound
 from bot.services import comments, tickets
 from bot.services import organizations as orgs
 from bot.services.actors import Actor

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.services import organizations as orgs
 from bot.services import tickets as svc
 from bot.services.actors import Actor

@@ -1,4 +1,4 @@
-"""bot.slack_files against a running SlackSimulator (real HTTP, real slack_sdk WebClient)."""
+"""bot.slack.files against a running SlackSimulator (real HTTP, real slack_sdk WebClient)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from bot.errors import InvalidInput
-from bot.slack_files import (
+from bot.core.errors import InvalidInput
+from bot.slack.files import (
     DownloadedFile,
     DownloadFailed,
     FileTooLarge,

@@ -1,31 +1,23 @@
-"""The Slack messages a domain change causes, written as outbox rows in its transaction.
+"""Which Slack messages a domain change causes, and their words.
 
-Nothing here talks to Slack: the delivery worker sends the rows after commit. References to
-messages that may not exist yet (the card's ts, the DM thread) are symbolic and resolved at
-delivery time, in order per ticket and lane.
+Nothing here talks to Slack: each function writes outbox rows (see `rows`) in the caller's
+unit of work; the worker sends them after commit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert
 from sqlmodel import Session, select
 
 from bot.blocks.text import MESSAGE_TEXT_MAX, escape, truncate
 from bot.blocks.tickets import (
-    PersonView,
-    TicketView,
     change_line,
     describe_change,
-    requester_received_blocks,
-    requester_received_text,
-    ticket_card,
-    ticket_fallback_text,
 )
-from bot.db import Database
-from bot.services import organizations as orgs
+from bot.outbox.render import ticket_view
+from bot.outbox.rows import RECORD_COMMENT, RENDER, STAFF_CHANNEL, Lane, Rendered, enqueue
 from bot.services.tickets import Change
 from models import (
     AuthorType,
@@ -42,177 +34,7 @@ from models import (
     TicketComment,
     TicketPriority,
     TicketStatus,
-    utcnow,
 )
-
-# Symbolic channel: the organization's staff channel, looked up when the row is delivered.
-STAFF_CHANNEL = "staff_channel"
-# Marks a unit of work that wrote outbox rows (or made some due): its commit wakes the worker.
-ROWS_WRITTEN = "ticketbot_outbox_rows_written"
-
-
-class Lane:
-    STAFF = "staff"  # the card and its thread
-    REQUESTER = "requester"  # the requester's DM thread
-    SOURCE = "source"  # the thread of the message a ticket was filed from
-    NOTIFY = "notify"  # DMs to staff about a ticket
-
-
-def enqueue(
-    session: Session,
-    *,
-    organization: Organization,
-    ticket: Ticket | None,
-    method: str,
-    payload: dict[str, Any],
-    lane: str = Lane.STAFF,
-    channel_ref: str | None = None,
-    ts_ref: str | None = None,
-    thread_ref: str | None = None,
-    record_as: MessageRole | None = None,
-) -> int:
-    """Write one outbox row in the unit of work; returns its id.
-
-    A Core INSERT, run now: ids ascend in the order rows are written, which is the order
-    the worker keeps per ticket and lane, and every Slack message costs one cheap
-    statement instead of an ORM object and its share of a flush.
-    """
-    if ticket is not None and ticket.id is None:
-        session.flush()  # the ticket's row must exist before rows that point at it
-    now = utcnow()
-    result = session.connection().execute(
-        _INSERT_ROW,
-        {
-            "organization_id": organization.id,
-            "ticket_id": ticket.id if ticket else None,
-            "lane": lane,
-            "method": method,
-            "payload": payload,
-            "channel_ref": channel_ref,
-            "ts_ref": ts_ref,
-            "thread_ref": thread_ref,
-            "record_as": record_as,
-            "status": OutboxStatus.PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        },
-    )
-    Database.mark(session, ROWS_WRITTEN)
-    return int(result.inserted_primary_key[0])
-
-
-_INSERT_ROW = insert(cast(Table, OutboxMessage.__table__))
-
-
-def _person(member: Member | None) -> PersonView | None:
-    if member is None:
-        return None
-    return PersonView(name=member.name, slack_user_id=member.slack_user_id)
-
-
-def ticket_view(
-    session: Session,
-    ticket: Ticket,
-    *,
-    source_permalink: str | None = None,
-    with_company_options: bool = False,
-) -> TicketView:
-    requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None
-    assignee = session.get(Member, ticket.assigned_staff_id) if ticket.assigned_staff_id else None
-    company = (
-        session.get(ClientCompany, ticket.client_company_id) if ticket.client_company_id else None
-    )
-    return TicketView(
-        id=ticket.id,  # type: ignore[arg-type]
-        number=ticket.ticket_number,
-        title=ticket.title,
-        description=ticket.description,
-        status=TicketStatus(ticket.status),
-        priority=TicketPriority(ticket.priority),
-        category=ticket.category,
-        requester=_person(requester),
-        assignee=_person(assignee),
-        company=company.name if company else None,
-        created_at=ticket.created_at,
-        source_permalink=source_permalink,
-        company_id=ticket.client_company_id,
-        # Only the card offers the company menu; lists of tickets do not need it.
-        company_options=(
-            orgs.company_choices(session, organization_id=ticket.organization_id)
-            if with_company_options
-            else ()
-        ),
-    )
-
-
-# Payload key naming what the worker renders when it delivers the row (see `render`).
-RENDER = "render"
-# Payload key: the posted message is also recorded as a message of this comment.
-RECORD_COMMENT = "record_comment"
-
-
-class Rendered:
-    """Messages drawn from the ticket as it is when they are delivered, not when they were
-    written: the filing transaction stays short (no card rendering while the
-    organization's ticket counter is held), and a card posted after an outage shows the
-    ticket as it is now."""
-
-    TICKET_CARD = "ticket_card"
-    REQUESTER_RECEIVED = "requester_received"
-    FILED_NOTICE = "filed_notice"  # the reply under a message that was filed
-
-
-def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
-    view = ticket_view(
-        session,
-        ticket,
-        source_permalink=_source_permalink(session, ticket),
-        with_company_options=True,
-    )
-    return {"text": ticket_fallback_text(view), "blocks": ticket_card(view, now=utcnow())}
-
-
-def _requester_received_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
-    view = ticket_view(session, ticket)
-    return {"text": requester_received_text(view), "blocks": requester_received_blocks(view)}
-
-
-def _filed_notice_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
-    return {
-        "text": f":ticket: Filed as ticket #{ticket.ticket_number}. The IT team will follow up."
-    }
-
-
-_RENDERERS = {
-    Rendered.TICKET_CARD: _card_payload,
-    Rendered.REQUESTER_RECEIVED: _requester_received_payload,
-    Rendered.FILED_NOTICE: _filed_notice_payload,
-}
-
-
-class TicketGone(LookupError):
-    """The ticket a message is drawn from no longer exists."""
-
-
-def render(session: Session, row: OutboxMessage, args: dict[str, Any]) -> None:
-    """Fill in `args` (a copy of the row's payload) with what the row asks to be rendered."""
-    what = args.pop(RENDER, None)
-    if what is None:
-        return
-    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
-    if ticket is None:
-        raise TicketGone(f"outbox row {row.id}: ticket {row.ticket_id} no longer exists")
-    args.update(_RENDERERS[what](session, ticket))
-
-
-def _source_permalink(session: Session, ticket: Ticket) -> str | None:
-    ref = session.exec(
-        select(SlackMessageRef).where(
-            SlackMessageRef.ticket_id == ticket.id, SlackMessageRef.role == MessageRole.SOURCE
-        )
-    ).first()
-    return ref.permalink if ref else None
 
 
 def ticket_created(

@@ -15,14 +15,14 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot import outbox
 from bot.blocks.text import escape
-from bot.db import Database
-from bot.files import ContentStore
-from bot.outbox import Lane
+from bot.core.db import Database
+from bot.core.storage import ContentStore
+from bot.outbox import rows as outbox
+from bot.outbox.rows import Lane
 from bot.services import comments as comment_service
 from bot.services.actors import Actor
-from bot.slack_files import DownloadFailed, FileTooLarge, download_slack_file, upload_to_thread
+from bot.slack.files import DownloadFailed, FileTooLarge, download_slack_file, upload_to_thread
 from models import (
     Member,
     MessageRole,

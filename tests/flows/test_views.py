@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bot import portal
-from bot.db import Database
+from bot.core.db import Database
+from bot.flows import views as ticket_views
 from bot.services import organizations as orgs
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
@@ -87,7 +87,7 @@ def statements_for(db: Database, slack_user_id: str, render: Render) -> int:
 
 
 def staff_home(session: Any, organization: Organization, tech: Member) -> object:
-    return portal.home_view(
+    return ticket_views.home_view(
         session,
         organization=organization,
         viewer=Actor.for_member(tech, is_staff=True),
@@ -96,7 +96,7 @@ def staff_home(session: Any, organization: Organization, tech: Member) -> object
 
 
 def my_tickets(session: Any, organization: Organization, person: Member) -> object:
-    return portal.my_tickets_blocks(
+    return ticket_views.my_tickets_blocks(
         session, organization=organization, viewer=Actor.for_member(person)
     )
 

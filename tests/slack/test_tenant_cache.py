@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.db import Database
-from bot.recent_tenants import RecentTenants
+from bot.core.db import Database
 from bot.services import organizations as orgs
+from bot.slack.tenant_cache import RecentTenants
 from models import Member
 
 

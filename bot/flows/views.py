@@ -16,7 +16,8 @@ from bot.blocks.conversation import (
     ticket_list,
 )
 from bot.blocks.tickets import TicketView
-from bot.outbox import STAFF_CHANNEL, ticket_view
+from bot.outbox.render import ticket_view
+from bot.outbox.rows import STAFF_CHANNEL
 from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor

@@ -7,9 +7,9 @@ import threading
 import pytest
 from sqlmodel import select
 
-from bot import outbox
-from bot.db import Database
-from bot.delivery import DeliveryWorker
+from bot.core.db import Database
+from bot.outbox import rows as outbox
+from bot.outbox.worker import DeliveryWorker
 from bot.services import organizations as orgs
 from models import Organization
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from bot.db import Database
-from bot.directory import SlackDirectory
+from bot.core.db import Database
 from bot.services import organizations as orgs
+from bot.slack.people import SlackDirectory
 
 
 class StaffChannel:

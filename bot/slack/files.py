@@ -22,7 +22,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from slack_sdk import WebClient
 
-from bot.errors import InvalidInput
+from bot.core.errors import InvalidInput
 
 SLACK_FILE_HOST = "files.slack.com"
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -13,8 +13,8 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from bot import outbox
-from bot.db import Database
+from bot.core.db import Database
+from bot.outbox import rows as outbox
 from bot.services import organizations as orgs
 from models import MemberRole, Organization, OutboxMessage, OutboxStatus, utcnow
 

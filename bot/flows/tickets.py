@@ -11,13 +11,14 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot import attachments, outbox
-from bot.errors import InvalidInput
+from bot.core.errors import InvalidInput
+from bot.core.text import from_slack
+from bot.flows import attachments
+from bot.outbox import messages
 from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor, StaffCheck
 from bot.services.tickets import Change
-from bot.text_input import from_slack
 from models import (
     CommentType,
     Member,
@@ -153,7 +154,7 @@ def file_ticket(
             notify_channel=source.get("channel"),
             notify_thread_ts=source.get("thread_ts") or source.get("ts"),
         )
-    outbox.ticket_created(
+    messages.ticket_created(
         session,
         organization=organization,
         ticket=ticket,
@@ -184,7 +185,7 @@ def change_ticket(
         changes=changes,
         is_staff=is_staff,
     )
-    outbox.ticket_changed(
+    messages.ticket_changed(
         session,
         organization=organization,
         ticket=ticket,
@@ -222,7 +223,7 @@ def add_comment(
         content=content,
         comment_type=comment_type,
     )
-    outbox.comment_added(
+    messages.comment_added(
         session,
         organization=organization,
         ticket=ticket,

@@ -12,8 +12,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, inspect, text
 
 import models
-from bot import migrate
-from bot.db import make_engine
+from bot.core import migrate
+from bot.core.db import make_engine
 from tests.conftest import POSTGRES_URL
 
 

@@ -30,9 +30,11 @@ from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from bot import outbox, workspaces
-from bot.db import Database
+from bot.core.db import Database
 from bot.ids import OUTBOX_METADATA_EVENT
+from bot.outbox import render as outbox_render
+from bot.outbox import rows as outbox
+from bot.slack import installs
 from models import (
     MessageRole,
     Organization,
@@ -338,8 +340,8 @@ class DeliveryWorker:
         with self.db.read_session() as session:
             self._resolve_refs(session, organization, row, args)
             try:
-                outbox.render(session, row, args)
-            except outbox.TicketGone as gone:
+                outbox_render.render(session, row, args)
+            except outbox_render.TicketGone as gone:
                 raise SlackApiError(str(gone), {"ok": False, "error": "ticket_not_found"}) from gone
         if dm_user:
             args["channel"] = self._dm_channel(client, organization, dm_user)
@@ -492,7 +494,7 @@ class DeliveryWorker:
             return
         if code in ACCESS_LOST_ERRORS:
             with self.db.session() as session:
-                workspaces.disconnect(session, organization=organization, reason=str(code))
+                installs.disconnect(session, organization=organization, reason=str(code))
             self._finish(
                 row.id,  # type: ignore[arg-type]
                 defer_until=self.clock() + self.policy.no_staff_channel_wait,

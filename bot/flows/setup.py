@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, select
 
-from bot import workspaces
 from bot.blocks.setup import CompanyLine
-from bot.errors import InvalidInput, PermissionDenied
+from bot.core.errors import InvalidInput, PermissionDenied
 from bot.services import organizations as orgs
+from bot.slack import installs
 from models import ClientCompany, Member, MemberRole, Organization
 
 NOT_ALLOWED = "Only workspace admins and owners, or Ticketbot admins, can change the setup."
@@ -107,5 +107,5 @@ def apply_setup(
     session.add(org)
     session.flush()
     # Cards that waited for a staff channel (or were deferred) go out now.
-    workspaces.reconnect(session, organization=org)
+    installs.reconnect(session, organization=org)
     return org

@@ -18,8 +18,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session
 
-from bot import outbox
-from bot.db import Database
+from bot.core.db import Database
+from bot.outbox import messages
 from bot.services import organizations as orgs
 from bot.services.actors import Actor, member_has_staff_role
 from models import Member, Organization, Ticket, utcnow
@@ -272,7 +272,7 @@ class SlackDirectory:
                 for ticket_id in moved:
                     ticket = session.get(Ticket, ticket_id)
                     if ticket is not None:
-                        outbox.refresh_card(session, organization=org, ticket=ticket)
+                        messages.refresh_card(session, organization=org, ticket=ticket)
         except (SlackApiError, SlackClientError, OSError) as error:
             log.warning("could not read the Slack profile of %s: %s", slack_user_id, error)
         except Exception:

@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot import attachments, outbox, workflows
+from bot.flows import attachments
+from bot.flows import tickets as ticket_flows
+from bot.outbox import messages
 from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
@@ -93,7 +95,7 @@ def route_message(
                 filters=TicketFilter(status=list(OPEN_STATUSES)),
                 limit=4,
             )
-            outbox.dm_offer(
+            messages.dm_offer(
                 session,
                 organization=organization,
                 channel=message.channel,
@@ -152,7 +154,7 @@ def note_from_staff_thread(
         )
     if not message.text.strip():
         return None
-    comment = workflows.add_comment(
+    comment = ticket_flows.add_comment(
         session,
         organization=organization,
         ticket=ticket,
@@ -189,18 +191,18 @@ def reply_from_requester(
     actor = Actor.for_member(requester, is_staff=False)
     text = message.text.strip() or "(sent a file)"
     if ticket.status == TicketStatus.CLOSED:
-        follow_up = workflows.file_ticket(
+        follow_up = ticket_flows.file_ticket(
             session,
             organization=organization,
             filer=actor,
             requester=requester,
-            request=workflows.TicketRequest(
+            request=ticket_flows.TicketRequest(
                 title=f"Follow-up to #{ticket.ticket_number}: {ticket.title}"[:200],
                 description=text,
             ),
             parent_ticket_id=ticket.id,
         )
-        outbox.requester_notice(
+        messages.requester_notice(
             session,
             organization=organization,
             ticket=ticket,
@@ -210,7 +212,7 @@ def reply_from_requester(
             ),
         )
         return RequesterReply(ticket=follow_up, comment=None, follow_up_of=ticket)
-    comment = workflows.add_comment(
+    comment = ticket_flows.add_comment(
         session,
         organization=organization,
         ticket=ticket,
@@ -234,7 +236,7 @@ def reply_from_requester(
         session, organization=organization, ticket=ticket, actor=actor
     )
     if change is not None:
-        outbox.ticket_changed(
+        messages.ticket_changed(
             session,
             organization=organization,
             ticket=ticket,
@@ -327,7 +329,7 @@ def _copies_follow(
     ticket = session.get(Ticket, comment.ticket_id)
     if ticket is None:
         return []
-    return outbox.comment_copies_follow(
+    return messages.comment_copies_follow(
         session,
         organization=organization,
         ticket=ticket,

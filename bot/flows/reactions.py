@@ -14,10 +14,11 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot import outbox, workflows
-from bot.db import Database
-from bot.directory import SlackDirectory
-from bot.errors import DomainError
+from bot.core.db import Database
+from bot.core.errors import DomainError
+from bot.flows import tickets as ticket_flows
+from bot.outbox import rows as outbox
+from bot.slack.people import SlackDirectory
 from models import Member, Organization, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class ReactionJobs:
     ) -> tuple[str | None, str | None]:
         channel, ts = args["channel"], args["ts"]
         with self.db.session() as session:
-            if workflows.ticket_for_source_message(
+            if ticket_flows.ticket_for_source_message(
                 session, organization=organization, channel=channel, ts=ts
             ):
                 return None, None  # one ticket per message, however many people react
@@ -77,12 +78,12 @@ class ReactionJobs:
                 reactor = session.get(Member, args.get("reactor_id"))
                 if org is None or reactor is None:
                     return None, None
-                workflows.file_ticket(
+                ticket_flows.file_ticket(
                     session,
                     organization=org,
                     filer=self.directory.actor(org, reactor),
                     requester=self.directory.member_for(session, org, message["user"]),
-                    request=workflows.request_from_message(message, channel),
+                    request=ticket_flows.request_from_message(message, channel),
                 )
         except IntegrityError:
             log.info("message %s/%s was filed concurrently", channel, ts)
