@@ -15,9 +15,10 @@ from bot.core.text import from_slack
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
 from bot.ids import Block, Callback, Field
+from bot.runtime import Runtime
 from bot.services import tickets as ticket_service
-from handlers.common import tenant
-from models import CommentType, Member
+from bot.services.actors import Actor
+from models import CommentType, Member, Organization
 
 
 class NewTicketForm(BaseModel):
@@ -64,11 +65,16 @@ class NewTicketForm(BaseModel):
         )
 
 
-def submit_new_ticket(ack: Ack, view: dict[str, Any], context: Any) -> None:
+def submit_new_ticket(
+    ack: Ack,
+    view: dict[str, Any],
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    actor: Actor,
+) -> None:
     """File the ticket; it is committed before Slack gets the ack."""
     form = NewTicketForm.from_view(view)
-    runtime, organization, member = tenant(context)
-    filer = runtime.directory.actor(organization, member)
     requester_slack_id = form.requester or form.source.get("author") or member.slack_user_id
     with runtime.db.session() as session:
         requester = (
@@ -79,7 +85,7 @@ def submit_new_ticket(ack: Ack, view: dict[str, Any], context: Any) -> None:
         ticket_flows.file_ticket(
             session,
             organization=organization,
-            filer=filer,
+            filer=actor,
             requester=requester,
             request=ticket_flows.TicketRequest(
                 title=form.title,
@@ -94,14 +100,14 @@ def submit_new_ticket(ack: Ack, view: dict[str, Any], context: Any) -> None:
     ack()
 
 
-def submit_comment(ack: Ack, view: dict[str, Any], context: Any) -> None:
+def submit_comment(
+    ack: Ack, view: dict[str, Any], runtime: Runtime, organization: Organization, actor: Actor
+) -> None:
     """An internal note or a reply to the requester, from the card's modals."""
     internal = view.get("callback_id") == Callback.INTERNAL_NOTE_MODAL
     block = Block.NOTE if internal else Block.REPLY
     text = (((view.get("state") or {}).get("values") or {}).get(block) or {}).get(Field.VALUE) or {}
     ticket_id = ticket_id_from_metadata(view.get("private_metadata"))
-    runtime, organization, member = tenant(context)
-    actor = runtime.directory.actor(organization, member)
     if not actor.is_staff:
         raise PermissionDenied("Only the IT team can do that.")
     if ticket_id is None:
@@ -121,14 +127,15 @@ def submit_comment(ack: Ack, view: dict[str, Any], context: Any) -> None:
     ack()
 
 
-def submit_setup(ack: Ack, view: dict[str, Any], context: Any) -> None:
+def submit_setup(
+    ack: Ack, view: dict[str, Any], runtime: Runtime, organization: Organization, member: Member
+) -> None:
     """Save `/ticket setup`; it takes effect at once."""
     values = (view.get("state") or {}).get("values") or {}
 
     def element(block: Block) -> dict[str, Any]:
         return (values.get(block) or {}).get(Field.VALUE) or {}
 
-    runtime, organization, member = tenant(context)
     try:
         companies = parse_company_lines(element(Block.COMPANIES).get("value"))
     except ValueError as problem:
