@@ -48,20 +48,16 @@ def card_action(
     ack()
     ticket_id = _staff_ticket_id(actor, action)
     with runtime.db.session() as session:
-        ticket = ticket_service.get_ticket(
-            session, organization_id=organization.id, ticket_id=ticket_id
-        )
         picked = action.get("selected_user")
-        ticket_flows.change_ticket(
+        picked_id = (
+            runtime.directory.member_for(session, organization, picked).id if picked else None
+        )
+        ticket_flows.change_ticket_by_id(
             session,
             organization=organization,
-            ticket=ticket,
+            ticket_id=ticket_id,
             actor=actor,
-            changes=_changes(
-                action,
-                member.id,
-                runtime.directory.member_for(session, organization, picked).id if picked else None,
-            ),
+            changes=_changes(action, member.id, picked_id),
             is_staff=runtime.directory.staff_check(organization),
         )
 

@@ -12,7 +12,6 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.text import from_slack
 from bot.flows import conversation, reactions
-from bot.flows import tickets as ticket_flows
 from bot.flows import views as ticket_views
 from bot.ids import Reaction
 from bot.runtime import Runtime
@@ -40,18 +39,14 @@ def reaction_added(
         return
     if member is None:
         return
-    channel, ts = item.get("channel"), item.get("ts")
-    request_channels = organization.settings.get("request_channels") or []
-    if request_channels and channel not in request_channels:
-        return  # the admins limited :ticket: filing to their request channels
     with runtime.db.session() as session:
-        if ticket_flows.ticket_for_source_message(
-            session, organization=organization, channel=channel, ts=ts
-        ):
-            return  # one ticket per message, however many people react
         if claim_event(session, body):
-            reactions.enqueue_filing(
-                session, organization=organization, reactor=member, channel=channel, ts=ts
+            reactions.file_on_reaction(
+                session,
+                organization=organization,
+                reactor=member,
+                channel=item.get("channel") or "",
+                ts=item.get("ts") or "",
             )
 
 
@@ -71,15 +66,7 @@ def message(
         return _deleted(event, body, runtime, organization)
     if subtype not in AUTHORED_SUBTYPES or event.get("bot_id") or actor is None:
         return None  # joins, topic changes, bots (ourselves included)
-    incoming = conversation.IncomingMessage(
-        channel=event["channel"],
-        ts=event["ts"],
-        user=event["user"],
-        text=from_slack(event.get("text")),
-        thread_ts=event.get("thread_ts"),
-        files=event.get("files") or [],
-        in_dm=event.get("channel_type") == "im",
-    )
+    incoming = conversation.IncomingMessage.from_event(event)
     with runtime.db.session() as session:
         if claim_event(session, body):
             conversation.route_message(

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from slack_bolt import Ack, App
 
 from bot.blocks.conversation import ticket_id_from_metadata
-from bot.blocks.setup import parse_company_lines
+from bot.blocks.setup import CompanyLine, parse_company_lines
 from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.core.text import from_slack
 from bot.flows import setup as setup_flow
@@ -64,6 +64,17 @@ class NewTicketForm(BaseModel):
             source=source if isinstance(source, dict) else {},
         )
 
+    def to_request(self) -> ticket_flows.TicketRequest:
+        return ticket_flows.TicketRequest(
+            title=self.title,
+            description=self.description,
+            priority=self.priority,
+            category=self.category,
+            source=self.source,
+            client_company_id=self.client_company_id,
+            channel=self.channel,
+        )
+
 
 def submit_new_ticket(
     ack: Ack,
@@ -87,15 +98,7 @@ def submit_new_ticket(
             organization=organization,
             filer=actor,
             requester=requester,
-            request=ticket_flows.TicketRequest(
-                title=form.title,
-                description=form.description,
-                priority=form.priority,
-                category=form.category,
-                source=form.source,
-                client_company_id=form.client_company_id,
-                channel=form.channel,
-            ),
+            request=form.to_request(),
         )
     ack()
 
@@ -127,33 +130,53 @@ def submit_comment(
     ack()
 
 
+class SetupForm(BaseModel):
+    """What the `/ticket setup` modal submitted."""
+
+    staff_channel: str | None = None
+    categories: list[str] = []
+    default_priority: str | None = None
+    companies: list[CompanyLine] = []
+    request_channels: list[str] = []
+
+    @classmethod
+    def from_view(cls, view: dict[str, Any]) -> SetupForm:
+        values = (view.get("state") or {}).get("values") or {}
+
+        def element(block: Block) -> dict[str, Any]:
+            return (values.get(block) or {}).get(Field.VALUE) or {}
+
+        try:
+            companies = parse_company_lines(element(Block.COMPANIES).get("value"))
+        except ValueError as problem:
+            raise InvalidInput(str(problem), field="companies") from None
+        return cls(
+            staff_channel=element(Block.STAFF_CHANNEL).get("selected_conversation"),
+            categories=(element(Block.CATEGORIES).get("value") or "").splitlines(),
+            default_priority=(element(Block.DEFAULT_PRIORITY).get("selected_option") or {}).get(
+                "value"
+            ),
+            companies=companies,
+            request_channels=element(Block.REQUEST_CHANNELS).get("selected_conversations") or [],
+        )
+
+
 def submit_setup(
     ack: Ack, view: dict[str, Any], runtime: Runtime, organization: Organization, member: Member
 ) -> None:
     """Save `/ticket setup`; it takes effect at once."""
-    values = (view.get("state") or {}).get("values") or {}
-
-    def element(block: Block) -> dict[str, Any]:
-        return (values.get(block) or {}).get(Field.VALUE) or {}
-
-    try:
-        companies = parse_company_lines(element(Block.COMPANIES).get("value"))
-    except ValueError as problem:
-        raise InvalidInput(str(problem), field="companies") from None
-    categories = (element(Block.CATEGORIES).get("value") or "").splitlines()
+    form = SetupForm.from_view(view)
     with runtime.db.session() as session:
         stored = session.get(Member, member.id)
         setup_flow.ensure_can_configure(stored or member, slack_admin=False)
         setup_flow.apply_setup(
             session,
             organization=organization,
-            staff_channel=element(Block.STAFF_CHANNEL).get("selected_conversation"),
-            categories=categories,
-            default_priority=(element(Block.DEFAULT_PRIORITY).get("selected_option") or {}).get(
-                "value"
-            ),
-            companies=companies,
-            request_channels=element(Block.REQUEST_CHANNELS).get("selected_conversations") or [],
+            staff_channel=form.staff_channel,
+            categories=form.categories,
+            default_priority=form.default_priority,
+            companies=form.companies,
+            request_channels=form.request_channels,
         )
     runtime.directory.forget_staff(organization)
     ack()

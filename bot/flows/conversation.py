@@ -46,6 +46,18 @@ class IncomingMessage:
     files: list[dict[str, Any]] = field(default_factory=list)
     in_dm: bool = False  # written in the person's direct messages with Ticketbot
 
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> IncomingMessage:
+        return cls(
+            channel=event["channel"],
+            ts=event["ts"],
+            user=event["user"],
+            text=from_slack(event.get("text")),
+            thread_ts=event.get("thread_ts"),
+            files=event.get("files") or [],
+            in_dm=event.get("channel_type") == "im",
+        )
+
     @property
     def in_thread(self) -> bool:
         return self.thread_ts is not None and self.thread_ts != self.ts

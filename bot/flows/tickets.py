@@ -189,6 +189,29 @@ def file_ticket(
     return ticket
 
 
+def change_ticket_by_id(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket_id: int,
+    actor: Actor,
+    changes: dict[str, Any],
+    is_staff: StaffCheck,
+) -> list[Change]:
+    """`change_ticket` for a ticket known by id (a card's button)."""
+    ticket = ticket_service.get_ticket(
+        session, organization_id=organization.id, ticket_id=ticket_id
+    )
+    return change_ticket(
+        session,
+        organization=organization,
+        ticket=ticket,
+        actor=actor,
+        changes=changes,
+        is_staff=is_staff,
+    )
+
+
 def change_ticket(
     session: Session,
     *,
