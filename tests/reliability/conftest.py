@@ -470,8 +470,8 @@ def open_database(url: str) -> Database:
 
 __all__ = [
     "POSTGRES_URL",
-    "DatabaseOutage",
     "SIGNING_SECRET",
+    "DatabaseOutage",
     "HoldingSimulator",
     "ServeProcess",
     "Slack",
