@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.api import create_api_router
 from bot.outbox import worker as delivery
 from bot.runtime import Runtime
+from bot.slack import installs
 
 
 def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = True) -> FastAPI:
@@ -84,11 +86,19 @@ def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = Tr
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         failed = await run_in_threadpool(delivery.failed_count, runtime.db)
         pending = await run_in_threadpool(delivery.pending_count, runtime.db)
+        problems = await run_in_threadpool(
+            functools.partial(
+                installs.workspace_problems,
+                runtime.db,
+                default_staff_channel=runtime.settings.staff_channel_id,
+            )
+        )
         return JSONResponse(
             {
                 "status": "ok",
                 "database": "ok",
                 "outbox": {"pending": pending, "failed": failed},
+                **problems,
             }
         )
 

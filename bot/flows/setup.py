@@ -107,5 +107,6 @@ def apply_setup(
     session.add(org)
     session.flush()
     # Cards that waited for a staff channel (or were deferred) go out now.
+    installs.retry_staff_channel(session, organization=org)
     installs.reconnect(session, organization=org)
     return org

@@ -87,6 +87,9 @@ class DeliveryPolicy:
     max_backoff: timedelta = timedelta(minutes=5)
     # How long a card waits before looking again for a staff channel that is not set.
     no_staff_channel_wait: timedelta = timedelta(seconds=30)
+    # How long the staff channel's messages wait after Slack refused one (not_in_channel,
+    # is_archived, channel_not_found) before the next try (sooner on a re-invite or setup).
+    staff_channel_retry: timedelta = timedelta(minutes=5)
     # Rows of one claimed batch sent at once. A batch never holds two rows of the same
     # ticket and lane (the claim skips rows behind a pending one), so order is kept.
     senders: int = 8
@@ -339,6 +342,7 @@ class DeliveryWorker:
         args.pop(outbox.RECORD_COMMENT, None)  # ours, not Slack's (see _settle)
         with self.db.read_session() as session:
             self._resolve_refs(session, organization, row, args)
+            self._wait_for_staff_channel(organization, row, args)
             try:
                 outbox_render.render(session, row, args)
             except outbox_render.TicketGone as gone:
@@ -383,6 +387,23 @@ class DeliveryWorker:
             return response["channel"], response["ts"]
         response = client.api_call(row.method, json=args)
         return response.get("channel"), response.get("ts")
+
+    def _staff_channel(self, organization: Organization) -> str | None:
+        return organization.staff_channel_id or self.default_staff_channel
+
+    def _wait_for_staff_channel(
+        self, organization: Organization, row: OutboxMessage, args: dict[str, Any]
+    ) -> None:
+        """Messages for a staff channel Slack refused wait until its next try."""
+        retry_at = organization.staff_channel_retry_at
+        if (
+            organization.staff_channel_error
+            and row.channel_ref is not None
+            and args.get("channel") == self._staff_channel(organization)
+            and retry_at is not None
+            and retry_at > self.clock()
+        ):
+            raise _Defer(retry_at, f"staff channel unreachable: {organization.staff_channel_error}")
 
     def _dm_channel(self, client: WebClient, organization: Organization, user: str) -> str:
         """The DM channel with `user`; Slack answers conversations.open with the same id
@@ -502,6 +523,29 @@ class DeliveryWorker:
                 count_attempt=False,
             )
             return
+        if (
+            code in CANNOT_POST_THERE
+            and row.channel_ref is not None
+            and self._channel_of(organization, row) == self._staff_channel(organization)
+        ):
+            # The staff channel itself is refused: park its messages, in order, instead of
+            # losing them; the admins are told once (see installs.staff_channel_unreachable).
+            retry_at = self.clock() + self.policy.staff_channel_retry
+            with self.db.session() as session:
+                installs.staff_channel_unreachable(
+                    session,
+                    organization_id=organization.id or 0,
+                    channel=self._staff_channel(organization) or "",
+                    error=str(code),
+                    retry_at=retry_at,
+                )
+            self._finish(
+                row.id,  # type: ignore[arg-type]
+                defer_until=retry_at,
+                error=f"{row.method}: {code} (staff channel unreachable)",
+                count_attempt=False,
+            )
+            return
         dm_user = row.payload.get("dm_user")
         if (
             dm_user
@@ -579,6 +623,8 @@ class DeliveryWorker:
             row.sent_at = self.clock()
             row.result_channel, row.result_ts = channel, ts
             row.last_error = None
+            if row.channel_ref is not None:
+                installs.staff_channel_works(session, organization_id=row.organization_id)
             if row.record_as and channel and ts and row.ticket_id is not None:
                 _record_ref(session, row, channel, ts, self._permalinks.pop(row.id, None))  # type: ignore[arg-type]
             comment_id = row.payload.get(outbox.RECORD_COMMENT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import and_, update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -93,6 +93,22 @@ def get_or_create_organization(
     return organization
 
 
+def admins(session: Session, *, organization_id: int | None) -> list[Member]:
+    """The organization's admins reachable in Slack: Ticketbot admins, and workspace
+    admins and owners as Slack last said."""
+    return list(
+        session.exec(
+            select(Member)
+            .where(
+                Member.organization_id == organization_id,
+                col(Member.slack_user_id).is_not(None),
+                or_(Member.role == MemberRole.ADMIN, col(Member.slack_is_admin).is_(True)),
+            )
+            .order_by(col(Member.id))
+        ).all()
+    )
+
+
 def update_organization_settings(
     session: Session,
     *,
@@ -118,6 +134,11 @@ def update_organization_settings(
                 f"Unknown priority {default_priority!r}.", field="default_priority"
             ) from None
     if staff_channel_id is not None:
+        if (staff_channel_id or None) != organization.staff_channel_id:
+            # Another channel: whatever was wrong with the old one is not its problem.
+            organization.staff_channel_error = None
+            organization.staff_channel_error_at = None
+            organization.staff_channel_retry_at = None
         organization.staff_channel_id = staff_channel_id or None
     if name:
         organization.name = name[:200]
