@@ -1,4 +1,4 @@
-"""The HTTP server app: Slack's request URL, health, and (later) the REST API."""
+"""The HTTP server app: Slack's request URL, health, and the REST API."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = Tr
 
     # The OpenAPI document describes the REST API only: Slack's endpoints are not in it.
     web = FastAPI(title="Ticketbot", version="0.1.0", lifespan=lifespan)
-    web.include_router(create_api_router(runtime), prefix="/api")
+    web.state.runtime = runtime  # what the REST routes depend on (bot.api.deps)
+    web.include_router(create_api_router(runtime.settings), prefix="/api")
 
     secret = runtime.settings.slack_signing_secret
     verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
