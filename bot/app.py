@@ -288,8 +288,9 @@ def _render_error(
         callback_id = (body.get("view") or {}).get("callback_id", "")
         block = COMMENT_BLOCKS.get(callback_id) or FIELD_TO_BLOCK.get(field or "", Block.TITLE)
         return _json_response({"response_action": "errors", "errors": {block: message[:150]}})
-    if body.get("command"):
-        # The command's own answer is the surest way to be seen (no further request).
+    if body.get("command") and not isinstance(error, DomainError):
+        # Something is wrong on our side: the command's own answer is the surest way to be
+        # seen (it needs no further request).
         return _json_response({"response_type": "ephemeral", "text": message})
     if body.get("response_url") or body.get("response_urls"):
         try:
