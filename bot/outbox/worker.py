@@ -109,6 +109,8 @@ Job = Callable[
 JOB_PREFIX = "ticketbot."
 # The worker's own job: delete the copies of a posted row that landed late.
 REMOVE_COPIES = "ticketbot.remove_copies"
+# Marks the last error of a post that may have reached Slack all the same.
+UNCERTAIN = " (may have been posted)"
 # How far back the look-up for an already-posted message reads (pages of 200 messages).
 MAX_LOOKUP_PAGES = 25
 
@@ -349,7 +351,7 @@ class DeliveryWorker:
             uncertain = row.method == "chat.postMessage"
             self._retry_later(
                 row,
-                f"{type(error).__name__}: {error}",
+                f"{type(error).__name__}: {error}" + (UNCERTAIN if uncertain else ""),
                 at_least=self.policy.uncertain_post_wait if uncertain else None,
             )
             return
@@ -394,7 +396,8 @@ class DeliveryWorker:
                 already = self._find_posted(client, row, args)
                 if already:
                     log.info("outbox row %s was already posted as %s", row.id, already)
-                    self._remove_copies_later(organization, row, args["channel"], already, args)
+                    if UNCERTAIN in (row.last_error or ""):
+                        self._remove_copies_later(organization, row, args["channel"], already, args)
                     return args["channel"], already
             try:
                 response = client.chat_postMessage(**args)
@@ -410,7 +413,8 @@ class DeliveryWorker:
                     raise
             if row.record_as == MessageRole.STAFF_CARD:
                 self._permalinks[row.id] = _permalink(client, response["channel"], response["ts"])  # type: ignore[index]
-            if row.attempts > 1:
+            if UNCERTAIN in (row.last_error or ""):
+                # The try that timed out may land after this one.
                 self._remove_copies_later(
                     organization, row, response["channel"], response["ts"], args
                 )
