@@ -18,6 +18,7 @@ from bot.ids import Block, Callback, Field
 from bot.runtime import Runtime
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
+from bot.slack.dedupe import claim_submission
 from models import CommentType, Member, Organization
 
 
@@ -78,6 +79,7 @@ class NewTicketForm(BaseModel):
 
 def submit_new_ticket(
     ack: Ack,
+    body: dict[str, Any],
     view: dict[str, Any],
     runtime: Runtime,
     organization: Organization,
@@ -88,6 +90,8 @@ def submit_new_ticket(
     form = NewTicketForm.from_view(view)
     requester_slack_id = form.requester or form.source.get("author") or member.slack_user_id
     with runtime.db.session() as session:
+        if not claim_submission(session, body):
+            return ack()  # the same submission again: it was filed once
         requester = (
             member
             if requester_slack_id == member.slack_user_id
@@ -104,7 +108,12 @@ def submit_new_ticket(
 
 
 def submit_comment(
-    ack: Ack, view: dict[str, Any], runtime: Runtime, organization: Organization, actor: Actor
+    ack: Ack,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    runtime: Runtime,
+    organization: Organization,
+    actor: Actor,
 ) -> None:
     """An internal note or a reply to the requester, from the card's modals."""
     internal = view.get("callback_id") == Callback.INTERNAL_NOTE_MODAL
@@ -116,6 +125,8 @@ def submit_comment(
     if ticket_id is None:
         raise NotFound("I lost track of which ticket this was for; please try again.")
     with runtime.db.session() as session:
+        if not claim_submission(session, body):
+            return ack()  # the same submission again: it was sent once
         ticket = ticket_service.get_ticket(
             session, organization_id=organization.id, ticket_id=ticket_id
         )

@@ -1,4 +1,4 @@
-"""Once-only processing of Slack Events API deliveries."""
+"""Once-only processing of Slack Events API deliveries and modal submissions."""
 
 from __future__ import annotations
 
@@ -23,16 +23,38 @@ def claim_event(session: Session, body: dict[str, Any]) -> bool:
     event_id = body.get("event_id")
     if not event_id:
         return True  # not an Events API delivery; nothing to de-duplicate by
-    if session.get(SlackEventReceipt, event_id) is not None:
+    return _claim(
+        session, str(event_id), body.get("team_id"), (body.get("event") or {}).get("type")
+    )
+
+
+def claim_submission(session: Session, body: dict[str, Any]) -> bool:
+    """Take up a modal's submission inside the caller's transaction: True the first time a
+    view (its id and hash: what Slack showed when Submit was pressed) is submitted, False
+    for the same submission again (a double click, two tabs, a retry), whether it arrives
+    after the first or at the same moment. A submission that failed leaves no receipt."""
+    view = body.get("view") or {}
+    view_id, view_hash = view.get("id"), view.get("hash")
+    if not view_id:
+        return True
+    team_id = (body.get("team") or {}).get("id") if isinstance(body.get("team"), dict) else None
+    key = f"view:{view_id}:{view_hash or ''}"
+    return _claim(session, key, team_id, "view_submission")
+
+
+def _claim(session: Session, key: str, team_id: Any, kind: Any) -> bool:
+    key = key[:64]
+    if session.get(SlackEventReceipt, key) is not None:
         return False
     receipt = SlackEventReceipt(
-        event_id=str(event_id)[:64],
-        team_id=body.get("team_id"),
-        event_type=(body.get("event") or {}).get("type"),
+        event_id=key,
+        team_id=team_id if isinstance(team_id, str) else None,
+        event_type=str(kind)[:64] if kind else None,
     )
     try:
         with session.begin_nested():
             session.add(receipt)
+            session.flush()
     except IntegrityError:
         return False
     return True
