@@ -135,14 +135,15 @@ def build_runtime(
         ),
     )
     holder["runtime"] = runtime
+    store = ContentStore(settings.file_storage_dir)
     files = SlackFileJobs(
         database,
-        ContentStore(settings.file_storage_dir),
+        store,
         allowed_hosts=allowed_file_hosts(settings.slack_api_url),
         max_bytes=settings.max_attachment_bytes,
     )
     delivery.register_job(FETCH_FILE, files.fetch)
     delivery.register_job(SHARE_FILE, files.share)
-    delivery.register_job(FILE_REACTED_MESSAGE, ReactionJobs(database, directory).file)
+    delivery.register_job(FILE_REACTED_MESSAGE, ReactionJobs(database, directory, store).file)
     database.on_commit(delivery.wake, marked=outbox.ROWS_WRITTEN)
     return runtime
