@@ -14,6 +14,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -23,6 +24,7 @@ from bot.core.settings import Settings
 from bot.services import comments, organizations, tickets
 from bot.services.actors import Actor
 from models import CommentType, Member, MemberRole, Organization, Ticket
+from models.ticket import TicketCreate
 
 DEFAULT_TEAM_ID = "T0TECHPRO1"
 ORGANIZATION_NAME = "TechPro MSP"
@@ -42,7 +44,7 @@ PEOPLE = (
 )
 # Filed in this order, so they become #1…#6. `filed_by` None means the requester filed it;
 # `changes` are then applied by `changed_by` through update_ticket.
-TICKETS = (
+TICKETS: tuple[dict[str, Any], ...] = (
     {
         "requester": "john",
         "filed_by": None,
@@ -228,10 +230,12 @@ def _tickets(
             organization=organization,
             requester=requester,
             actor=actor(spec["filed_by"] or spec["requester"]),
-            title=spec["title"],
-            description=spec["description"],
-            priority=spec["priority"],
-            category=spec["category"],
+            request=TicketCreate(
+                title=spec["title"],
+                description=spec["description"],
+                priority=spec["priority"],
+                category=spec["category"],
+            ),
         )
         if spec["changes"]:
             changes = dict(spec["changes"])

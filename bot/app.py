@@ -22,6 +22,7 @@ from bot.ids import BOT_SCOPES, Block
 from bot.runtime import INTERACTIVE_TIMEOUT_SECONDS, Runtime, web_client
 from bot.services import organizations as orgs
 from bot.slack import installs
+from bot.slack.dedupe import AlreadySubmitted
 from bot.slack.tenant_cache import RecentTenants
 
 log = logging.getLogger(__name__)
@@ -270,6 +271,8 @@ def _render_error(
     the retry does the work once. Everything a person did gets an answer saying to try
     again, never silence.
     """
+    if isinstance(error, AlreadySubmitted):
+        return BoltResponse(status=200, body="")  # as the first time: the modal closes
     if isinstance(error, DomainError):
         message = error.message
     elif isinstance(error, SQLAlchemyError):

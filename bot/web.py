@@ -16,7 +16,7 @@ from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.concurrency import run_in_threadpool
 
-from bot.api import create_api_router
+from bot.api.routes import create_api_router
 from bot.outbox import worker as delivery
 from bot.runtime import Runtime
 from bot.slack import installs

@@ -18,8 +18,18 @@ from bot.ids import Block, Callback, Field
 from bot.runtime import Runtime
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
-from bot.slack.dedupe import claim_submission
+from bot.slack.dedupe import submission
 from models import CommentType, Member, Organization
+from models.ticket import TicketCreate
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """The modal's private_metadata, as we wrote it (or empty if it is not ours)."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
 
 
 class NewTicketForm(BaseModel):
@@ -45,12 +55,7 @@ class NewTicketForm(BaseModel):
             option = element(block).get("selected_option") or {}
             return option.get("value")
 
-        try:
-            metadata = json.loads(view.get("private_metadata") or "{}")
-        except ValueError:
-            metadata = {}
-        if not isinstance(metadata, dict):
-            metadata = {}
+        metadata = _metadata(view)
         source = metadata.get("source")
         company = selected(Block.CLIENT_COMPANY)
         channel = metadata.get("channel")
@@ -65,8 +70,8 @@ class NewTicketForm(BaseModel):
             source=source if isinstance(source, dict) else {},
         )
 
-    def to_request(self) -> ticket_flows.TicketRequest:
-        return ticket_flows.TicketRequest(
+    def to_request(self) -> TicketCreate:
+        return TicketCreate(
             title=self.title,
             description=self.description,
             priority=self.priority,
@@ -80,22 +85,19 @@ class NewTicketForm(BaseModel):
 def submit_new_ticket(
     ack: Ack,
     body: dict[str, Any],
-    view: dict[str, Any],
     runtime: Runtime,
     organization: Organization,
     member: Member,
     actor: Actor,
 ) -> None:
     """File the ticket; it is committed before Slack gets the ack."""
-    form = NewTicketForm.from_view(view)
+    form = NewTicketForm.from_view(body["view"])
     requester_slack_id = form.requester or form.source.get("author") or member.slack_user_id
-    with runtime.db.session() as session:
-        if not claim_submission(session, body):
-            return ack()  # the same submission again: it was filed once
+    with submission(runtime.db, body) as session:  # the same submission again: no effect
         requester = (
-            member
-            if requester_slack_id == member.slack_user_id
-            else runtime.directory.member_for(session, organization, requester_slack_id)
+            runtime.directory.member_for(session, organization, requester_slack_id)
+            if requester_slack_id and requester_slack_id != member.slack_user_id
+            else member
         )
         ticket_flows.file_ticket(
             session,
@@ -107,26 +109,28 @@ def submit_new_ticket(
     ack()
 
 
-def submit_comment(
-    ack: Ack,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    runtime: Runtime,
-    organization: Organization,
-    actor: Actor,
-) -> None:
-    """An internal note or a reply to the requester, from the card's modals."""
+def _comment_form(view: dict[str, Any]) -> tuple[bool, str, int | None]:
+    """(an internal note?, the text, the ticket's id) of a note or reply modal."""
     internal = view.get("callback_id") == Callback.INTERNAL_NOTE_MODAL
     block = Block.NOTE if internal else Block.REPLY
     text = (((view.get("state") or {}).get("values") or {}).get(block) or {}).get(Field.VALUE) or {}
-    ticket_id = ticket_id_from_metadata(view.get("private_metadata"))
+    return (
+        internal,
+        from_slack(text.get("value")),
+        ticket_id_from_metadata(view.get("private_metadata")),
+    )
+
+
+def submit_comment(
+    ack: Ack, body: dict[str, Any], runtime: Runtime, organization: Organization, actor: Actor
+) -> None:
+    """An internal note or a reply to the requester, from the card's modals."""
+    internal, text, ticket_id = _comment_form(body["view"])
     if not actor.is_staff:
         raise PermissionDenied("Only the IT team can do that.")
     if ticket_id is None:
         raise NotFound("I lost track of which ticket this was for; please try again.")
-    with runtime.db.session() as session:
-        if not claim_submission(session, body):
-            return ack()  # the same submission again: it was sent once
+    with submission(runtime.db, body) as session:  # the same submission again: no effect
         ticket = ticket_service.get_ticket(
             session, organization_id=organization.id, ticket_id=ticket_id
         )
@@ -135,7 +139,7 @@ def submit_comment(
             organization=organization,
             ticket=ticket,
             actor=actor,
-            content=from_slack(text.get("value")),
+            content=text,
             comment_type=CommentType.INTERNAL_NOTE if internal else CommentType.PUBLIC_REPLY,
         )
     ack()

@@ -36,6 +36,7 @@ def fetch_message(client: Any, channel: str, ts: str) -> dict[str, Any] | None:
     history = client.conversations_history(
         channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
     )
+    message: dict[str, Any]
     for message in history.get("messages", []):
         if message.get("ts") == ts:
             return message
@@ -107,11 +108,10 @@ class ReactionJobs:
             return None, None  # bots' messages (ours included) are never tickets
         request = ticket_flows.request_from_message(message, channel)
         whole = None
-        if len(request.description) > DESCRIPTION_MAX_LENGTH:
-            whole = request.description.encode("utf-8")
-            request.description = (
-                truncate(request.description, DESCRIPTION_MAX_LENGTH - len(CUT_NOTE)) + CUT_NOTE
-            )
+        text = request.description or ""
+        if len(text) > DESCRIPTION_MAX_LENGTH:
+            whole = text.encode("utf-8")
+            request.description = truncate(text, DESCRIPTION_MAX_LENGTH - len(CUT_NOTE)) + CUT_NOTE
         try:
             with self.store.writing(organization.id or 0, whole) as storage_key, \
                     self.db.session() as session:  # fmt: skip

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.core.db import Database
 from models import SlackEventReceipt
 
 
@@ -40,6 +43,20 @@ def claim_submission(session: Session, body: dict[str, Any]) -> bool:
     team_id = (body.get("team") or {}).get("id") if isinstance(body.get("team"), dict) else None
     key = f"view:{view_id}:{view_hash or ''}"
     return _claim(session, key, team_id, "view_submission")
+
+
+class AlreadySubmitted(Exception):
+    """This very submission of a modal took effect already (see `submission`)."""
+
+
+@contextmanager
+def submission(db: Database, body: dict[str, Any]) -> Iterator[Session]:
+    """The unit of work of a modal's submission, taken up once: the same submission again
+    raises AlreadySubmitted (answered like the first: the modal closes)."""
+    with db.session() as session:
+        if not claim_submission(session, body):
+            raise AlreadySubmitted((body.get("view") or {}).get("id"))
+        yield session
 
 
 def _claim(session: Session, key: str, team_id: Any, kind: Any) -> bool:
