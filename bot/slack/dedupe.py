@@ -52,11 +52,17 @@ class AlreadySubmitted(Exception):
 @contextmanager
 def submission(db: Database, body: dict[str, Any]) -> Iterator[Session]:
     """The unit of work of a modal's submission, taken up once: the same submission again
-    raises AlreadySubmitted (answered like the first: the modal closes)."""
+    raises AlreadySubmitted (answered like the first: the modal closes) and everything it
+    did is rolled back.
+
+    The claim comes last, so that the unit of work takes SQLite's write lock only when it
+    first writes (a first look-up of the staff list may read the database on its own
+    meanwhile); on PostgreSQL a copy running at the same moment waits on the first one's
+    receipt there and then rolls back."""
     with db.session() as session:
+        yield session
         if not claim_submission(session, body):
             raise AlreadySubmitted((body.get("view") or {}).get("id"))
-        yield session
 
 
 def _claim(session: Session, key: str, team_id: Any, kind: Any) -> bool:
