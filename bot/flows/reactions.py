@@ -144,6 +144,10 @@ class ReactionJobs:
             # that; say why under the message, once.
             log.info("reaction on %s/%s not filed: %s", channel, ts, refused.message)
             with self.db.session() as session:
+                if ticket_flows.ticket_for_source_message(
+                    session, organization=organization, channel=channel, ts=ts
+                ):
+                    return None, None  # filed meanwhile from another reaction: all is well
                 outbox.enqueue(
                     session,
                     organization=organization,
