@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.flows.reactions import WHOLE_MESSAGE_FILE
+from bot.ids import Callback
 from models import OutboxStatus, TicketAttachment
 from models.api import StoredAttachmentContent
 from models.ticket import DESCRIPTION_MAX_LENGTH
@@ -71,3 +72,32 @@ def test_a_file_name_too_long_is_refused_once_and_later_files_are_attached(world
     ]
     assert OutboxStatus.PENDING not in {r.status for r in world.outbox()}
     assert OutboxStatus.FAILED not in {r.status for r in world.outbox()}
+
+
+def test_create_ticket_on_a_message_with_many_long_named_files_keeps_requester_and_files(
+    world: World,
+):
+    files = [
+        world.sim.add_file(
+            world.team, world.bob, f"{n:02d}-" + "quarterly-report-final-v2-" * 9 + ".png",
+            b"\x89PNG" + bytes([n]) * 40,
+        )
+        for n in range(10)
+    ]  # fmt: skip
+    message = world.sim.post_user_message(
+        world.team, world.general, world.bob, "Reports will not open", files=files
+    )
+    world.driver.message_shortcut(
+        world.team, world.tech, Callback.CREATE_TICKET_FROM_MESSAGE, world.general, message["ts"]
+    )
+    view = world.open_modal(world.tech)
+    assert len(view["private_metadata"]) <= 3000
+    assert world.driver.submit_view(world.team, world.tech, view["id"], {}).status == 200
+    world.deliver()
+    (ticket,) = world.tickets()
+    assert ticket.requester_id == world.member(world.bob).id
+    assert sorted(a.filename for a in attachments(world)) == sorted(f["name"] for f in files)
+    # Filed from that message: a second filing of it is refused, as for any filed message.
+    assert [m["text"] for m in world.sim.thread(world.general, message["ts"])[1:]] == [
+        ":ticket: Filed as ticket #1. The IT team will follow up."
+    ]
