@@ -574,6 +574,11 @@ class DeliveryWorker:
             )
             return
         if code in ACCESS_LOST_ERRORS:
+            client = self.client_for(organization)
+            if client is not None and installs.token_works(client, organization):
+                # One refusal that auth.test does not confirm: not worth pausing a workspace.
+                self._retry_later(row, f"{row.method}: {code} (auth.test still works)")
+                return
             with self.db.session() as session:
                 installs.disconnect(session, organization=organization, reason=str(code))
             self._finish(

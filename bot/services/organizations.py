@@ -68,6 +68,17 @@ def connected_organizations(session: Session) -> list[Organization]:
     )
 
 
+def disconnected_organizations(session: Session) -> list[Organization]:
+    """Organizations whose workspace took the app's access away (paused deliveries)."""
+    return list(
+        session.exec(
+            select(Organization)
+            .where(col(Organization.slack_disconnected_at).is_not(None))
+            .order_by(col(Organization.id))
+        ).all()
+    )
+
+
 def get_or_create_organization(
     session: Session,
     *,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from sqlalchemy import update
@@ -33,6 +35,17 @@ def disconnect(session: Session, *, organization: Organization, reason: str) -> 
     log.warning(
         "workspace %s disconnected (%s): Slack deliveries paused", org.slack_team_id, reason
     )
+
+
+def token_works(client: Any, organization: Organization) -> bool:
+    """Does Slack accept the bot token for this organization's workspace (auth.test)?"""
+    try:
+        answer = client.auth_test()
+    except (SlackApiError, SlackClientError, OSError) as error:
+        log.info("workspace %s: auth.test failed: %s", organization.slack_team_id, error)
+        return False
+    team = answer.get("team_id")
+    return bool(answer.get("ok")) and (team is None or team == organization.slack_team_id)
 
 
 def reconnect(session: Session, *, organization: Organization) -> None:
