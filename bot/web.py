@@ -12,7 +12,7 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from slack_sdk.signature import SignatureVerifier
 from starlette.concurrency import run_in_threadpool
 
-from bot.api import create_api_router
+from bot.api.routes import create_api_router
 from bot.outbox import worker as delivery
 from bot.runtime import Runtime
 

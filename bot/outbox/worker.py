@@ -26,7 +26,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -45,7 +45,7 @@ from models import (
     TicketComment,
     utcnow,
 )
-from models.base import UTCDateTime
+from models.base import UTCDateTime, saved_id
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ class DeliveryWorker:
         with self.db.session() as session:
             rows = list(
                 session.exec(
-                    self._claim_query,  # type: ignore[call-overload]
+                    self._claim_query,
                     params={"now": now, "batch": self.policy.batch_size},
                 ).all()
             )
@@ -467,13 +467,14 @@ class DeliveryWorker:
                     limit=200,
                     cursor=cursor,
                 )
+            message: dict[str, Any]
             for message in response.get("messages", []):
-                metadata = message.get("metadata") or {}
+                metadata: dict[str, Any] = message.get("metadata") or {}
                 if (
                     metadata.get("event_type") == OUTBOX_METADATA_EVENT
                     and (metadata.get("event_payload") or {}).get("outbox_id") == row.id
                 ):
-                    return message.get("ts")
+                    return str(message["ts"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return None
@@ -496,11 +497,11 @@ class DeliveryWorker:
                 channel = self._channel_of(organization, row)
             self._blocked_until[(organization.id or 0, row.method, channel)] = until
             self._finish(
-                row.id,
+                saved_id(row),
                 defer_until=until,
                 error=f"ratelimited ({retry_after}s)",
                 count_attempt=False,
-            )  # type: ignore[arg-type]
+            )
             return
         if code in ACCESS_LOST_ERRORS:
             with self.db.session() as session:
@@ -660,7 +661,7 @@ def _record_ref(
             SlackMessageRef(
                 organization_id=row.organization_id,
                 ticket_id=row.ticket_id,  # type: ignore[arg-type]
-                role=MessageRole(row.record_as),
+                role=MessageRole(row.record_as or ""),
                 channel_id=channel,
                 ts=ts,
                 permalink=permalink,
@@ -682,7 +683,7 @@ def failed_count(db: Database) -> int:
             session.exec(
                 select(func.count())
                 .select_from(OutboxMessage)
-                .where(OutboxMessage.status == OutboxStatus.FAILED)
+                .where(col(OutboxMessage.status) == OutboxStatus.FAILED)
             ).one()
         )
 
@@ -693,6 +694,6 @@ def pending_count(db: Database) -> int:
             session.exec(
                 select(func.count())
                 .select_from(OutboxMessage)
-                .where(and_(OutboxMessage.status == OutboxStatus.PENDING))
+                .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
             ).one()
         )
