@@ -7,6 +7,7 @@ the Slack messages it causes (outbox rows) commit together or not at all. No Sla
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -17,6 +18,8 @@ from bot.core.text import from_slack
 from bot.flows import attachments
 from bot.outbox import messages
 from bot.services import comments as comment_service
+from bot.services import sla as sla_service
+from bot.services import sla_admin
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor, StaffCheck
 from bot.services.tickets import Change
@@ -50,6 +53,8 @@ class TicketRequest:
     # The channel the request was made in (a /ticket command's channel), if any.
     channel: str | None = None
     device_id: str | None = None
+    # An import's original time (not in the future); SLA clocks start from it.
+    created_at: datetime | None = None
 
 
 SOURCE_FILE_FIELDS = ("id", "name", "mimetype", "size", "permalink", "url_private_download")
@@ -162,6 +167,7 @@ def file_ticket(
         client_company_id=client_company_id,
         device_id=request.device_id,
         number_last=True,
+        created_at=request.created_at,
     )
     if source.get("files"):
         attachments.enqueue_fetch(
@@ -275,4 +281,22 @@ def add_comment(
         comment=comment,
         already_in_staff_thread=already_in_staff_thread,
     )
+    if sla_service.clocks_changed(session, ticket):
+        # A response met or a next-response clock started: the card's SLA line changes.
+        messages.refresh_card(session, organization=organization, ticket=ticket)
     return comment
+
+
+def change_ticket_sla(
+    session: Session, *, organization: Organization, ticket: Ticket, changes: dict[str, Any]
+) -> None:
+    """The ticket's own SLA policy and/or a resolution due instant set by hand; the card's
+    SLA line follows."""
+    if "sla_policy_id" in changes:
+        sla_admin.set_ticket_policy(
+            session, organization=organization, ticket=ticket, policy_id=changes["sla_policy_id"]
+        )
+    if "due_override_at" in changes:
+        sla_service.set_due_override(session, ticket=ticket, due=changes["due_override_at"])
+    if sla_service.clocks_changed(session, ticket):
+        messages.refresh_card(session, organization=organization, ticket=ticket)
