@@ -138,6 +138,16 @@ def _latest(clocks: Iterable[SlaClock], metric: SlaMetric) -> SlaClock | None:
     return max(mine, key=lambda c: c.cycle) if mine else None
 
 
+def _awaited(clock: SlaClock | None) -> bool:
+    """Whether the clock's promise is still to be kept (running, paused, or breached and
+    not yet kept)."""
+    if clock is None:
+        return False
+    if clock.status in LIVE:
+        return True
+    return clock.status == ClockStatus.BREACHED and clock.fulfilled_at is None
+
+
 def _mark_changed(session: Session, ticket: Ticket) -> None:
     session.info.setdefault(_CHANGED, set()).add(ticket.id)
 
@@ -300,14 +310,14 @@ def on_comment(session: Session, *, ticket: Ticket, comment: TicketComment) -> N
     if is_staff_public_reply(comment):
         for metric in (SlaMetric.FIRST_RESPONSE, SlaMetric.NEXT_RESPONSE):
             clock = _latest(clocks, metric)
-            if clock is not None and clock.status in LIVE:
+            if clock is not None and _awaited(clock):
                 _fulfil(session, ticket, clock, at)
         session.flush()
         return
     if ticket.first_response_at is None:
         return  # next response counts only once the first response is met
     current = _latest(clocks, SlaMetric.NEXT_RESPONSE)
-    if current is not None and current.status in LIVE:
+    if _awaited(current):
         return  # already waiting since an older comment
     ctx = _context(session, ticket)
     _start(
@@ -339,7 +349,8 @@ def on_status_changed(
     pause = set(ctx.policy.pause_statuses) if ctx.policy else set()
     resolution = _latest(clocks, SlaMetric.RESOLUTION)
     if new in DONE_STATUSES:
-        if old not in DONE_STATUSES and resolution is not None and resolution.status in LIVE:
+        if old not in DONE_STATUSES and _awaited(resolution):
+            assert resolution is not None
             _fulfil(session, ticket, resolution, at)
         for metric in (SlaMetric.FIRST_RESPONSE, SlaMetric.NEXT_RESPONSE):
             clock = _latest(clocks, metric)
