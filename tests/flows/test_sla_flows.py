@@ -17,6 +17,7 @@ from bot.services import sla_admin
 from bot.services.actors import Actor
 from bot.services.business_time import Calendar, add_business_time
 from models import ClockStatus, OutboxMessage, SlaClock, Ticket
+from models.ticket import TicketCreate
 from tests.services.factories import Workspace, make_workspace
 from tests.sla_fixtures import calendar_config, example, instant
 
@@ -55,7 +56,7 @@ def file(db: Database, ws: Workspace) -> int:
             organization=ws.organization,
             filer=Actor.for_member(ws.alice),
             requester=ws.alice,
-            request=ticket_flows.TicketRequest(title="VPN down"),
+            request=TicketCreate(title="VPN down"),
         )
         return ticket.id  # type: ignore[return-value]
 
