@@ -24,14 +24,14 @@ IsoDate = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-1
 
 class CalendarCreate(RequestBody):
     name: Text = Field(min_length=1, max_length=200)
-    timezone: str = Field(max_length=64, description="An IANA time zone, like Europe/London.")
+    timezone: Text = Field(max_length=64, description="An IANA time zone, like Europe/London.")
     hours: Hours
     holidays: list[IsoDate] = Field(default_factory=list, description="Closed days (local).")
 
 
 class CalendarUpdate(RequestBody):
     name: Text = optional_not_null(min_length=1, max_length=200)
-    timezone: str = optional_not_null(max_length=64)
+    timezone: Text = optional_not_null(max_length=64)
     hours: Hours = optional_not_null()
     holidays: list[IsoDate] = optional_not_null()
 
@@ -109,8 +109,8 @@ class PolicyList(BaseModel):
 
 class CompanyCreate(RequestBody):
     name: Text = Field(min_length=1, max_length=200)
-    slack_team_id: str | None = Field(default=None, max_length=32)
-    email_domains: list[Annotated[str, Field(max_length=253)]] = Field(default_factory=list)
+    slack_team_id: Text | None = Field(default=None, max_length=32)
+    email_domains: list[Annotated[Text, Field(max_length=253)]] = Field(default_factory=list)
     sla_policy_id: DbId | None = Field(
         default=None, description="This client's policy (else the organization's default)."
     )
@@ -118,8 +118,8 @@ class CompanyCreate(RequestBody):
 
 class CompanyUpdate(RequestBody):
     name: Text = optional_not_null(min_length=1, max_length=200)
-    slack_team_id: str | None = Field(default=None, max_length=32)
-    email_domains: list[Annotated[str, Field(max_length=253)]] = optional_not_null()
+    slack_team_id: Text | None = Field(default=None, max_length=32)
+    email_domains: list[Annotated[Text, Field(max_length=253)]] = optional_not_null()
     sla_policy_id: DbId | None = None
 
 

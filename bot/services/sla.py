@@ -16,12 +16,13 @@ same unit of work as the change.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Integer, bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
@@ -47,8 +48,10 @@ from models import (
     Ticket,
     TicketComment,
     TicketStatus,
+    table_of,
     utcnow,
 )
+from models.base import UTCDateTime
 
 DONE_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 LIVE = (ClockStatus.RUNNING, ClockStatus.PAUSED)
@@ -673,41 +676,35 @@ class Alert:
 CLAIM_BATCH = 500
 
 
-def _claim(session: Session, *, candidates: Any, guard: Any, values: dict[str, Any]) -> list[int]:
-    """Set `values` on the candidate clocks still matching `guard`; the ids it did.
+@functools.cache
+def _claim_statements(postgresql: bool) -> tuple[tuple[Any, int], ...]:
+    """The claims, built once per dialect: (statement, alert), in the order they run.
 
-    The UPDATE re-checks `guard` on each row, so two processes claiming at once each get
-    a clock at most once: on PostgreSQL the second waits for the first's row lock, then
-    finds the guard false (and SKIP LOCKED makes it pass over rows being claimed); SQLite
-    has one writer at a time."""
-    table = SlaClock.__table__  # type: ignore[attr-defined]
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    statement = (
-        sa_update(table)
-        .where(table.c.id.in_(candidates.scalar_subquery()), guard)
-        .values(**values)
-        .returning(table.c.id)
-    )
-    return [row[0] for row in session.execute(statement).all()]
-
-
-def claim_alerts(
-    session: Session, *, now: datetime, limit: int = CLAIM_BATCH
-) -> list[tuple[int, int]]:
-    """Claim what is due: breaches, then 90 % and 75 % warnings of running clocks; each
-    (clock id, alert) once per clock cycle. Each candidate list is an index range read
-    (`ix_sla_clock_status_due`, `…_warn90`, `…_warn75`, `…_breach_notified`)."""
-    t = SlaClock.__table__  # type: ignore[attr-defined]
+    Each is `UPDATE … WHERE id IN (candidates) AND guard RETURNING id`. The candidates are
+    an index range read (`ix_sla_clock_status_due`, `…_breach_notified`, `…_warn90`,
+    `…_warn75`); the UPDATE re-checks the guard on each row, so two processes claiming at
+    once each get a clock at most once: on PostgreSQL the second waits for the first's row
+    lock, then finds the guard false (and SKIP LOCKED lets it pass over rows being claimed);
+    SQLite has one writer at a time."""
+    t = table_of(SlaClock)
+    now = bindparam("now", type_=UTCDateTime())
+    limit = bindparam("limit", type_=Integer())
     running = t.c.status == ClockStatus.RUNNING.value
-    claimed: list[tuple[int, int]] = []
-    # Running clocks past their due instant: breached now, at that instant.
-    due = sa_select(t.c.id).where(running, t.c.due_at <= now).order_by(t.c.due_at).limit(limit)
-    for clock_id in _claim(
-        session,
-        candidates=due,
-        guard=running,
-        values={
+
+    def claim(candidates: Any, guard: Any, values: dict[str, Any]) -> Any:
+        if postgresql:
+            candidates = candidates.with_for_update(skip_locked=True)
+        return (
+            sa_update(t)
+            .where(t.c.id.in_(candidates.limit(limit).scalar_subquery()), guard)
+            .values(**values)
+            .returning(t.c.id)
+        )
+
+    breach = claim(
+        sa_select(t.c.id).where(running, t.c.due_at <= now).order_by(t.c.due_at),
+        running,
+        {
             "status": ClockStatus.BREACHED.value,
             "breached_at": func.coalesce(t.c.breached_at, t.c.due_at),
             "breach_notified_at": now,
@@ -715,44 +712,52 @@ def claim_alerts(
             "warned_90_at": func.coalesce(t.c.warned_90_at, now),
             "updated_at": now,
         },
-    ):
-        claimed.append((clock_id, Alert.BREACH))
-    # Clocks that breached in a unit of work (a priority change, a reopen) and were not told.
-    breached = t.c.status == ClockStatus.BREACHED.value
-    untold = (
-        sa_select(t.c.id)
-        .where(breached, t.c.breach_notified_at.is_(None))
-        .order_by(t.c.id)
-        .limit(limit)
     )
-    for clock_id in _claim(
-        session,
-        candidates=untold,
-        guard=t.c.breach_notified_at.is_(None),
-        values={"breach_notified_at": now, "updated_at": now},
-    ):
-        claimed.append((clock_id, Alert.BREACH))
-    for column, told, alert, also in (
-        (
-            t.c.warn_90_at,
-            t.c.warned_90_at,
-            Alert.WARN_90,
-            {"warned_75_at": func.coalesce(t.c.warned_75_at, now)},
-        ),
-        (t.c.warn_75_at, t.c.warned_75_at, Alert.WARN_75, {}),
-    ):
-        candidates = (
-            sa_select(t.c.id)
-            .where(running, column <= now, told.is_(None))
-            .order_by(column)
-            .limit(limit)
-        )
-        for clock_id in _claim(
-            session,
-            candidates=candidates,
-            guard=running & told.is_(None),
-            values={told.name: now, "updated_at": now, **also},
-        ):
-            claimed.append((clock_id, alert))
+    # Clocks that breached in a unit of work (a priority change, a reopen), not yet told.
+    untold = claim(
+        sa_select(t.c.id)
+        .where(t.c.status == ClockStatus.BREACHED.value, t.c.breach_notified_at.is_(None))
+        .order_by(t.c.id),
+        t.c.breach_notified_at.is_(None),
+        {"breach_notified_at": now, "updated_at": now},
+    )
+    warn_90 = claim(
+        sa_select(t.c.id)
+        .where(running, t.c.warn_90_at <= now, t.c.warned_90_at.is_(None))
+        .order_by(t.c.warn_90_at),
+        running & t.c.warned_90_at.is_(None),
+        {
+            "warned_90_at": now,
+            "warned_75_at": func.coalesce(t.c.warned_75_at, now),
+            "updated_at": now,
+        },
+    )
+    warn_75 = claim(
+        sa_select(t.c.id)
+        .where(running, t.c.warn_75_at <= now, t.c.warned_75_at.is_(None))
+        .order_by(t.c.warn_75_at),
+        running & t.c.warned_75_at.is_(None),
+        {"warned_75_at": now, "updated_at": now},
+    )
+    return (
+        (breach, Alert.BREACH),
+        (untold, Alert.BREACH),
+        (warn_90, Alert.WARN_90),
+        (warn_75, Alert.WARN_75),
+    )
+
+
+def claim_alerts(
+    session: Session, *, now: datetime, limit: int = CLAIM_BATCH
+) -> list[tuple[int, int]]:
+    """Claim what is due: breaches, then 90 % and 75 % warnings of running clocks; each
+    (clock id, alert) once per clock cycle. A breach claims the warnings not sent yet, and
+    a 90 % warning the 75 % one, so a late run sends only the most urgent."""
+    connection = session.connection()  # Core statements: none of the ORM's update machinery
+    postgresql = connection.dialect.name == "postgresql"
+    claimed: list[tuple[int, int]] = []
+    for statement, alert in _claim_statements(postgresql):
+        for row in connection.execute(statement, {"now": now, "limit": limit}):
+            claimed.append((int(row[0]), alert))
     session.expire_all()
     return claimed

@@ -71,7 +71,7 @@ def create_calendar(body: CalendarCreate, caller: Caller, runtime: RuntimeDep) -
         return _calendar(row)
 
 
-@router.get("/calendars", summary="List business calendars")
+@router.get("/calendars", summary="List business calendars", responses=error_responses(422))
 def list_calendars(caller: Caller, runtime: RuntimeDep) -> CalendarList:
     with runtime.db.session() as session:
         rows = sla_admin.list_calendars(session, organization_id=caller.organization_id)
@@ -79,7 +79,9 @@ def list_calendars(caller: Caller, runtime: RuntimeDep) -> CalendarList:
 
 
 @router.get(
-    "/calendars/{calendar_id}", summary="Get a business calendar", responses=error_responses(404)
+    "/calendars/{calendar_id}",
+    summary="Get a business calendar",
+    responses=error_responses(404, 422),
 )
 def get_calendar(calendar_id: CalendarId, caller: Caller, runtime: RuntimeDep) -> CalendarPublic:
     with runtime.db.session() as session:
@@ -191,7 +193,7 @@ def create_policy(body: PolicyCreate, caller: Caller, runtime: RuntimeDep) -> Po
         return _policy(session, policy)
 
 
-@router.get("/sla-policies", summary="List SLA policies")
+@router.get("/sla-policies", summary="List SLA policies", responses=error_responses(422))
 def list_policies(caller: Caller, runtime: RuntimeDep) -> PolicyList:
     with runtime.db.session() as session:
         found = sla_admin.list_policies(session, organization_id=caller.organization_id)
@@ -199,7 +201,7 @@ def list_policies(caller: Caller, runtime: RuntimeDep) -> PolicyList:
 
 
 @router.get(
-    "/sla-policies/{policy_id}", summary="Get an SLA policy", responses=error_responses(404)
+    "/sla-policies/{policy_id}", summary="Get an SLA policy", responses=error_responses(404, 422)
 )
 def get_policy(policy_id: PolicyId, caller: Caller, runtime: RuntimeDep) -> PolicyPublic:
     with runtime.db.session() as session:
@@ -242,7 +244,7 @@ def update_policy(
     "/sla-policies/{policy_id}",
     status_code=204,
     summary="Delete an SLA policy",
-    responses=error_responses(404),
+    responses=error_responses(404, 422),
 )
 def delete_policy(policy_id: PolicyId, caller: Caller, runtime: RuntimeDep) -> Response:
     """Its client companies and tickets fall back to the default policy; clocks already
@@ -286,7 +288,7 @@ def create_company(body: CompanyCreate, caller: Caller, runtime: RuntimeDep) -> 
         return _company(company)
 
 
-@router.get("/client-companies", summary="List client companies")
+@router.get("/client-companies", summary="List client companies", responses=error_responses(422))
 def list_companies(caller: Caller, runtime: RuntimeDep) -> CompanyList:
     from sqlmodel import col, select
 
@@ -302,7 +304,7 @@ def list_companies(caller: Caller, runtime: RuntimeDep) -> CompanyList:
 @router.get(
     "/client-companies/{company_id}",
     summary="Get a client company",
-    responses=error_responses(404),
+    responses=error_responses(404, 422),
 )
 def get_company(company_id: CompanyId, caller: Caller, runtime: RuntimeDep) -> CompanyPublic:
     with runtime.db.session() as session:
@@ -336,7 +338,7 @@ def update_company(
 
 # Report ------------------------------------------------------------------------------------
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$"
 CSV_COLUMNS = ("group", "key", "metric", "met", "breached", "running", "compliance_percent")
 
 
@@ -367,7 +369,7 @@ def sla_report(
     caller: Caller,
     runtime: RuntimeDep,
     request: Request,
-    month: Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")],
+    month: Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM (1970-01 to 2999-12)")],
     client_company_id: Annotated[int | None, Query(ge=1, le=MAX_DB_ID)] = None,
 ) -> SlaReport:
     """Clocks of the tickets created in `month` (the organization's time zone): met,
