@@ -3,8 +3,9 @@
 Data: --tickets tickets (1,000,000) in --orgs organizations (100); every tenth ticket is
 open with a running first-response and resolution clock (--tickets / 10 tickets, so
 200,000 running clocks at the default size), the rest are closed with a met resolution
-clock. Running clocks are due over the next 30 days; a few hundred are at a warning or past
-due "now", as a minute's worth would be.
+clock. Running clocks are 4 hours to 30 days long and each is somewhere in its life: the
+warnings whose instant passed earlier were sent by earlier runs (a quarter of the running
+clocks are past 75 %); what came due in the last minute is this run's work.
 
 Measured: the product's claim (`bot.services.sla.claim_alerts`: breaches, then 90 % and
 75 % warnings, each a conditional UPDATE … RETURNING over an index range) inside a
@@ -105,17 +106,23 @@ def build(db: Database, *, tickets: int, orgs: int, seed: int = 7) -> dict[str, 
                 )
                 continue
             for metric in (SlaMetric.FIRST_RESPONSE, SlaMetric.RESOLUTION):
-                # A minute's worth is due or at a warning now; the rest over 30 days.
-                roll = rng.random()
-                if roll < 0.001:
-                    due = NOW - timedelta(seconds=rng.randint(1, 59))
+                # Steady state: each clock somewhere in its life (4 h to 30 days long);
+                # warnings whose instant passed more than a minute ago were sent by earlier
+                # runs; what came due in the last minute is this run's work.
+                span = timedelta(minutes=rng.randint(240, 60 * 24 * 30))
+                started = NOW - span * rng.random() * 1.0001
+                row = _clock(ticket_id, org, metric, started, started + span)
+                for instant_key, told_key in (
+                    ("warn_75_at", "warned_75_at"),
+                    ("warn_90_at", "warned_90_at"),
+                ):
+                    if row[instant_key] <= NOW - timedelta(minutes=1):
+                        row[told_key] = row[instant_key]
+                    elif row[instant_key] <= NOW:
+                        counts["warn_now"] += 1
+                if row["due_at"] <= NOW:
                     counts["due_now"] += 1
-                elif roll < 0.003:
-                    due = NOW + timedelta(minutes=rng.randint(5, 30))
-                    counts["warn_now"] += 1
-                else:
-                    due = NOW + timedelta(minutes=rng.randint(120, 60 * 24 * 30))
-                clock_rows.append(_clock(ticket_id, org, metric, NOW - timedelta(hours=2), due))
+                clock_rows.append(row)
                 counts["running_clocks"] += 1
         with db.engine.begin() as connection:
             connection.execute(insert(ticket_table), ticket_rows)
@@ -153,7 +160,11 @@ def _clock(
         "due_at": due,
         "warn_75_at": started + span * 3 / 4 if due else None,
         "warn_90_at": started + span * 9 / 10 if due else None,
+        "warned_75_at": None,
+        "warned_90_at": None,
         "fulfilled_at": started + timedelta(hours=1) if met else None,
+        "breached_at": None,
+        "breach_notified_at": None,
         "excluded_seconds": 0,
         "excluded_periods": [],
         "due_overridden": False,
@@ -169,19 +180,17 @@ HAND_WRITTEN = (
     "breach_notified_at = :now, warned_75_at = coalesce(warned_75_at, :now), "
     "warned_90_at = coalesce(warned_90_at, :now), updated_at = :now "
     "WHERE id IN (SELECT id FROM sla_clock WHERE status = 'running' AND due_at <= :now "
-    "ORDER BY due_at LIMIT 500) AND status = 'running' RETURNING id",
+    "ORDER BY due_at LIMIT 500) RETURNING id",
     "UPDATE sla_clock SET breach_notified_at = :now, updated_at = :now "
     "WHERE id IN (SELECT id FROM sla_clock WHERE status = 'breached' "
-    "AND breach_notified_at IS NULL ORDER BY id LIMIT 500) AND breach_notified_at IS NULL "
-    "RETURNING id",
+    "AND breach_notified_at IS NULL ORDER BY id LIMIT 500) RETURNING id",
     "UPDATE sla_clock SET warned_90_at = :now, warned_75_at = coalesce(warned_75_at, :now), "
     "updated_at = :now WHERE id IN (SELECT id FROM sla_clock WHERE status = 'running' "
     "AND warn_90_at <= :now AND warned_90_at IS NULL ORDER BY warn_90_at LIMIT 500) "
-    "AND status = 'running' AND warned_90_at IS NULL RETURNING id",
+    "RETURNING id",
     "UPDATE sla_clock SET warned_75_at = :now, updated_at = :now WHERE id IN (SELECT id "
     "FROM sla_clock WHERE status = 'running' AND warn_75_at <= :now AND warned_75_at IS NULL "
-    "ORDER BY warn_75_at LIMIT 500) AND status = 'running' AND warned_75_at IS NULL "
-    "RETURNING id",
+    "ORDER BY warn_75_at LIMIT 500) RETURNING id",
 )
 
 

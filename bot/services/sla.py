@@ -680,30 +680,30 @@ CLAIM_BATCH = 500
 def _claim_statements(postgresql: bool) -> tuple[tuple[Any, int], ...]:
     """The claims, built once per dialect: (statement, alert), in the order they run.
 
-    Each is `UPDATE … WHERE id IN (candidates) AND guard RETURNING id`. The candidates are
-    an index range read (`ix_sla_clock_status_due`, `…_breach_notified`, `…_warn90`,
-    `…_warn75`); the UPDATE re-checks the guard on each row, so two processes claiming at
-    once each get a clock at most once: on PostgreSQL the second waits for the first's row
-    lock, then finds the guard false (and SKIP LOCKED lets it pass over rows being claimed);
-    SQLite has one writer at a time."""
+    Each is `UPDATE … WHERE id IN (candidates) RETURNING id`; the candidates are an index
+    range read (`ix_sla_clock_status_due`, `…_breach_notified`, `…_warn90`, `…_warn75`) of
+    the clocks whose notification is not yet claimed, and the update reaches them by primary
+    key. Two processes claiming at once each get a clock at most once: on PostgreSQL the
+    candidates are locked (`FOR UPDATE SKIP LOCKED`: a row another claim holds is passed
+    over, and a row it changed meanwhile is re-checked against the conditions and dropped);
+    SQLite runs one writing statement at a time."""
     t = table_of(SlaClock)
     now = bindparam("now", type_=UTCDateTime())
     limit = bindparam("limit", type_=Integer())
     running = t.c.status == ClockStatus.RUNNING.value
 
-    def claim(candidates: Any, guard: Any, values: dict[str, Any]) -> Any:
+    def claim(candidates: Any, values: dict[str, Any]) -> Any:
         if postgresql:
             candidates = candidates.with_for_update(skip_locked=True)
         return (
             sa_update(t)
-            .where(t.c.id.in_(candidates.limit(limit).scalar_subquery()), guard)
+            .where(t.c.id.in_(candidates.limit(limit).scalar_subquery()))
             .values(**values)
             .returning(t.c.id)
         )
 
     breach = claim(
         sa_select(t.c.id).where(running, t.c.due_at <= now).order_by(t.c.due_at),
-        running,
         {
             "status": ClockStatus.BREACHED.value,
             "breached_at": func.coalesce(t.c.breached_at, t.c.due_at),
@@ -718,14 +718,12 @@ def _claim_statements(postgresql: bool) -> tuple[tuple[Any, int], ...]:
         sa_select(t.c.id)
         .where(t.c.status == ClockStatus.BREACHED.value, t.c.breach_notified_at.is_(None))
         .order_by(t.c.id),
-        t.c.breach_notified_at.is_(None),
         {"breach_notified_at": now, "updated_at": now},
     )
     warn_90 = claim(
         sa_select(t.c.id)
         .where(running, t.c.warn_90_at <= now, t.c.warned_90_at.is_(None))
         .order_by(t.c.warn_90_at),
-        running & t.c.warned_90_at.is_(None),
         {
             "warned_90_at": now,
             "warned_75_at": func.coalesce(t.c.warned_75_at, now),
@@ -736,7 +734,6 @@ def _claim_statements(postgresql: bool) -> tuple[tuple[Any, int], ...]:
         sa_select(t.c.id)
         .where(running, t.c.warn_75_at <= now, t.c.warned_75_at.is_(None))
         .order_by(t.c.warn_75_at),
-        running & t.c.warned_75_at.is_(None),
         {"warned_75_at": now, "updated_at": now},
     )
     return (
