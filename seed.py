@@ -1,4 +1,5 @@
-"""Demo data: the TechPro MSP helpdesk with two client companies and six tickets.
+"""Demo data: the TechPro MSP helpdesk with two client companies, six tickets and two SLA
+policies ("Standard 9-5" by default, "24x7 Premium" for Globex).
 
     python seed.py [--team-id T…] [--staff-channel C…] [--database-url URL]
 
@@ -21,7 +22,7 @@ from sqlmodel import Session, select
 from bot.core import migrate
 from bot.core.db import Database
 from bot.core.settings import Settings
-from bot.services import comments, organizations, tickets
+from bot.services import comments, organizations, sla_admin, tickets
 from bot.services.actors import Actor
 from models import CommentType, Member, MemberRole, Organization, Ticket
 from models.ticket import TicketCreate
@@ -34,6 +35,39 @@ COMPANIES = (
     ("Acme Corp", ["acme.com"]),
     ("Globex", ["globex.com"]),
 )
+# SLA: a business calendar, two policies (the default and Globex's), their targets in
+# minutes per priority: (first response, next response, resolution).
+SLA_CALENDAR: dict[str, Any] = {
+    "name": "TechPro office hours",
+    "timezone": "America/New_York",
+    "hours": {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+    "holidays": ["2026-01-01", "2026-05-25", "2026-07-03", "2026-11-26", "2026-12-25"],
+}
+STANDARD_POLICY = "Standard 9\u20135"  # business hours, the organization's default
+PREMIUM_POLICY = "24\u00d77 Premium"  # calendar time, for Globex
+SLA_POLICIES: tuple[tuple[str, bool, dict[str, tuple[int, int, int]]], ...] = (
+    (
+        STANDARD_POLICY,
+        True,
+        {
+            "urgent": (60, 120, 480),
+            "high": (120, 240, 960),
+            "medium": (240, 480, 1920),
+            "low": (480, 960, 4800),
+        },
+    ),
+    (
+        PREMIUM_POLICY,
+        False,
+        {
+            "urgent": (15, 30, 240),
+            "high": (30, 60, 480),
+            "medium": (60, 120, 1440),
+            "low": (240, 480, 2880),
+        },
+    ),
+)
+PREMIUM_CLIENTS = ("Globex",)
 # (key, name, email, role); end users find their company by email domain.
 PEOPLE = (
     ("sarah", "Sarah Admin", "admin@techpro.com", MemberRole.ADMIN),
@@ -140,6 +174,7 @@ class SeedResult:
     tickets: int = 0
     comments: int = 0
     attachments: int = 0
+    sla_policies: int = 0
 
     @property
     def created_anything(self) -> bool:
@@ -151,6 +186,7 @@ class SeedResult:
                 self.tickets,
                 self.comments,
                 self.attachments,
+                self.sla_policies,
             )
         )
 
@@ -166,6 +202,7 @@ def seed(db: Database, *, team_id: str, staff_channel_id: str | None) -> SeedRes
             )
         for name, domains in COMPANIES:
             result.client_companies += _company(session, organization, name, domains)
+        result.sla_policies += _sla(session, organization)
         people: dict[str, Member] = {}
         for key, name, email, role in PEOPLE:
             people[key], created = _member(session, organization, name, email, role)
@@ -195,6 +232,53 @@ def _company(session: Session, organization: Organization, name: str, domains: l
         session, organization=organization, name=name, email_domains=domains
     )
     return True
+
+
+def _sla(session: Session, organization: Organization) -> int:
+    """The office-hours calendar, the two policies, Globex on Premium; returns how many
+    policies were created (tickets filed afterwards get their clocks)."""
+    organization_id = organization.id or 0
+    calendars = sla_admin.list_calendars(session, organization_id=organization_id)
+    calendar = next((c for c in calendars if c.name == SLA_CALENDAR["name"]), None)
+    if calendar is None:
+        calendar = sla_admin.save_calendar(
+            session, organization=organization, values=dict(SLA_CALENDAR)
+        )
+    existing = {
+        p.name: p for p in sla_admin.list_policies(session, organization_id=organization_id)
+    }
+    created = 0
+    for name, business_hours, targets in SLA_POLICIES:
+        if name in existing:
+            continue
+        policy = sla_admin.save_policy(
+            session,
+            organization=organization,
+            values={
+                "name": name,
+                "calendar_id": calendar.id if business_hours else None,
+                "is_default": name == STANDARD_POLICY,
+            },
+            targets=[
+                sla_admin.TargetInput(priority, metric, minutes, business_hours)
+                for priority, minutes_of in targets.items()
+                for metric, minutes in zip(
+                    ("first_response", "next_response", "resolution"), minutes_of, strict=True
+                )
+            ],
+        )
+        existing[name] = policy
+        created += 1
+        if name == PREMIUM_POLICY:
+            for client in PREMIUM_CLIENTS:
+                company = organizations.find_client_company_by_name(
+                    session, organization_id=organization_id, name=client
+                )
+                if company is not None:
+                    sla_admin.set_company_policy(
+                        session, organization=organization, company=company, policy_id=policy.id
+                    )
+    return created
 
 
 def _member(
@@ -281,7 +365,7 @@ def summary(result: SeedResult, team_id: str) -> str:
         f"{ORGANIZATION_NAME} ({team_id}): created {result.organizations} organization, "
         f"{result.client_companies} client companies, {result.members} members, "
         f"{result.tickets} tickets, {result.comments} comments, "
-        f"{result.attachments} attachments."
+        f"{result.attachments} attachments, {result.sla_policies} SLA policies."
     )
 
 

@@ -356,13 +356,54 @@ def call_counts(world: World, team_id: str, since: float) -> collections.Counter
 # -- main ---------------------------------------------------------------------------------
 
 
+def configure_sla(database_url: str) -> None:
+    """A default SLA policy on a business calendar with a target for every priority and
+    metric, so every filing also computes and stores its clocks (--sla)."""
+    from bot.core.db import Database
+    from bot.services import organizations as orgs
+    from bot.services import sla_admin
+
+    db = Database.from_url(database_url)
+    try:
+        with db.session() as session:
+            organization = orgs.get_organization_by_team(session, team_id=TEAM)
+            assert organization is not None, "the storm's workspace exists after recording"
+            weekdays = ("mon", "tue", "wed", "thu", "fri")
+            calendar = sla_admin.save_calendar(
+                session,
+                organization=organization,
+                values={
+                    "name": "Office",
+                    "timezone": "America/New_York",
+                    "hours": {d: [["09:00", "12:00"], ["13:00", "17:00"]] for d in weekdays},
+                    "holidays": ["2026-12-25"],
+                },
+            )
+            sla_admin.save_policy(
+                session,
+                organization=organization,
+                values={"name": "Standard", "calendar_id": calendar.id, "is_default": True},
+                targets=[
+                    sla_admin.TargetInput(priority, metric, minutes, True)
+                    for priority in ("low", "medium", "high", "urgent")
+                    for metric, minutes in (
+                        ("first_response", 240),
+                        ("next_response", 480),
+                        ("resolution", 1920),
+                    )
+                ],
+            )
+    finally:
+        db.dispose()
+
+
 def run(args: argparse.Namespace, database_url: str, scratch: Path) -> bool:
     common.print_machine(database_url)
     backend = "postgresql" if common.is_postgres(database_url) else "sqlite"
     print(
         f"storm: {args.submissions} submissions, concurrency {args.concurrency}, "
         f"{args.users} requesters, Slack latency {args.latency * 1000:.0f} ms, {backend}, "
-        f"ticketbot serve --workers {args.workers}"
+        f"ticketbot serve --workers {args.workers}" + (", SLA configured" if args.sla else "")
     )
     with SlackSimulator() as sim:
         world = build_world(sim, args.users)
@@ -377,6 +418,9 @@ def run(args: argparse.Namespace, database_url: str, scratch: Path) -> bool:
             bodies = record_submissions(world, app.url, args.submissions, RECORDING_CONCURRENCY)
             print(f"{len(bodies)} modals opened in {time.perf_counter() - began:.1f}s")
             time.sleep(1.0)  # let the background profile reads (users.info) settle
+            if args.sla:
+                configure_sla(database_url)
+                print("SLA configured: every ticket gets first-response and resolution clocks")
 
             sim.latency = args.latency
             heading("baseline: bare Bolt app, ack only")
@@ -487,6 +531,9 @@ def main() -> int:
         help="`ticketbot serve --workers N` processes (the bare app keeps one)",
     )
     parser.add_argument("--delivery-timeout", type=float, default=900.0)
+    parser.add_argument(
+        "--sla", action="store_true", help="configure a default SLA policy before the storm"
+    )
     parser.add_argument("--quick", action="store_true", help="200 submissions, 40 requesters")
     args = parser.parse_args()
     if args.quick:

@@ -12,18 +12,24 @@ import socket
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from bot import jobs
 from bot.app import create_app
 from bot.core.settings import Settings
 from bot.ids import Action, Callback
 from bot.outbox import worker as delivery
 from bot.runtime import Runtime, build_runtime
+from bot.services import organizations as orgs
+from bot.services import sla_admin
 from bot.slacksim import SlackDriver, SlackSimulator
 from bot.web import create_web_app
+from models import saved_id
+from models.base import clock
 
 TEAM = "T0DEMO0001"
 # A tiny valid PNG (1 by 1 pixel) standing in for Alice's screenshot.
@@ -188,10 +194,39 @@ def _settle(runtime: Runtime, timeout: float = 15.0) -> None:
 
 def run_demo(database_path: str | None = None, verbose: bool = False) -> int:
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR)
-    with tempfile.TemporaryDirectory(prefix="ticketbot-demo-") as scratch:
-        path = Path(database_path) if database_path else Path(scratch) / "ticketbot.db"
-        with SlackSimulator() as sim:
-            return _story(sim, path, Path(scratch) / "files")
+    # The story's clock: hours pass at once for the SLA steps.
+    clock.set(datetime.now(UTC).replace(second=0, microsecond=0))
+    try:
+        with tempfile.TemporaryDirectory(prefix="ticketbot-demo-") as scratch:
+            path = Path(database_path) if database_path else Path(scratch) / "ticketbot.db"
+            with SlackSimulator() as sim:
+                return _story(sim, path, Path(scratch) / "files")
+    finally:
+        clock.reset()
+
+
+def _sla_policy(runtime: Runtime) -> None:
+    """The workspace's SLA: answers within an hour (high) or four (medium), real time."""
+    with runtime.db.session() as session:
+        organization = orgs.get_or_create_organization(
+            session, team_id=TEAM, name="Acme IT Services"
+        )
+        if sla_admin.list_policies(session, organization_id=saved_id(organization)):
+            return
+        sla_admin.save_policy(
+            session,
+            organization=organization,
+            values={"name": "Standard", "is_default": True},
+            targets=[
+                sla_admin.TargetInput(priority, metric, minutes, False)
+                for priority, metric, minutes in (
+                    ("high", "first_response", 60),
+                    ("high", "resolution", 480),
+                    ("medium", "first_response", 240),
+                    ("medium", "resolution", 1440),
+                )
+            ],
+        )
 
 
 def _story(sim: SlackSimulator, database: Path, files: Path) -> int:
@@ -219,6 +254,7 @@ def _story(sim: SlackSimulator, database: Path, files: Path) -> int:
         file_storage_dir=files,
     )
     runtime = build_runtime(settings)
+    _sla_policy(runtime)
     web = create_web_app(create_app(settings, runtime), runtime)
     transcript = Transcript(sim, names)
     print(_banner("Ticketbot demo — a simulated Slack workspace, the real app"))
@@ -283,6 +319,15 @@ def _story(sim: SlackSimulator, database: Path, files: Path) -> int:
             sim.open_views(tom)[-1]["id"],
             {"Reply": "I renewed your VPN certificate. Could you try again and send a screenshot?"},
         )
+        _settle(runtime)
+
+        _step("Three hours pass and nobody has answered Bob (the SLA job runs every minute)")
+        clock.advance(hours=3)
+        jobs.send_sla_alerts(runtime.db)
+        _settle(runtime)
+        _step("Another hour: ticket #2's first response breaches")
+        clock.advance(hours=1)
+        jobs.send_sla_alerts(runtime.db)
         _settle(runtime)
 
         _step("Alice answers in her DM thread with a screenshot")

@@ -59,6 +59,9 @@ class Block(StrEnum):
     DEFAULT_PRIORITY = "default_priority"
     COMPANIES = "companies"
     REQUEST_CHANNELS = "request_channels"
+    SLA_DEFAULT_POLICY = "sla_default_policy"
+    # One per client company: "sla_company_policy:<company id>".
+    SLA_COMPANY_POLICY = "sla_company_policy"
     # The card's actions block is "ticket_actions:<ticket id>" so an action knows its ticket.
     CARD_ACTIONS = "ticket_actions"
 

@@ -11,6 +11,7 @@ from sqlalchemy import delete
 from sqlmodel import col
 
 from bot.core.db import Database
+from bot.flows import sla as sla_flows
 from models import SlackEventReceipt, utcnow
 from models.api import IdempotencyKey
 
@@ -57,6 +58,12 @@ def optimize_database(db: Database) -> None:
     db.engine.dispose()
 
 
+def send_sla_alerts(db: Database) -> int:
+    """SLA warnings and breaches that came due; returns how many were sent."""
+    with db.session() as session:
+        return len(sla_flows.send_due_alerts(session, now=utcnow()))
+
+
 def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
     def every(job: Callable[..., Any], job_id: str, *args: Any, **interval: Any) -> None:
         # Stable ids replace a job registered before; a late run is run once, not many times.
@@ -82,5 +89,6 @@ def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
     )
     # Workspaces paused by a refusal from Slack come back as soon as their token works.
     every(runtime.check_disconnected, "check_disconnected", minutes=2)
+    every(send_sla_alerts, "sla_alerts", runtime.db, minutes=1)
     # The worker also wakes on every commit; this catches rows whose backoff has passed.
     every(runtime.delivery.wake, "outbox_wake", seconds=5)

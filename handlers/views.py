@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session
 
 from bot.blocks.conversation import ticket_id_from_metadata
-from bot.blocks.setup import CompanyLine, parse_company_lines
+from bot.blocks.setup import CompanyLine, SlaPicks, parse_company_lines, read_sla_picks
 from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.core.text import from_slack
 from bot.flows import setup as setup_flow
@@ -178,6 +178,7 @@ class SetupForm(BaseModel):
     default_priority: str | None = None
     companies: list[CompanyLine] = []
     request_channels: list[str] = []
+    sla_picks: SlaPicks | None = None
 
     @classmethod
     def from_view(cls, view: dict[str, Any]) -> SetupForm:
@@ -198,6 +199,7 @@ class SetupForm(BaseModel):
             ),
             companies=companies,
             request_channels=element(Block.REQUEST_CHANNELS).get("selected_conversations") or [],
+            sla_picks=read_sla_picks(values),
         )
 
 
@@ -217,6 +219,7 @@ def submit_setup(
             default_priority=form.default_priority,
             companies=form.companies,
             request_channels=form.request_channels,
+            sla_picks=form.sla_picks,
         )
     runtime.directory.forget_staff(organization)
     ack()

@@ -18,6 +18,15 @@ from models.base import (
 )
 from models.comment import TicketComment
 from models.organization import ClientCompany, Member, Organization
+from models.sla import (
+    BusinessCalendar,
+    ClockStatus,
+    ReopenMode,
+    SlaClock,
+    SlaMetric,
+    SlaPolicy,
+    SlaTarget,
+)
 from models.slack import (
     MessageRole,
     OutboxMessage,
@@ -34,7 +43,9 @@ metadata = SQLModel.metadata
 __all__ = [
     "DEFAULT_CATEGORIES",
     "AuthorType",
+    "BusinessCalendar",
     "ClientCompany",
+    "ClockStatus",
     "CommentType",
     "Member",
     "MemberRole",
@@ -42,6 +53,11 @@ __all__ = [
     "Organization",
     "OutboxMessage",
     "OutboxStatus",
+    "ReopenMode",
+    "SlaClock",
+    "SlaMetric",
+    "SlaPolicy",
+    "SlaTarget",
     "SlackCommentRef",
     "SlackEventReceipt",
     "SlackFileRef",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -29,8 +29,41 @@ def table_of(model: type[SQLModel]) -> Table:
     return table
 
 
+class Clock:
+    """The time the code reads through `utcnow()`. Real time unless a test or the demo sets it.
+
+    SLA clocks, warnings and breaches are about time passing; tests walk a ticket through
+    hours and days by setting this clock, never by sleeping.
+    """
+
+    def __init__(self) -> None:
+        self._fixed: datetime | None = None
+
+    def now(self) -> datetime:
+        return self._fixed if self._fixed is not None else datetime.now(UTC)
+
+    def set(self, instant: datetime) -> None:
+        if instant.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC datetimes")
+        self._fixed = instant.astimezone(UTC)
+
+    def advance(self, **delta: float) -> datetime:
+        self.set(self.now() + timedelta(**delta))
+        return self.now()
+
+    def reset(self) -> None:
+        self._fixed = None
+
+    @property
+    def is_fixed(self) -> bool:
+        return self._fixed is not None
+
+
+clock = Clock()
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

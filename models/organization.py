@@ -49,6 +49,11 @@ class Organization(SQLModel, table=True):
     def default_priority(self) -> TicketPriority:
         return TicketPriority(self.settings.get("default_priority", TicketPriority.MEDIUM))
 
+    @property
+    def timezone(self) -> str:
+        """IANA zone for month and day boundaries (reports); UTC unless set."""
+        return str(self.settings.get("timezone") or "UTC")
+
 
 class ClientCompanyBase(SQLModel):
     name: str = Field(max_length=200)
@@ -62,6 +67,8 @@ class ClientCompany(ClientCompanyBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
+    # The SLA policy of this client's tickets (else the organization's default policy).
+    sla_policy_id: int | None = Field(default=None, foreign_key="sla_policy.id")
     created_at: datetime = created_at_field()
 
 

@@ -68,6 +68,10 @@ class Ticket(TicketBase, table=True):
     first_response_at: datetime | None = optional_time_field()
     resolved_at: datetime | None = optional_time_field()
     closed_at: datetime | None = optional_time_field()
+    # SLA: this ticket's own policy (over its client company's and the default) and a due
+    # instant set by hand for its resolution (never recomputed).
+    sla_policy_id: int | None = Field(default=None, foreign_key="sla_policy.id")
+    sla_due_override_at: datetime | None = optional_time_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
@@ -89,6 +93,8 @@ class TicketCreate(SQLModel):
     # Filed from a Slack message: channel, ts, thread_ts, permalink, author, files (Slack
     # file objects trimmed to id/name/mimetype/size/permalink).
     source: dict[str, Any] = Field(default_factory=dict)
+    # An import's original time (not in the future); SLA clocks start from it. Default: now.
+    created_at: datetime | None = None
 
 
 class TicketUpdate(SQLModel):

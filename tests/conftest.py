@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import text
 
 import models
+import models.base
 from bot.core import migrate
 from bot.core.db import Database, make_engine
+from models.base import Clock
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -52,6 +54,14 @@ def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
         database = Database(engine)
         truncate_all(database)
         yield database
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """The controllable clock `utcnow()` reads; real time again after the test."""
+    models.base.clock.reset()
+    yield models.base.clock
+    models.base.clock.reset()
 
 
 @pytest.fixture

@@ -19,6 +19,11 @@ def test_demo_runs_end_to_end(capsys, tmp_path):
     assert "Internal note from @Tom" in staff
     assert "vpn-connected.png" in staff  # Alice's screenshot, shared into the staff thread
     assert "@Tom set status to Resolved" in staff
+    # SLAs: each card shows one SLA line; Bob's unanswered ticket warns, then breaches.
+    assert "Resolution met" in staff
+    assert "First response breached" in staff
+    assert "first response due in 1 h" in staff and "75% of the time is used" in staff
+    assert "first response breached. It was due" in staff
     assert "Ticket #1 received" in alice
     assert "I renewed your VPN certificate" in alice
     assert "is resolved" in alice

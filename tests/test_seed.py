@@ -195,3 +195,23 @@ def test_main_migrates_and_seeds_a_fresh_database(tmp_path, capsys):
 def test_main_refuses_unknown_arguments():
     with pytest.raises(SystemExit):
         seed_module.main(["--nope"])
+
+
+def test_seed_configures_slas_and_its_tickets_have_clocks(db):
+    from models import ClockStatus, SlaClock, SlaPolicy
+    from seed import PREMIUM_POLICY, STANDARD_POLICY
+
+    result = seed(db, team_id=DEFAULT_TEAM_ID, staff_channel_id=None)
+    assert result.sla_policies == 2
+    with db.session() as session:
+        policies = {p.name: p for p in session.exec(select(SlaPolicy)).all()}
+        assert set(policies) == {"Standard 9\u20135", "24\u00d77 Premium"}
+        assert policies[STANDARD_POLICY].is_default
+        globex = session.exec(select(ClientCompany).where(ClientCompany.name == "Globex")).one()
+        assert globex.sla_policy_id == policies[PREMIUM_POLICY].id
+        clocks = session.exec(select(SlaClock)).all()
+        tickets = session.exec(select(Ticket)).all()
+        assert {c.ticket_id for c in clocks} == {t.id for t in tickets}
+        assert any(c.status == ClockStatus.RUNNING for c in clocks)
+    again = seed(db, team_id=DEFAULT_TEAM_ID, staff_channel_id=None)
+    assert again.sla_policies == 0 and not again.created_anything

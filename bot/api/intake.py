@@ -169,6 +169,7 @@ def file_api_ticket(
             category=request.category,
             client_company_id=request.client_company_id,
             device_id=request.device_id,
+            created_at=request.created_at,
         ),
     )
 

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from bot.services.tickets import MAX_PAGE_SIZE, TicketFilter
-from models import CommentType, TicketPriority, TicketStatus
+from models import ClockStatus, CommentType, SlaMetric, TicketPriority, TicketStatus
 from models.attachment import TicketAttachmentPublic
 from models.comment import COMMENT_MAX_LENGTH, TicketCommentPublic
 from models.ticket import (
@@ -110,6 +110,12 @@ class TicketCreateRequest(RequestBody):
         "address's local part).",
     )
 
+    created_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the ticket was first opened, for imports from another system (not "
+        "in the future); SLA clocks start from it. Default: now.",
+    )
+
     @model_validator(mode="after")
     def _exactly_one_requester(self) -> TicketCreateRequest:
         given = [
@@ -140,6 +146,14 @@ class TicketUpdateRequest(RequestBody):
     )
     client_company_id: DbId | None = None
     device_id: Text | None = Field(default=None, max_length=DEVICE_ID_MAX_LENGTH)
+    sla_policy_id: DbId | None = Field(
+        default=None,
+        description="This ticket's own SLA policy (null: its client company's or the default).",
+    )
+    due_override_at: AwareDatetime | None = Field(
+        default=None,
+        description="A resolution due instant set by hand, never recomputed (null: computed).",
+    )
 
 
 class CommentCreateRequest(RequestBody):
@@ -258,8 +272,38 @@ class TicketListQuery(BaseModel):
         )
 
 
+class ClockPublic(BaseModel):
+    metric: SlaMetric
+    cycle: int
+    status: ClockStatus
+    started_at: datetime
+    due_at: datetime | None
+    warn_75_at: datetime | None
+    warn_90_at: datetime | None
+    fulfilled_at: datetime | None
+    breached_at: datetime | None = Field(description="Set once breached; never erased.")
+    paused_at: datetime | None
+    excluded_seconds: int
+    target_minutes: int
+    business_hours: bool
+
+
+class TicketSla(BaseModel):
+    policy_id: int | None = Field(description="The policy in force (null: no SLA).")
+    due_override_at: datetime | None = Field(
+        default=None, description="A resolution due instant set by hand."
+    )
+    clocks: list[ClockPublic]
+
+
+class TicketWithSla(TicketPublic):
+    """A ticket and its SLA clocks."""
+
+    sla: TicketSla
+
+
 class TicketPage(BaseModel):
-    items: list[TicketPublic]
+    items: list[TicketWithSla]
     limit: int
     offset: int
     next_offset: int | None = Field(

@@ -17,6 +17,118 @@ COMPANY_LINE_HINT = (
 )
 
 
+NO_SLA = "none"
+ORG_DEFAULT = "default"
+# Modals hold 100 blocks: the first companies (by name) get a policy menu here, the rest
+# are set with the REST API (PATCH /api/client-companies/{id}).
+MAX_COMPANY_POLICY_MENUS = 40
+
+
+@dataclass(frozen=True)
+class SlaChoices:
+    """The SLA part of `/ticket setup`: the policies, the default, each company's policy."""
+
+    policies: tuple[tuple[int, str], ...] = ()
+    default_policy_id: int | None = None
+    # (company id, company name, its policy id or None for the organization's default)
+    companies: tuple[tuple[int, str, int | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class SlaPicks:
+    """What was picked: the default (None: no SLA) and each company's (None: the default)."""
+
+    default_policy_id: int | None
+    company_policy_ids: dict[int, int | None]
+
+
+def sla_blocks(choices: SlaChoices) -> list[dict[str, Any]]:
+    """The SLA section: a default-policy menu and one menu per client company."""
+
+    def plain(text: str) -> dict[str, Any]:
+        return {"type": "plain_text", "text": text[:75], "emoji": True}
+
+    def option(text: str, value: str) -> dict[str, Any]:
+        return {"text": plain(text), "value": value}
+
+    header: dict[str, Any] = {"type": "header", "text": plain("Service levels (SLA)")}
+    if not choices.policies:
+        return [
+            header,
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": "No SLA policies yet. Create them with the REST API "
+                        "(POST /api/calendars, then POST /api/sla-policies); they show up here.",
+                    }
+                ],
+            },
+        ]
+    policies = [option(name, str(pid)) for pid, name in choices.policies[:99]]
+    none = option("No SLA", NO_SLA)
+    default_options = [none, *policies]
+    chosen = next((o for o in policies if o["value"] == str(choices.default_policy_id)), none)
+    blocks: list[dict[str, Any]] = [
+        header,
+        {
+            "type": "input",
+            "block_id": Block.SLA_DEFAULT_POLICY,
+            "label": plain("Default policy"),
+            "hint": plain("For tickets of clients without a policy of their own."),
+            "element": {
+                "type": "static_select",
+                "action_id": Field.VALUE,
+                "options": default_options,
+                "initial_option": chosen,
+            },
+        },
+    ]
+    inherit = option("Organization default", ORG_DEFAULT)
+    for company_id, name, policy_id in choices.companies[:MAX_COMPANY_POLICY_MENUS]:
+        picked = next((o for o in policies if o["value"] == str(policy_id)), inherit)
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": f"{Block.SLA_COMPANY_POLICY}:{company_id}",
+                "label": plain(f"Policy for {name}"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": Field.VALUE,
+                    "options": [inherit, *policies],
+                    "initial_option": picked,
+                },
+            }
+        )
+    return blocks
+
+
+def read_sla_picks(values: dict[str, Any]) -> SlaPicks | None:
+    """The SLA picks of a submitted setup modal (None when it showed no menus)."""
+
+    def picked(block_id: str) -> str | None:
+        element = (values.get(block_id) or {}).get(Field.VALUE) or {}
+        return (element.get("selected_option") or {}).get("value")
+
+    default = picked(Block.SLA_DEFAULT_POLICY)
+    if default is None:
+        return None
+    companies: dict[int, int | None] = {}
+    prefix = f"{Block.SLA_COMPANY_POLICY}:"
+    for block_id in values:
+        if block_id.startswith(prefix) and block_id[len(prefix) :].isdigit():
+            value = picked(block_id)
+            if value is not None:
+                companies[int(block_id[len(prefix) :])] = (
+                    None if value == ORG_DEFAULT else int(value)
+                )
+    return SlaPicks(
+        default_policy_id=None if default == NO_SLA else int(default),
+        company_policy_ids=companies,
+    )
+
+
 @dataclass(frozen=True)
 class CompanyLine:
     name: str
@@ -73,6 +185,7 @@ def setup_modal(
     default_priority: TicketPriority,
     companies: Sequence[CompanyLine],
     request_channels: Sequence[str],
+    sla: SlaChoices | None = None,
 ) -> dict[str, Any]:
     def plain(text: str) -> dict[str, Any]:
         return {"type": "plain_text", "text": text, "emoji": True}
@@ -159,5 +272,6 @@ def setup_modal(
                 "optional": True,
                 "element": request_select,
             },
+            *(sla_blocks(sla) if sla is not None else []),
         ],
     }

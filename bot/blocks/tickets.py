@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.blocks.sla import SlaLineView, sla_line_block
 from bot.blocks.text import (
     FIELD_TEXT_MAX,
     HEADER_TEXT_MAX,
@@ -65,6 +66,8 @@ class TicketView:
     company_id: int | None = None
     # The organization's client companies (id, name), offered on the card's company menu.
     company_options: tuple[tuple[int, str], ...] = ()
+    # The most urgent SLA clock (the card's SLA line); None: no SLA.
+    sla: SlaLineView | None = None
 
 
 def _plain(text: str, limit: int | None = None) -> dict[str, Any]:
@@ -136,6 +139,8 @@ def ticket_card(ticket: TicketView, *, now: datetime) -> list[dict[str, Any]]:
             "fields": [{"type": "mrkdwn", "text": truncate(f, FIELD_TEXT_MAX)} for f in fields],
         },
     ]
+    if ticket.sla is not None:
+        blocks.append(sla_line_block(ticket.sla, now=now))
     if ticket.description:
         blocks.append(
             {

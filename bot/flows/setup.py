@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, select
 
-from bot.blocks.setup import CompanyLine
+from bot.blocks.setup import CompanyLine, SlaChoices, SlaPicks
 from bot.core.errors import InvalidInput, PermissionDenied
 from bot.services import organizations as orgs
+from bot.services import sla_admin
 from bot.slack import installs
 from models import ClientCompany, Member, MemberRole, Organization, saved_id
 
@@ -49,6 +50,35 @@ def company_lines(session: Session, organization: Organization) -> list[CompanyL
     ]
 
 
+def sla_choices(session: Session, organization: Organization) -> SlaChoices:
+    """What the SLA section of `/ticket setup` offers and has chosen."""
+    policies = sla_admin.list_policies(session, organization_id=saved_id(organization))
+    companies = session.exec(
+        select(ClientCompany)
+        .where(ClientCompany.organization_id == organization.id)
+        .order_by(ClientCompany.name)
+    ).all()
+    return SlaChoices(
+        policies=tuple((saved_id(p), p.name) for p in policies),
+        default_policy_id=next((saved_id(p) for p in policies if p.is_default), None),
+        companies=tuple((saved_id(c), c.name, c.sla_policy_id) for c in companies),
+    )
+
+
+def apply_sla_picks(session: Session, *, organization: Organization, picks: SlaPicks) -> None:
+    """The organization's default policy and each listed company's policy."""
+    sla_admin.set_default_policy(
+        session, organization=organization, policy_id=picks.default_policy_id
+    )
+    for company_id, policy_id in picks.company_policy_ids.items():
+        company = orgs.get_client_company(
+            session, organization_id=organization.id, company_id=company_id
+        )
+        sla_admin.set_company_policy(
+            session, organization=organization, company=company, policy_id=policy_id
+        )
+
+
 def apply_setup(
     session: Session,
     *,
@@ -58,6 +88,7 @@ def apply_setup(
     default_priority: str | None,
     companies: Sequence[CompanyLine],
     request_channels: Sequence[str],
+    sla_picks: SlaPicks | None = None,
 ) -> Organization:
     """Save the organization's settings; everything is checked before anything is written."""
     if not staff_channel:
@@ -108,6 +139,8 @@ def apply_setup(
     org.settings = settings
     session.add(org)
     session.flush()
+    if sla_picks is not None:
+        apply_sla_picks(session, organization=org, picks=sla_picks)
     # Cards that waited for a staff channel (or were deferred) go out now.
     installs.retry_staff_channel(session, organization=org)
     installs.reconnect(session, organization=org)

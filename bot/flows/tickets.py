@@ -16,6 +16,8 @@ from bot.core.text import from_slack
 from bot.flows import attachments
 from bot.outbox import messages
 from bot.services import comments as comment_service
+from bot.services import sla as sla_service
+from bot.services import sla_admin
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor, StaffCheck
 from bot.services.tickets import Change
@@ -251,4 +253,22 @@ def add_comment(
         comment=comment,
         already_in_staff_thread=already_in_staff_thread,
     )
+    if sla_service.clocks_changed(session, ticket):
+        # A response met or a next-response clock started: the card's SLA line changes.
+        messages.refresh_card(session, organization=organization, ticket=ticket)
     return comment
+
+
+def change_ticket_sla(
+    session: Session, *, organization: Organization, ticket: Ticket, changes: dict[str, Any]
+) -> None:
+    """The ticket's own SLA policy and/or a resolution due instant set by hand; the card's
+    SLA line follows."""
+    if "sla_policy_id" in changes:
+        sla_admin.set_ticket_policy(
+            session, organization=organization, ticket=ticket, policy_id=changes["sla_policy_id"]
+        )
+    if "due_override_at" in changes:
+        sla_service.set_due_override(session, ticket=ticket, due=changes["due_override_at"])
+    if sla_service.clocks_changed(session, ticket):
+        messages.refresh_card(session, organization=organization, ticket=ticket)

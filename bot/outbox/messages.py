@@ -7,10 +7,12 @@ unit of work; the worker sends them after commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.blocks.sla import breach_text, warning_text
 from bot.blocks.text import MESSAGE_TEXT_MAX, escape, truncate
 from bot.blocks.tickets import (
     change_line,
@@ -436,3 +438,61 @@ def dm_offer(
         payload={"channel": channel, "thread_ts": ts, "text": text, "blocks": blocks},
         lane=Lane.NOTIFY,
     )
+
+
+def sla_alert(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    metric: str,
+    percent: int,
+    due_at: datetime | None,
+    timezone: str,
+    now: datetime,
+) -> None:
+    """An SLA warning (75 %, 90 %) or breach (100 %).
+
+    75 %: a DM to the assignee (the staff channel if nobody is assigned); 90 %: that and
+    the card's thread; breach: the card's thread and the card's SLA line."""
+    if percent >= 100:
+        _to_staff_thread(
+            session,
+            organization,
+            ticket,
+            breach_text(
+                number=ticket.ticket_number,
+                title=ticket.title,
+                metric=metric,
+                due_at=due_at,
+                timezone=timezone,
+            ),
+        )
+        refresh_card(session, organization=organization, ticket=ticket)
+        return
+    if due_at is None:
+        return
+    text = warning_text(
+        number=ticket.ticket_number,
+        title=ticket.title,
+        metric=metric,
+        percent=percent,
+        due_at=due_at,
+        now=now,
+        timezone=timezone,
+    )
+    assignee = session.get(Member, ticket.assigned_staff_id) if ticket.assigned_staff_id else None
+    if assignee is not None and assignee.slack_user_id:
+        _direct_message(session, organization, ticket, assignee.slack_user_id, text)
+    else:
+        enqueue(
+            session,
+            organization=organization,
+            ticket=ticket,
+            method="chat.postMessage",
+            payload={"text": text},
+            lane=Lane.STAFF,
+            channel_ref=STAFF_CHANNEL,
+        )
+    if percent >= 90:
+        _to_staff_thread(session, organization, ticket, text)

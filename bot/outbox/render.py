@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.blocks.sla import SlaLineView
 from bot.blocks.tickets import (
     PersonView,
     TicketView,
@@ -20,6 +21,7 @@ from bot.blocks.tickets import (
 )
 from bot.outbox.rows import RENDER, Rendered
 from bot.services import organizations as orgs
+from bot.services import sla
 from models import (
     ClientCompany,
     Member,
@@ -45,6 +47,7 @@ def ticket_view(
     *,
     source_permalink: str | None = None,
     with_company_options: bool = False,
+    with_sla: bool = False,
 ) -> TicketView:
     requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None
     assignee = session.get(Member, ticket.assigned_staff_id) if ticket.assigned_staff_id else None
@@ -71,6 +74,20 @@ def ticket_view(
             if with_company_options
             else ()
         ),
+        sla=sla_line_view(session, ticket) if with_sla else None,
+    )
+
+
+def sla_line_view(session: Session, ticket: Ticket) -> SlaLineView | None:
+    """The clock the card's SLA line shows, and the zone its times are read in."""
+    clock = sla.most_urgent(sla.clocks_of(session, ticket))
+    if clock is None:
+        return None
+    return SlaLineView(
+        metric=str(clock.metric),
+        status=str(clock.status),
+        due_at=clock.due_at,
+        timezone=sla.timezone_of(session, ticket, clock),
     )
 
 
@@ -80,6 +97,7 @@ def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
         ticket,
         source_permalink=_source_permalink(session, ticket),
         with_company_options=True,
+        with_sla=True,
     )
     return {"text": ticket_fallback_text(view), "blocks": ticket_card(view, now=utcnow())}
 

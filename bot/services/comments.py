@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from bot.core.errors import InvalidInput, NotFound, PermissionDenied
+from bot.services import sla
 from bot.services.actors import Actor
 from bot.services.tickets import ensure_can_view, ensure_storable, touch
 from models import (
@@ -74,6 +75,7 @@ def add_comment(
     touch(ticket)
     session.add(ticket)
     session.flush()
+    sla.on_comment(session, ticket=ticket, comment=comment)
     return comment
 
 

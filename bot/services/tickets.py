@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.core.text import unstorable_reason
+from bot.services import sla
 from bot.services.actors import Actor, StaffCheck, member_has_staff_role
 from bot.services.organizations import get_client_company, get_member
 from models import (
@@ -183,7 +184,9 @@ def create_ticket(
     client company is the requested one, else the requester's.
 
     With `number_last`, the ticket gets a stand-in number and the caller gives it its real
-    one with `number_ticket` as the unit of work's last statement (see there).
+    one with `number_ticket` as the unit of work's last statement (see there). The request's
+    `created_at` (an import from another system) may be in the past, never in the future;
+    SLA clocks start from it.
     """
     if requester.organization_id != organization.id:
         raise NotFound("That requester is not known in this workspace.")
@@ -204,6 +207,12 @@ def create_ticket(
     if parent_ticket_id is not None:  # a follow-up links to a ticket of the same organization
         get_ticket(session, organization_id=organization.id, ticket_id=parent_ticket_id)
     now = utcnow()
+    created_at = request.created_at
+    if created_at is not None:
+        if created_at.tzinfo is None:
+            raise InvalidInput("Give created_at with its time zone.", field="created_at")
+        if created_at > now:
+            raise InvalidInput("created_at cannot be in the future.", field="created_at")
     ticket = Ticket(
         organization_id=saved_id(organization),
         ticket_number=(
@@ -215,7 +224,7 @@ def create_ticket(
         client_company_id=client_company_id,
         parent_ticket_id=parent_ticket_id,
         status=TicketStatus.OPEN,
-        created_at=now,
+        created_at=created_at or now,
         updated_at=now,
         title=clean_title_,
         description=clean_description_,
@@ -226,6 +235,7 @@ def create_ticket(
     session.add(ticket)
     session.flush()
     _log(session, ticket=ticket, actor=actor, field="created", old=None, new=ticket.title)
+    sla.on_ticket_created(session, ticket=ticket)
     return ticket
 
 
@@ -343,6 +353,11 @@ def update_ticket(
     ticket.updated_at = now
     session.add(ticket)
     session.flush()
+    for change in applied:
+        if change.field == "status":
+            sla.on_status_changed(session, ticket=ticket, old=change.old, new=change.new, at=now)
+    if any(c.field in ("priority", "client_company_id") for c in applied):
+        sla.on_terms_changed(session, ticket=ticket)
     return applied
 
 
@@ -368,6 +383,7 @@ def reopen_for_requester_reply(
     _log(session, ticket=ticket, actor=actor, field="status", old=change.old, new=change.new)
     session.add(ticket)
     session.flush()
+    sla.on_status_changed(session, ticket=ticket, old=change.old, new=change.new, at=now)
     return change
 
 

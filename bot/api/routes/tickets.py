@@ -1,6 +1,6 @@
 """REST: tickets (file, list, read, change)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
 from sqlmodel import Session
@@ -17,9 +17,18 @@ from bot.api.deps import (
     ticket_of,
 )
 from bot.api.errors import error_responses
-from bot.api.schemas import TicketCreateRequest, TicketListQuery, TicketPage, TicketUpdateRequest
+from bot.api.schemas import (
+    ClockPublic,
+    TicketCreateRequest,
+    TicketListQuery,
+    TicketPage,
+    TicketSla,
+    TicketUpdateRequest,
+    TicketWithSla,
+)
 from bot.api.tokens import ApiCaller
 from bot.flows import tickets as ticket_flows
+from bot.services import sla as sla_service
 from bot.services import tickets as ticket_service
 from bot.services.actors import member_has_staff_role
 from models import Ticket
@@ -30,6 +39,30 @@ router = api_router(tags=["tickets"])
 
 def _ticket_path(request: Request, ticket: Ticket) -> str:
     return str(request.app.url_path_for("get_ticket", ticket_id=str(ticket.id)))
+
+
+def with_sla(session: Session, tickets: list[Ticket]) -> list[TicketWithSla]:
+    """Tickets as the API shows them: each with its SLA policy and clocks."""
+    states = sla_service.states_of(session, tickets)
+    shown = []
+    for ticket in tickets:
+        state = states.get(ticket.id)  # type: ignore[arg-type]
+        shown.append(
+            TicketWithSla.model_validate(
+                {
+                    **TicketPublic.model_validate(ticket).model_dump(),
+                    "sla": TicketSla(
+                        policy_id=state.policy_id if state else None,
+                        due_override_at=ticket.sla_due_override_at,
+                        clocks=[
+                            ClockPublic.model_validate(c, from_attributes=True)
+                            for c in (state.clocks if state else [])
+                        ],
+                    ),
+                }
+            )
+        )
+    return shown
 
 
 def _next_offset(
@@ -59,7 +92,7 @@ def _next_offset(
     response_description="The new ticket.",
     responses={
         200: {
-            "model": TicketPublic,
+            "model": TicketWithSla,
             "description": "A retry with a known Idempotency-Key: the ticket filed first.",
         },
         **error_responses(413, 422),
@@ -72,7 +105,7 @@ def create_ticket(
     request: Request,
     response: Response,
     idempotency_key: IdempotencyKeyHeader = None,
-) -> TicketPublic:
+) -> TicketWithSla:
     """File a ticket as if from Slack: it gets the next number, its card is posted in the
     staff channel, and a requester who is a Slack user gets a DM."""
     with runtime.db.session() as session:
@@ -84,7 +117,7 @@ def create_ticket(
             request=body,
             idempotency_key=idempotency_key,
         )
-        result = TicketPublic.model_validate(filed.ticket)
+        result = with_sla(session, [filed.ticket])[0]
     response.status_code = 200 if filed.replayed else 201
     response.headers["Location"] = _ticket_path(request, filed.ticket)
     return result
@@ -110,7 +143,7 @@ def list_tickets(
             offset=query.offset,
         )
         return TicketPage(
-            items=[TicketPublic.model_validate(t) for t in found],
+            items=with_sla(session, found),
             limit=query.limit,
             offset=query.offset,
             next_offset=_next_offset(session, caller, query, len(found)),
@@ -122,9 +155,9 @@ def list_tickets(
     summary="Get a ticket",
     responses=error_responses(404, 422),
 )
-def get_ticket(ticket_id: TicketId, caller: Caller, runtime: RuntimeDep) -> TicketPublic:
+def get_ticket(ticket_id: TicketId, caller: Caller, runtime: RuntimeDep) -> TicketWithSla:
     with runtime.db.session() as session:
-        return TicketPublic.model_validate(ticket_of(session, caller, ticket_id))
+        return with_sla(session, [ticket_of(session, caller, ticket_id)])[0]
 
 
 @router.patch(
@@ -135,10 +168,14 @@ def get_ticket(ticket_id: TicketId, caller: Caller, runtime: RuntimeDep) -> Tick
 )
 def update_ticket(
     ticket_id: TicketId, body: TicketUpdateRequest, caller: Caller, runtime: RuntimeDep
-) -> TicketPublic:
+) -> TicketWithSla:
     """Change the fields given (null clears an optional one). The card in Slack is
-    updated and each change is noted in its thread; nothing changes if one is refused."""
+    updated and each change is noted in its thread; nothing changes if one is refused.
+    `sla_policy_id` and `due_override_at` change the ticket's SLA clocks."""
     changes = body.model_dump(exclude_unset=True)
+    sla_changes: dict[str, Any] = {
+        k: changes.pop(k) for k in ("sla_policy_id", "due_override_at") if k in changes
+    }
     with runtime.db.session() as session:
         organization = organization_of(session, caller)
         ticket = ticket_of(session, caller, ticket_id)
@@ -151,4 +188,8 @@ def update_ticket(
             changes=changes,
             is_staff=member_has_staff_role,
         )
-        return TicketPublic.model_validate(ticket)
+        if sla_changes:
+            ticket_flows.change_ticket_sla(
+                session, organization=organization, ticket=ticket, changes=sla_changes
+            )
+        return with_sla(session, [ticket])[0]
