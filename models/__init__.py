@@ -26,6 +26,7 @@ from models.slack import (
     SlackMessageRef,
 )
 from models.ticket import Ticket, TicketEvent
+from models.time_entry import IcalToken, TimeEntry, TimeEntrySource, WorkType
 
 metadata = SQLModel.metadata
 
@@ -34,6 +35,7 @@ __all__ = [
     "AuthorType",
     "ClientCompany",
     "CommentType",
+    "IcalToken",
     "Member",
     "MemberRole",
     "MessageRole",
@@ -50,6 +52,9 @@ __all__ = [
     "TicketEvent",
     "TicketPriority",
     "TicketStatus",
+    "TimeEntry",
+    "TimeEntrySource",
+    "WorkType",
     "metadata",
     "utcnow",
 ]

@@ -27,6 +27,8 @@ class Organization(SQLModel, table=True):
     name: str = Field(max_length=200)
     staff_channel_id: str | None = Field(default=None, max_length=32)
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # IANA time zone of the organization: where its days and months begin (reports).
+    timezone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
     # Set when the app was uninstalled or its tokens revoked: Slack deliveries pause until
     # the workspace installs the app again. The organization and its data stay.
     slack_disconnected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -39,6 +41,11 @@ class Organization(SQLModel, table=True):
     def categories(self) -> list[str]:
         configured = self.settings.get("categories")
         return list(configured) if configured else list(DEFAULT_CATEGORIES)
+
+    @property
+    def time_rounding(self) -> dict[str, Any] | None:
+        """The organization's rounding rule of billable time, or None (whole minutes)."""
+        return self.settings.get("time_rounding")
 
     @property
     def default_priority(self) -> TicketPriority:
