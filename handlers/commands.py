@@ -49,12 +49,8 @@ def parse_ticket_command(text: str | None) -> ParsedCommand:
         return ParsedCommand("new")
     first, _, rest = text.partition(" ")
     word = first.lower()
-    if word == "help" and not rest:
-        return ParsedCommand("help")
-    if word == "mine" and not rest:
-        return ParsedCommand("mine")
-    if word == "setup" and not rest:
-        return ParsedCommand("setup")
+    if word in ("help", "mine", "setup") and not rest:
+        return ParsedCommand(word)
     digits = first.removeprefix("#")
     if not rest and digits.isdigit() and len(digits) <= MAX_TICKET_NUMBER_DIGITS:
         return ParsedCommand("show", number=int(digits))
@@ -134,6 +130,7 @@ TYPE_IT_INSTEAD = (
     "Type what is wrong after the command, e.g. `/ticket the printer on 3 jams`, and I "
     "will file it straight away."
 )
+FORM_DID_NOT_OPEN = "Slack did not open the ticket form in time; it may be having trouble."
 MAYBE_OPENED = (
     ":hourglass_flowing_sand: Slack is slow to answer: the ticket form may open in a moment. "
     f"If it does not: {TYPE_IT_INSTEAD}"
@@ -170,10 +167,7 @@ def _without_the_form(
 ) -> str:
     """When Slack cannot open the form (down, or slow): file what was typed, or say how."""
     if not parsed.title:
-        return (
-            ":warning: Slack did not open the ticket form in time; it may be having trouble. "
-            + TYPE_IT_INSTEAD
-        )
+        return f":warning: {FORM_DID_NOT_OPEN} {TYPE_IT_INSTEAD}"
     with runtime.db.session() as session:
         ticket = ticket_flows.file_typed_text(
             session,

@@ -117,12 +117,8 @@ def file_shared(
 ) -> None:
     """A file was shared; if that was in a ticket's thread, it becomes an attachment (once,
     even when its `file_share` message is handled too)."""
-    try:
-        file = client.files_info(file=event.get("file_id") or "")["file"]
-    except SlackApiError as error:
-        log.warning("cannot read shared file %s: %s", event.get("file_id"), error)
-        return
-    if not file.get("user") or file.get("user") == context.bot_user_id:
+    file = _shared_file(client, event.get("file_id") or "")
+    if file is None or not file.get("user") or file.get("user") == context.bot_user_id:
         return  # our own uploads (copies shared between threads)
     with runtime.db.session() as session:
         if not claim_event(session, body):
@@ -134,6 +130,15 @@ def file_shared(
             uploader=runtime.directory.actor(organization, uploader),
             file=file,
         )
+
+
+def _shared_file(client: Any, file_id: str) -> dict[str, Any] | None:
+    try:
+        file: dict[str, Any] = client.files_info(file=file_id)["file"]
+    except SlackApiError as error:
+        log.warning("cannot read shared file %s: %s", file_id, error)
+        return None
+    return file
 
 
 def app_home_opened(

@@ -38,7 +38,7 @@ def create_ticket_from_message(
     actor: Actor,
 ) -> None:
     ack()
-    message, channel_id = shortcut.get("message") or {}, (shortcut.get("channel") or {}).get("id")
+    message, channel_id = shortcut.get("message") or {}, (shortcut.get("channel") or {})["id"]
     permalink = None
     # A link back is nice to have; the form opens without it.
     with contextlib.suppress(SlackApiError, SlackClientError, OSError, KeyError):

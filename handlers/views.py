@@ -21,6 +21,15 @@ from bot.services.actors import Actor
 from models import CommentType, Member, Organization
 
 
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """The modal's private_metadata, as we wrote it (or empty if it is not ours)."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
 class NewTicketForm(BaseModel):
     """What the "New ticket" modal submitted."""
 
@@ -44,12 +53,7 @@ class NewTicketForm(BaseModel):
             option = element(block).get("selected_option") or {}
             return option.get("value")
 
-        try:
-            metadata = json.loads(view.get("private_metadata") or "{}")
-        except ValueError:
-            metadata = {}
-        if not isinstance(metadata, dict):
-            metadata = {}
+        metadata = _metadata(view)
         source = metadata.get("source")
         company = selected(Block.CLIENT_COMPANY)
         channel = metadata.get("channel")
@@ -89,9 +93,9 @@ def submit_new_ticket(
     requester_slack_id = form.requester or form.source.get("author") or member.slack_user_id
     with runtime.db.session() as session:
         requester = (
-            member
-            if requester_slack_id == member.slack_user_id
-            else runtime.directory.member_for(session, organization, requester_slack_id)
+            runtime.directory.member_for(session, organization, requester_slack_id)
+            if requester_slack_id and requester_slack_id != member.slack_user_id
+            else member
         )
         ticket_flows.file_ticket(
             session,

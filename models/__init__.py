@@ -12,6 +12,8 @@ from models.base import (
     MemberRole,
     TicketPriority,
     TicketStatus,
+    saved_id,
+    table_of,
     utcnow,
 )
 from models.comment import TicketComment
@@ -56,5 +58,7 @@ __all__ = [
     "TimeEntrySource",
     "WorkType",
     "metadata",
+    "saved_id",
+    "table_of",
     "utcnow",
 ]

@@ -31,6 +31,7 @@ def fetch_message(client: Any, channel: str, ts: str) -> dict[str, Any] | None:
     history = client.conversations_history(
         channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
     )
+    message: dict[str, Any]
     for message in history.get("messages", []):
         if message.get("ts") == ts:
             return message
