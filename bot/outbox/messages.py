@@ -436,3 +436,10 @@ def dm_offer(
         payload={"channel": channel, "thread_ts": ts, "text": text, "blocks": blocks},
         lane=Lane.NOTIFY,
     )
+
+
+def staff_dm(
+    session: Session, *, organization: Organization, ticket: Ticket, slack_user_id: str, text: str
+) -> int:
+    """A DM to a staff member about a ticket (time tracking's reminders)."""
+    return _direct_message(session, organization, ticket, slack_user_id, text)

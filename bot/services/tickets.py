@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.core.text import unstorable_reason
+from bot.services import time_tracking
 from bot.services.actors import Actor, StaffCheck, member_has_staff_role
 from bot.services.organizations import get_client_company, get_member
 from models import (
@@ -343,6 +344,8 @@ def update_ticket(
     ticket.updated_at = now
     session.add(ticket)
     session.flush()
+    if any(change.field == "client_company_id" for change in applied):
+        time_tracking.move_to_client(session, ticket=ticket)
     return applied
 
 
