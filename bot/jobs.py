@@ -57,6 +57,14 @@ def optimize_database(db: Database) -> None:
     db.engine.dispose()
 
 
+def remind_long_timers(db: Database) -> int:
+    """One DM to each technician whose timer has run past 10 hours (each timer once)."""
+    from bot.flows.time_tracking import remind_long_timers as remind
+
+    with db.session() as session:
+        return remind(session)
+
+
 def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
     def every(job: Callable[..., Any], job_id: str, *args: Any, **interval: Any) -> None:
         # Stable ids replace a job registered before; a late run is run once, not many times.
@@ -80,5 +88,6 @@ def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
         hours=24,
         next_run_time=utcnow() + timedelta(seconds=30),
     )
+    every(remind_long_timers, "remind_long_timers", runtime.db, minutes=5)
     # The worker also wakes on every commit; this catches rows whose backoff has passed.
     every(runtime.delivery.wake, "outbox_wake", seconds=5)

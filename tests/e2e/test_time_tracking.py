@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot.flows import time_tracking as time_flows
+from bot import jobs
 from bot.ids import Action, Block
 from models import TicketComment, TimeEntry, utcnow
 from tests.e2e.conftest import World
@@ -263,10 +263,9 @@ def test_a_timer_running_10_hours_gets_one_dm(carded: World):
     world = carded
     time_command(world, world.tech, "start 1")
     backdate(world, 10 * 60 + 1)
-    for _ in range(2):
-        with world.db.session() as session:
-            time_flows.remind_long_timers(session)
-        world.deliver()
+    assert jobs.remind_long_timers(world.db) == 1
+    assert jobs.remind_long_timers(world.db) == 0  # idempotent: told once
+    world.deliver()
     reminders = [m for m in world.dm(world.tech) if "10 hours" in m.get("text", "")]
     assert len(reminders) == 1
     assert "#1" in reminders[0]["text"]
