@@ -12,6 +12,7 @@ from sqlmodel import Session
 from bot.blocks.tickets import change_line
 from bot.blocks.time_tracking import TIME_USAGE, entry_line, overlap_warning, status_text
 from bot.flows import tickets as ticket_flows
+from bot.flows import time_reports
 from bot.outbox import messages
 from bot.outbox.rows import Lane, enqueue
 from bot.services import tickets as ticket_service
@@ -318,6 +319,7 @@ def status_from_slack(session: Session, *, organization: Organization, member: M
 TICKET_NUMBER = r"#?(\d{1,9})"
 START = re.compile(rf"^start\s+{TICKET_NUMBER}$", re.I)
 STOP = re.compile(r"^stop(?:\s+(?P<note>.+))?$", re.I | re.S)
+REPORT = re.compile(r"^report\s+(.+)$", re.I | re.S)
 LOG = re.compile(rf"^log\s+{TICKET_NUMBER}\s+(?P<duration>\S+)(?:\s+(?P<note>.+))?$", re.I | re.S)
 
 
@@ -333,6 +335,8 @@ def time_command(
         return start_from_slack(session, number=int(match[1]), **args)
     if match := STOP.match(text):
         return stop_from_slack(session, note=match["note"], **args)
+    if match := REPORT.match(text):
+        return time_reports.request_report(session, text=match[1], **args)
     if match := LOG.match(text):
         return log_from_slack(
             session, number=int(match[1]), duration=match["duration"], note=match["note"], **args

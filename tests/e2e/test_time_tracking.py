@@ -269,3 +269,76 @@ def test_a_timer_running_10_hours_gets_one_dm(carded: World):
     reminders = [m for m in world.dm(world.tech) if "10 hours" in m.get("text", "")]
     assert len(reminders) == 1
     assert "#1" in reminders[0]["text"]
+
+
+def test_time_report_uploads_csv_and_chart_into_the_askers_dm(carded: World):
+    """The CSV equals the report; the chart's data (kept in the PNG) equals the JSON report."""
+    import io
+    import json as jsonlib
+
+    from PIL import Image
+
+    from bot.flows.time_reports import CHART_DATA_KEY
+    from bot.services import organizations as orgs
+    from bot.services import time_tracking as tt
+    from bot.services.actors import Actor
+    from models import Organization, Ticket
+
+    world = carded
+    world.file_ticket(world.alice, "Second")
+    world.deliver()
+    start = utcnow().replace(year=2026, month=3, day=2, hour=9, minute=0, second=0, microsecond=0)
+    time_command(world, world.tech, "")  # Tom is met
+    tech = world.member(world.tech)
+    with world.db.session() as session:
+        org = session.exec(select(Organization)).one()
+        acme = orgs.create_client_company(session, organization=org, name="Acme Corp")
+        for ticket in session.exec(select(Ticket)).all():
+            ticket.client_company_id = acme.id
+            session.add(ticket)
+            session.flush()
+            for minutes in (45, 50):
+                tt.log_time(
+                    session,
+                    organization=org,
+                    ticket=ticket,
+                    technician=tech,
+                    actor=Actor.for_member(tech, is_staff=True),
+                    started_at=start,
+                    minutes=minutes,
+                )
+                start += timedelta(hours=2)
+        expected = tt.monthly_report(
+            session, organization=org, month="2026-03", client_company_id=acme.id
+        )
+    assert (
+        time_command(world, world.alice, "report Acme Corp 2026-03")
+        == "Only the IT team tracks time."
+    )
+    assert "don't know a client" in time_command(world, world.tech, "report Nobody 2026-03")
+    answer = time_command(world, world.tech, "report acme corp 2026-03")
+    assert answer == "The March 2026 time report for Acme Corp is on its way to your DM."
+    assert world.sim.calls_to("files.getUploadURLExternal")
+    (shared,) = [m for m in world.dm(world.tech) if m.get("files")]
+    assert "190 min" not in shared.get("text", "") and "3 h 10 min worked" in shared["text"]
+    by_type = {f["name"].rsplit(".", 1)[-1]: f for f in shared["files"]}
+    csv_text = world.sim.file_content(by_type["csv"]["id"]).decode()
+    assert csv_text == tt.report_csv(expected)
+    assert csv_text.splitlines()[-1] == "total,,190,190"
+    png = Image.open(io.BytesIO(world.sim.file_content(by_type["png"]["id"])))
+    drawn = jsonlib.loads(png.text[CHART_DATA_KEY])
+    assert (
+        drawn
+        == [
+            {
+                "ticket_number": line.ticket_number,
+                "billable_hours": round(line.billable_minutes / 60, 2),
+            }
+            for line in expected.lines
+        ]
+        == [
+            {"ticket_number": 1, "billable_hours": 1.58},
+            {"ticket_number": 2, "billable_hours": 1.58},
+        ]
+    )
+    assert not [m for m in world.dm(world.alice) if m.get("files")]
