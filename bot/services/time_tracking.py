@@ -767,15 +767,18 @@ def monthly_report(
     started_at) index, summed in the database, one row per ticket and work type."""
     first = parse_month(month, organization=organization, now=now or utcnow())
     start, end = month_bounds(organization, first)
-    entry = table_of(TimeEntry)
+    entry, ticket = table_of(TimeEntry), table_of(Ticket)
     query = (
         sa_select(
             entry.c.ticket_id,
+            ticket.c.ticket_number,
+            ticket.c.title,
             entry.c.work_type_id,
             entry.c.billable,
             func.sum(entry.c.actual_minutes),
             func.sum(entry.c.billable_minutes),
         )
+        .join_from(entry, ticket, ticket.c.id == entry.c.ticket_id)
         .where(
             entry.c.organization_id == organization.id,
             entry.c.started_at >= start,
@@ -783,16 +786,24 @@ def monthly_report(
             entry.c.deleted_at.is_(None),
             entry.c.ended_at.is_not(None),
         )
-        .group_by(entry.c.ticket_id, entry.c.work_type_id, entry.c.billable)
+        .group_by(
+            entry.c.ticket_id,
+            ticket.c.ticket_number,
+            ticket.c.title,
+            entry.c.work_type_id,
+            entry.c.billable,
+        )
     )
     if client_company_id is not None:
         query = query.where(entry.c.client_company_id == client_company_id)
     rows = session.execute(query).all()
     work_types = {w.id: w for w in list_work_types(session, organization_id=organization.id)}
+    names: dict[int, tuple[int, str]] = {}
     actual: dict[int, int] = defaultdict(int)
     billable: dict[int, int] = defaultdict(int)
     per_ticket_sums: dict[tuple[int, RoundingRule], int] = defaultdict(int)
-    for ticket_id, work_type_id, is_billable, actual_sum, billable_sum in rows:
+    for ticket_id, number, title, work_type_id, is_billable, actual_sum, billable_sum in rows:
+        names[ticket_id] = (number, title)
         actual[ticket_id] += int(actual_sum or 0)
         if not is_billable:
             continue
@@ -803,17 +814,12 @@ def monthly_report(
             billable[ticket_id] += int(billable_sum or 0)
     for (ticket_id, rule), minutes in per_ticket_sums.items():
         billable[ticket_id] += rule.round(minutes)
-    tickets = (
-        {t.id: t for t in session.exec(select(Ticket).where(col(Ticket.id).in_(list(actual))))}
-        if actual
-        else {}
-    )
     lines = sorted(
         (
             ReportLine(
                 ticket_id=ticket_id,
-                ticket_number=tickets[ticket_id].ticket_number,
-                title=tickets[ticket_id].title,
+                ticket_number=names[ticket_id][0],
+                title=names[ticket_id][1],
                 actual_minutes=actual[ticket_id],
                 billable_minutes=billable[ticket_id],
             )
