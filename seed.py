@@ -15,6 +15,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -22,9 +23,9 @@ from sqlmodel import Session, select
 from bot.core import migrate
 from bot.core.db import Database
 from bot.core.settings import Settings
-from bot.services import comments, organizations, sla_admin, tickets
+from bot.services import comments, organizations, sla_admin, tickets, time_tracking
 from bot.services.actors import Actor
-from models import CommentType, Member, MemberRole, Organization, Ticket
+from models import CommentType, Member, MemberRole, Organization, Ticket, WorkType
 from models.ticket import TicketCreate
 
 DEFAULT_TEAM_ID = "T0TECHPRO1"
@@ -156,6 +157,24 @@ COMMENTS = (
     ),
     (2, "jane", CommentType.PUBLIC_REPLY, "Still failing this morning, the error is attached."),
 )
+# Time tracking: the organization rounds billable time up to 15 minutes (at least 15); on-site
+# work is billed by the started hour. (name, billable, rounding override)
+TIME_ROUNDING = {"increment": 15, "minimum": 15, "mode": "up", "aggregation": "per_entry"}
+WORK_TYPES: tuple[tuple[str, bool, dict[str, Any] | None], ...] = (
+    ("Remote support", True, None),
+    ("On site", True, {"increment": 60, "minimum": 60, "mode": "up", "aggregation": "per_entry"}),
+    ("Internal", False, None),
+)
+# (ticket number, technician, work type, start (UTC), minutes, note). November 2026 for
+# Acme Corp: 160 minutes worked, 210 billable (#1 50/60, #2 25/30, #4 85/120).
+TIME_ENTRIES = (
+    (1, "mike", "Remote support", "2026-11-03T09:00:00+00:00", 40, "Disabled the faulty add-in"),
+    (1, "mike", "Remote support", "2026-11-04T14:00:00+00:00", 10, "Checked Outlook again"),
+    (2, "sarah", "Remote support", "2026-11-05T10:00:00+00:00", 25, "Reissued the VPN certificate"),
+    (4, "mike", "On site", "2026-11-06T13:00:00+00:00", 70, "Replaced the pickup roller"),
+    (4, "mike", "Internal", "2026-11-06T15:00:00+00:00", 15, "Ordered spare rollers"),
+    (3, "sarah", "On site", "2026-11-10T09:00:00+00:00", 120, "Imaged and delivered the laptop"),
+)
 # (ticket number, uploader, filename, type, size, internal)
 ATTACHMENTS = (
     (1, "john", "error_screenshot.png", "image/png", 245_678, False),
@@ -175,6 +194,8 @@ class SeedResult:
     comments: int = 0
     attachments: int = 0
     sla_policies: int = 0
+    work_types: int = 0
+    time_entries: int = 0
 
     @property
     def created_anything(self) -> bool:
@@ -187,6 +208,8 @@ class SeedResult:
                 self.comments,
                 self.attachments,
                 self.sla_policies,
+                self.work_types,
+                self.time_entries,
             )
         )
 
@@ -207,9 +230,57 @@ def seed(db: Database, *, team_id: str, staff_channel_id: str | None) -> SeedRes
         for key, name, email, role in PEOPLE:
             people[key], created = _member(session, organization, name, email, role)
             result.members += created
+        work_types = _work_types(session, organization, result)
         if not _has_tickets(session, organization):
             _tickets(session, organization, people, result)
+            _time_entries(session, organization, people, work_types, result)
         return result
+
+
+def _work_types(
+    session: Session, organization: Organization, result: SeedResult
+) -> dict[str, WorkType]:
+    if organization.time_rounding is None:
+        time_tracking.set_organization_rounding(
+            session, organization=organization, rounding=TIME_ROUNDING
+        )
+    found = {
+        w.name: w for w in time_tracking.list_work_types(session, organization_id=organization.id)
+    }
+    for name, billable, rounding in WORK_TYPES:
+        if name not in found:
+            found[name] = time_tracking.create_work_type(
+                session, organization=organization, name=name, billable=billable, rounding=rounding
+            )
+            result.work_types += 1
+    return found
+
+
+def _time_entries(
+    session: Session,
+    organization: Organization,
+    people: dict[str, Member],
+    work_types: dict[str, WorkType],
+    result: SeedResult,
+) -> None:
+    by_number = {
+        t.ticket_number: t
+        for t in session.exec(select(Ticket).where(Ticket.organization_id == organization.id))
+    }
+    for number, who, work_type, start, minutes, note in TIME_ENTRIES:
+        technician = people[who]
+        time_tracking.log_time(
+            session,
+            organization=organization,
+            ticket=by_number[number],
+            technician=technician,
+            actor=Actor.for_member(technician),
+            started_at=datetime.fromisoformat(start),
+            minutes=minutes,
+            work_type_id=work_types[work_type].id,
+            note=note,
+        )
+        result.time_entries += 1
 
 
 def _organization(session: Session, team_id: str) -> tuple[Organization, bool]:
@@ -366,6 +437,8 @@ def summary(result: SeedResult, team_id: str) -> str:
         f"{result.client_companies} client companies, {result.members} members, "
         f"{result.tickets} tickets, {result.comments} comments, "
         f"{result.attachments} attachments, {result.sla_policies} SLA policies."
+        f"{result.attachments} attachments, {result.work_types} work types, "
+        f"{result.time_entries} time entries."
     )
 
 

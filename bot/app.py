@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.blocks.notices import notice_modal
 from bot.core.errors import DomainError, PermissionDenied
 from bot.core.settings import Settings
-from bot.ids import BOT_SCOPES, Block
+from bot.ids import BOT_SCOPES, Block, Callback
 from bot.runtime import INTERACTIVE_TIMEOUT_SECONDS, Runtime, web_client
 from bot.services import organizations as orgs
 from bot.slack import installs
@@ -45,6 +45,12 @@ FIELD_TO_BLOCK = {
     "companies": Block.COMPANIES,
     "name": Block.COMPANIES,
     "email": Block.COMPANIES,
+    # Time tracking's Log time modal.
+    "duration": Block.DURATION,
+    "ended_at": Block.DURATION,
+    "started_at": Block.DURATION,
+    "work_type_id": Block.WORK_TYPE,
+    "note": Block.TIME_NOTE,
 }
 # What a person sees when their request could not be carried out.
 DATABASE_DOWN = (
@@ -146,9 +152,9 @@ def create_app(settings: Settings, runtime: Runtime, *, socket_mode: bool = Fals
     app.middleware(_tenant_middleware(runtime))
     app.error(_render_error)
 
-    from handlers import actions, commands, events, shortcuts, views
+    from handlers import actions, commands, events, shortcuts, timers, views
 
-    for module in (commands, shortcuts, views, actions, events):
+    for module in (commands, shortcuts, views, actions, events, timers):
         module.register(app)
     return app
 
@@ -290,6 +296,10 @@ def _render_error(
         field = getattr(error, "field", None)
         callback_id = (body.get("view") or {}).get("callback_id", "")
         block = COMMENT_BLOCKS.get(callback_id) or FIELD_TO_BLOCK.get(field or "", Block.TITLE)
+        if callback_id in COMMENT_BLOCKS and field == "duration":
+            block = Block.LOG_TIME  # the reply and note modals' "Log time" field
+        elif callback_id == Callback.LOG_TIME_MODAL and block == Block.TITLE:
+            block = Block.DURATION
         return _json_response({"response_action": "errors", "errors": {block: message[:150]}})
     if body.get("command") and not isinstance(error, DomainError):
         # Something is wrong on our side: the command's own answer is the surest way to be

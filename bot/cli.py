@@ -209,6 +209,26 @@ def cmd_api_token_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ical_token_create(args: argparse.Namespace) -> int:
+    from bot.services import ical
+
+    with _workspace_unit_of_work(args.team) as (session, organization):
+        issued = ical.create_feed_token(session, organization=organization, slack_user_id=args.user)
+    print(f"Calendar feed of {args.user}'s time entries ({issued.record.token_prefix}…).")
+    print("Anyone with the URL can read it: keep it secret; revoke it with 'ical-token revoke'.")
+    print(issued.url(_settings().public_url))
+    return 0
+
+
+def cmd_ical_token_revoke(args: argparse.Namespace) -> int:
+    from bot.services import ical
+
+    with _workspace_unit_of_work(args.team) as (session, organization):
+        count = ical.revoke_feed_tokens(session, organization=organization, slack_user_id=args.user)
+    print(f"Revoked {count} calendar feed URL{'s' if count != 1 else ''} of {args.user}.")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot import demo
 
@@ -267,6 +287,17 @@ def build_parser() -> argparse.ArgumentParser:
     listing = token_commands.add_parser("list", help="list a workspace's tokens")
     listing.add_argument("--team", required=True, help="the workspace's Slack team id (T…)")
     listing.set_defaults(func=cmd_api_token_list)
+
+    ical_token = commands.add_parser("ical-token", help="calendar feeds of time entries")
+    ical_commands = ical_token.add_subparsers(dest="ical_token_command", required=True)
+    for name, func, text in (
+        ("create", cmd_ical_token_create, "make a feed URL; printed once, as the last line"),
+        ("revoke", cmd_ical_token_revoke, "revoke every feed URL of a person"),
+    ):
+        command = ical_commands.add_parser(name, help=text)
+        command.add_argument("--team", required=True, help="the workspace's Slack team id (T…)")
+        command.add_argument("--user", required=True, help="the technician's Slack user id (U…)")
+        command.set_defaults(func=func)
     return parser
 
 

@@ -173,6 +173,15 @@ class Transcript:
         return lines
 
 
+def _timing_line(messages: list[dict[str, Any]], card_ts: str) -> str:
+    """Who is timing, as the card shows it (its context block under the buttons)."""
+    card = next(m for m in messages if m.get("ts") == card_ts)
+    for block in card.get("blocks") or []:
+        if str(block.get("block_id", "")).startswith("ticket_timer:"):
+            return str(block["elements"][0]["text"])
+    return "(nobody is timing)"
+
+
 def _banner(title: str) -> str:
     return f"\n{'═' * WIDTH}\n  {title}\n{'═' * WIDTH}"
 
@@ -328,6 +337,15 @@ def _story(sim: SlackSimulator, database: Path, files: Path) -> int:
         _step("Another hour: ticket #2's first response breaches")
         clock.advance(hours=1)
         jobs.send_sla_alerts(runtime.db)
+        _step("Tom starts the timer on ticket #1's card, works, and stops it")
+        driver.block_action(TEAM, tom, Action.START_TIMER, channel_id=staff, message_ts=card["ts"])
+        _settle(runtime)
+        timing = _timing_line(sim.messages(staff), card["ts"])
+        print(f"  The card says: {timing}")
+        driver.block_action(TEAM, tom, Action.STOP_TIMER, channel_id=staff, message_ts=card["ts"])
+        _settle(runtime)
+        _step("Tom logs the 25 minutes the certificate took: `/ticket time log 1 25m`")
+        driver.slash_command(TEAM, tom, text="time log 1 25m Renewed the VPN certificate")
         _settle(runtime)
 
         _step("Alice answers in her DM thread with a screenshot")

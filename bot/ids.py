@@ -23,6 +23,7 @@ class Callback(StrEnum):
     REPLY_MODAL = "reply_to_requester_modal"
     SETUP_MODAL = "setup_modal"
     NOTICE_MODAL = "notice_modal"  # only tells the person something (an error)
+    LOG_TIME_MODAL = "log_time_modal"
 
 
 class Action(StrEnum):
@@ -40,6 +41,11 @@ class Action(StrEnum):
     OFFER_ADD_TO_TICKET = "offer_add_to_ticket"
     # App Home links to cards.
     OPEN_CARD = "home_open_card"
+    # Time tracking: on the card (value: the ticket id) and App Home.
+    START_TIMER = "ticket_start_timer"
+    STOP_TIMER = "ticket_stop_timer"
+    LOG_TIME = "ticket_log_time"
+    HOME_STOP_TIMER = "home_stop_timer"
 
 
 class Block(StrEnum):
@@ -64,6 +70,14 @@ class Block(StrEnum):
     SLA_COMPANY_POLICY = "sla_company_policy"
     # The card's actions block is "ticket_actions:<ticket id>" so an action knows its ticket.
     CARD_ACTIONS = "ticket_actions"
+    # Time tracking: the Log time modal, the reply and note modals' time field, App Home.
+    DURATION = "duration"
+    WORK_TYPE = "work_type"
+    BILLABLE = "billable"
+    TIME_NOTE = "time_note"
+    LOG_TIME = "log_time"
+    TIMER = "ticket_timer"
+    HOME_TIMER = "home_timer"
 
 
 class Field(StrEnum):

@@ -64,6 +64,14 @@ def send_sla_alerts(db: Database) -> int:
         return len(sla_flows.send_due_alerts(session, now=utcnow()))
 
 
+def remind_long_timers(db: Database) -> int:
+    """One DM to each technician whose timer has run past 10 hours (each timer once)."""
+    from bot.flows.time_tracking import remind_long_timers as remind
+
+    with db.session() as session:
+        return remind(session)
+
+
 def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
     def every(job: Callable[..., Any], job_id: str, *args: Any, **interval: Any) -> None:
         # Stable ids replace a job registered before; a late run is run once, not many times.
@@ -90,5 +98,6 @@ def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
     # Workspaces paused by a refusal from Slack come back as soon as their token works.
     every(runtime.check_disconnected, "check_disconnected", minutes=2)
     every(send_sla_alerts, "sla_alerts", runtime.db, minutes=1)
+    every(remind_long_timers, "remind_long_timers", runtime.db, minutes=5)
     # The worker also wakes on every commit; this catches rows whose backoff has passed.
     every(runtime.delivery.wake, "outbox_wake", seconds=5)

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.api.routes import create_api_router
 from bot.outbox import worker as delivery
 from bot.runtime import Runtime
+from bot.services import ical
 from bot.slack import installs
 from bot.slack import shape as slack_shape
 
@@ -137,6 +138,20 @@ def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = Tr
             return to_starlette_response(
                 await run_in_threadpool(oauth_flow.handle_callback, bolt_request)
             )
+
+    @web.get("/ical/{token}.ics", include_in_schema=False)
+    async def ical_feed(token: str) -> Response:
+        """A technician's time entries (bot.services.ical); unknown or revoked: 404."""
+
+        def build() -> bytes | None:
+            with runtime.db.read_session() as session:
+                member = ical.feed_owner(session, token=token)
+                return ical.feed(session, member=member) if member else None
+
+        body = await run_in_threadpool(build)
+        if body is None:
+            return Response("Not found", status_code=404, media_type="text/plain")
+        return Response(body, media_type="text/calendar; charset=utf-8")
 
     @web.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

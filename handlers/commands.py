@@ -21,6 +21,7 @@ from bot.ids import Command
 from bot.runtime import Runtime
 from bot.services.actors import Actor
 from bot.slack.people import is_workspace_admin
+from handlers import timers
 from handlers.common import open_ticket_modal
 from models import Member, Organization
 
@@ -52,6 +53,8 @@ def parse_ticket_command(text: str | None) -> ParsedCommand:
     word = first.lower()
     if word in ("help", "mine", "setup") and not rest:
         return ParsedCommand(word)
+    if word == "time":
+        return ParsedCommand("time", title=rest)
     digits = first.removeprefix("#")
     if not rest and digits.isdigit() and len(digits) <= MAX_TICKET_NUMBER_DIGITS:
         return ParsedCommand("show", number=int(digits))
@@ -77,6 +80,9 @@ def ticket_command(
     elif parsed.kind == "setup":
         ack()
         open_setup_modal(client, runtime, organization, member, command)
+    elif parsed.kind == "time":
+        text = timers.time_command_text(parsed.title, runtime, organization, member, actor)
+        ack(response_type="ephemeral", text=text)
     elif parsed.kind in ("mine", "show"):
         text, blocks = _ticket_list(runtime, organization, actor, parsed)
         ack(response_type="ephemeral", text=text, blocks=blocks)

@@ -16,6 +16,7 @@ from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.core.text import from_slack
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
+from bot.flows import time_tracking as time_flows
 from bot.flows.reactions import fetch_message
 from bot.flows.tickets import source_files
 from bot.ids import Block, Callback, Field
@@ -134,23 +135,20 @@ def submit_new_ticket(
     ack()
 
 
-def _comment_form(view: dict[str, Any]) -> tuple[bool, str, int | None]:
-    """(an internal note?, the text, the ticket's id) of a note or reply modal."""
-    internal = view.get("callback_id") == Callback.INTERNAL_NOTE_MODAL
-    block = Block.NOTE if internal else Block.REPLY
-    text = (((view.get("state") or {}).get("values") or {}).get(block) or {}).get(Field.VALUE) or {}
-    return (
-        internal,
-        from_slack(text.get("value")),
-        ticket_id_from_metadata(view.get("private_metadata")),
-    )
+def _value(view: dict[str, Any], block: Block) -> str:
+    values = (view.get("state") or {}).get("values") or {}
+    value: str = ((values.get(block) or {}).get(Field.VALUE) or {}).get("value") or ""
+    return value
 
 
 def submit_comment(
     ack: Ack, body: dict[str, Any], runtime: Runtime, organization: Organization, actor: Actor
 ) -> None:
-    """An internal note or a reply to the requester, from the card's modals."""
-    internal, text, ticket_id = _comment_form(body["view"])
+    """An internal note or a reply to the requester (and time logged with it), from the
+    card's modals."""
+    view = body["view"]
+    internal = view.get("callback_id") == Callback.INTERNAL_NOTE_MODAL
+    ticket_id = ticket_id_from_metadata(view.get("private_metadata"))
     if not actor.is_staff:
         raise PermissionDenied("Only the IT team can do that.")
     if ticket_id is None:
@@ -159,13 +157,14 @@ def submit_comment(
         ticket = ticket_service.get_ticket(
             session, organization_id=organization.id, ticket_id=ticket_id
         )
-        ticket_flows.add_comment(
+        time_flows.add_comment_with_time(
             session,
             organization=organization,
             ticket=ticket,
             actor=actor,
-            content=text,
+            content=from_slack(_value(view, Block.NOTE if internal else Block.REPLY)),
             comment_type=CommentType.INTERNAL_NOTE if internal else CommentType.PUBLIC_REPLY,
+            duration=_value(view, Block.LOG_TIME),
         )
     ack()
 

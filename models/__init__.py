@@ -37,6 +37,7 @@ from models.slack import (
     SlackMessageRef,
 )
 from models.ticket import Ticket, TicketEvent
+from models.time_entry import IcalToken, TimeEntry, TimeEntrySource, WorkType
 
 metadata = SQLModel.metadata
 
@@ -47,6 +48,7 @@ __all__ = [
     "ClientCompany",
     "ClockStatus",
     "CommentType",
+    "IcalToken",
     "Member",
     "MemberRole",
     "MessageRole",
@@ -68,6 +70,9 @@ __all__ = [
     "TicketEvent",
     "TicketPriority",
     "TicketStatus",
+    "TimeEntry",
+    "TimeEntrySource",
+    "WorkType",
     "metadata",
     "saved_id",
     "table_of",

@@ -46,13 +46,23 @@ class Organization(SQLModel, table=True):
         return list(configured) if configured else list(DEFAULT_CATEGORIES)
 
     @property
+    def time_rounding(self) -> dict[str, Any] | None:
+        """The organization's rounding rule of billable time, or None (whole minutes)."""
+        return self.settings.get("time_rounding")
+
+    @property
     def default_priority(self) -> TicketPriority:
         return TicketPriority(self.settings.get("default_priority", TicketPriority.MEDIUM))
 
     @property
     def timezone(self) -> str:
-        """IANA zone for month and day boundaries (reports); UTC unless set."""
+        """IANA zone where the organization's days and months begin (reports, digests);
+        UTC unless set. Kept in `settings` beside the other organization settings."""
         return str(self.settings.get("timezone") or "UTC")
+
+    @timezone.setter
+    def timezone(self, zone: str) -> None:
+        self.settings = {**self.settings, "timezone": zone}
 
 
 class ClientCompanyBase(SQLModel):

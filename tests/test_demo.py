@@ -24,6 +24,10 @@ def test_demo_runs_end_to_end(capsys, tmp_path):
     assert "First response breached" in staff
     assert "first response due in 1 h" in staff and "75% of the time is used" in staff
     assert "first response breached. It was due" in staff
+    assert "@Tom logged 25 min (billable) — Renewed the VPN certificate" in staff
+    assert "Renewed the VPN certificate" not in alice  # time entries are staff-only
+    assert "The card says: :stopwatch: Tom" in out and " since " in out
+    assert "@Tom logged 0 min (billable)" in staff or "@Tom logged 1 min (billable)" in staff
     assert "Ticket #1 received" in alice
     assert "I renewed your VPN certificate" in alice
     assert "is resolved" in alice

@@ -64,6 +64,7 @@ def test_jobs_register_under_stable_ids(sqlite_db: Database):
             "outbox_wake",
             "purge_event_receipts",
             "purge_idempotency_keys",
+            "remind_long_timers",
             "sla_alerts",
         ]
     finally:

@@ -215,3 +215,35 @@ def test_seed_configures_slas_and_its_tickets_have_clocks(db):
         assert any(c.status == ClockStatus.RUNNING for c in clocks)
     again = seed(db, team_id=DEFAULT_TEAM_ID, staff_channel_id=None)
     assert again.sla_policies == 0 and not again.created_anything
+
+
+def test_seeded_month_report_equals_the_hand_computed_totals(db: Database):
+    """Acme Corp, November 2026: #1 50/60, #2 25/30, #4 85/120 (on site by the hour; the
+    internal 15 minutes bill nothing); in JSON, CSV and the chart's data alike."""
+    from bot.flows.time_reports import chart_data
+    from bot.services import time_tracking as tt
+
+    seed(db, team_id=DEFAULT_TEAM_ID, staff_channel_id=None)
+    with db.session() as session:
+        organization = session.exec(select(Organization)).one()
+        acme = session.exec(select(ClientCompany).where(ClientCompany.name == "Acme Corp")).one()
+        report = tt.monthly_report(
+            session, organization=organization, month="2026-11", client_company_id=acme.id
+        )
+    expected = [(1, 50, 60), (2, 25, 30), (4, 85, 120)]
+    assert [
+        (x.ticket_number, x.actual_minutes, x.billable_minutes) for x in report.lines
+    ] == expected
+    assert (report.actual_minutes, report.billable_minutes) == (160, 210)
+    rows = tt.report_csv(report).splitlines()
+    assert rows[1:] == [
+        "1,Outlook crashes on startup,50,60",
+        "2,Cannot connect to the VPN from home,25,30",
+        "4,Printer on the 2nd floor keeps jamming,85,120",
+        "total,,160,210",
+    ]
+    assert chart_data(report) == [
+        {"ticket_number": 1, "billable_hours": 1.0},
+        {"ticket_number": 2, "billable_hours": 0.5},
+        {"ticket_number": 4, "billable_hours": 2.0},
+    ]

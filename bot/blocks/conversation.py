@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.blocks.text import SECTION_TEXT_MAX, age, escape, escape_truncated, mention, truncate
 from bot.blocks.tickets import PRIORITY_EMOJI, STATUS_EMOJI, TicketView
+from bot.blocks.time_tracking import log_time_input
 from bot.ids import Action, Block, Callback, Field
 from models import TicketPriority, TicketStatus
 
@@ -74,6 +75,7 @@ def internal_note_modal(ticket: TicketView) -> dict[str, Any]:
                     "max_length": COMMENT_INPUT_MAX,
                 },
             },
+            log_time_input(),
             {
                 "type": "context",
                 "elements": [
@@ -111,6 +113,7 @@ def reply_modal(ticket: TicketView, *, staff_name: str) -> dict[str, Any]:
                     "max_length": COMMENT_INPUT_MAX,
                 },
             },
+            log_time_input(),
             {
                 "type": "context",
                 "elements": [

@@ -68,6 +68,8 @@ class TicketView:
     company_options: tuple[tuple[int, str], ...] = ()
     # The most urgent SLA clock (the card's SLA line); None: no SLA.
     sla: SlaLineView | None = None
+    # Who is timing the ticket ("⏱ Tom since 10:05"), or None; only the card shows it.
+    timing: str | None = None
 
 
 def _plain(text: str, limit: int | None = None) -> dict[str, Any]:
@@ -223,6 +225,46 @@ def ticket_card(ticket: TicketView, *, now: datetime) -> list[dict[str, Any]]:
                 },
             ],
         }
+    )
+    blocks += timer_blocks(ticket)
+    return blocks
+
+
+def timer_blocks(ticket: TicketView) -> list[dict[str, Any]]:
+    """The card's time tracking: who is timing, Start timer, Stop timer (while anyone is
+    timing; each button acts for whoever presses it) and Log time."""
+    value = str(ticket.id)
+    buttons: list[dict[str, Any]] = [
+        {
+            "type": "button",
+            "action_id": Action.START_TIMER,
+            "text": _plain("Start timer"),
+            "value": value,
+        }
+    ]
+    if ticket.timing:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": Action.STOP_TIMER,
+                "text": _plain("Stop timer"),
+                "value": value,
+            }
+        )
+    buttons.append(
+        {"type": "button", "action_id": Action.LOG_TIME, "text": _plain("Log time"), "value": value}
+    )
+    blocks: list[dict[str, Any]] = []
+    if ticket.timing:
+        blocks.append(
+            {
+                "type": "context",
+                "block_id": f"{Block.TIMER}:{ticket.id}",
+                "elements": [{"type": "mrkdwn", "text": truncate(ticket.timing, 3000)}],
+            }
+        )
+    blocks.append(
+        {"type": "actions", "block_id": f"{Block.TIMER}_actions:{ticket.id}", "elements": buttons}
     )
     return blocks
 

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite:///ticketbot.db"
     staff_channel_id: str | None = None
+    # Where people reach this server (links it prints, like calendar feed URLs).
+    public_url: str = "http://127.0.0.1:3000"
 
     # Where copies of attachments are kept, and the largest one accepted.
     file_storage_dir: Path = Path("data/files")

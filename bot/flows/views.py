@@ -18,10 +18,12 @@ from bot.blocks.conversation import (
     ticket_list,
 )
 from bot.blocks.tickets import TicketView
+from bot.blocks.time_tracking import home_timer_blocks
 from bot.outbox.render import ticket_view
 from bot.outbox.rows import STAFF_CHANNEL
 from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service
+from bot.services import time_tracking
 from bot.services.actors import Actor
 from bot.services.tickets import OPEN_STATUSES, TicketFilter
 from models import (
@@ -155,13 +157,17 @@ def _home_view(session: Session, *, organization: Organization, viewer: Actor) -
         mine_views, unassigned_views, recent_views = _ticket_views(
             session, mine, unassigned, recent
         )
-        return staff_home(
+        view = staff_home(
             mine=mine_views,
             unassigned=unassigned_views,
             recent=recent_views,
             card_links=_card_links(session, mine + unassigned + recent),
             now=now,
         )
+        if viewer.member is not None:
+            timer = timer_home_blocks(session, organization=organization, member=viewer.member)
+            view["blocks"] = [*timer, *view["blocks"]][:100]
+        return view
     tickets = ticket_service.list_tickets(
         session, organization_id=organization.id, viewer=viewer, limit=HOME_LIST_SIZE
     )
@@ -175,6 +181,23 @@ def _home_view(session: Session, *, organization: Organization, viewer: Actor) -
             ).items()
         },
         now=now,
+    )
+
+
+def timer_home_blocks(
+    session: Session, *, organization: Organization, member: Member
+) -> list[dict[str, Any]]:
+    """App Home's time section for staff: the running timer (Stop button), today's total."""
+    now = utcnow()
+    running = time_tracking.running_timer(session, technician_id=member.id)
+    ticket = session.get(Ticket, running.ticket_id) if running else None
+    return home_timer_blocks(
+        running=running,
+        ticket_number=ticket.ticket_number if ticket else None,
+        today_minutes=time_tracking.today_minutes(
+            session, organization=organization, technician=member, now=now
+        ),
+        zone=time_tracking.zone_of(organization),
     )
 
 

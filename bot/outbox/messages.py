@@ -496,3 +496,10 @@ def sla_alert(
         )
     if percent >= 90:
         _to_staff_thread(session, organization, ticket, text)
+
+
+def staff_dm(
+    session: Session, *, organization: Organization, ticket: Ticket, slack_user_id: str, text: str
+) -> int:
+    """A DM to a staff member about a ticket (time tracking's reminders)."""
+    return _direct_message(session, organization, ticket, slack_user_id, text)

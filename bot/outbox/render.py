@@ -19,13 +19,15 @@ from bot.blocks.tickets import (
     ticket_card,
     ticket_fallback_text,
 )
+from bot.blocks.time_tracking import timing_line
 from bot.outbox.rows import RENDER, Rendered
 from bot.services import organizations as orgs
-from bot.services import sla
+from bot.services import sla, time_tracking
 from models import (
     ClientCompany,
     Member,
     MessageRole,
+    Organization,
     OutboxMessage,
     SlackMessageRef,
     Ticket,
@@ -48,6 +50,7 @@ def ticket_view(
     source_permalink: str | None = None,
     with_company_options: bool = False,
     with_sla: bool = False,
+    with_timers: bool = False,
 ) -> TicketView:
     requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None
     assignee = session.get(Member, ticket.assigned_staff_id) if ticket.assigned_staff_id else None
@@ -75,6 +78,7 @@ def ticket_view(
             else ()
         ),
         sla=sla_line_view(session, ticket) if with_sla else None,
+        timing=_timing(session, ticket) if with_timers else None,
     )
 
 
@@ -91,6 +95,15 @@ def sla_line_view(session: Session, ticket: Ticket) -> SlaLineView | None:
     )
 
 
+def _timing(session: Session, ticket: Ticket) -> str | None:
+    running = time_tracking.running_on_ticket(session, ticket_id=ticket.id)
+    if not running:
+        return None
+    organization = session.get(Organization, ticket.organization_id)
+    assert organization is not None
+    return timing_line(running, time_tracking.zone_of(organization))
+
+
 def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
     view = ticket_view(
         session,
@@ -98,6 +111,7 @@ def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
         source_permalink=_source_permalink(session, ticket),
         with_company_options=True,
         with_sla=True,
+        with_timers=True,
     )
     return {"text": ticket_fallback_text(view), "blocks": ticket_card(view, now=utcnow())}
 

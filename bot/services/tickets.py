@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.core.text import unstorable_reason
-from bot.services import sla
+from bot.services import sla, time_tracking
 from bot.services.actors import Actor, StaffCheck, member_has_staff_role
 from bot.services.organizations import get_client_company, get_member
 from models import (
@@ -358,6 +358,8 @@ def update_ticket(
             sla.on_status_changed(session, ticket=ticket, old=change.old, new=change.new, at=now)
     if any(c.field in ("priority", "client_company_id") for c in applied):
         sla.on_terms_changed(session, ticket=ticket)
+    if any(change.field == "client_company_id" for change in applied):
+        time_tracking.move_to_client(session, ticket=ticket)
     return applied
 
 

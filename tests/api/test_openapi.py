@@ -48,6 +48,15 @@ OPERATIONS = {
     ("/api/client-companies/{company_id}", "get"): "get_company",
     ("/api/client-companies/{company_id}", "patch"): "update_company",
     ("/api/reports/sla", "get"): "sla_report",
+    ("/api/tickets/{ticket_id}/time-entries", "post"): "create_time_entry",
+    ("/api/tickets/{ticket_id}/time-entries", "get"): "list_ticket_time_entries",
+    ("/api/time-entries", "get"): "list_time_entries",
+    ("/api/time-entries/{entry_id}", "get"): "get_time_entry",
+    ("/api/time-entries/{entry_id}", "patch"): "update_time_entry",
+    ("/api/time-entries/{entry_id}", "delete"): "delete_time_entry",
+    ("/api/work-types", "post"): "create_work_type",
+    ("/api/work-types", "get"): "list_work_types",
+    ("/api/reports/time", "get"): "time_report",
 }
 
 

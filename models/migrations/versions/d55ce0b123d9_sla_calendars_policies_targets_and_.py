@@ -14,7 +14,7 @@ from alembic import op
 import models.base
 
 revision: str = "d55ce0b123d9"
-down_revision: str | None = "8946cb3f343a"
+down_revision: str | None = "b7d41e0a9c21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
