@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from models import api as api  # registers the REST API tables (ApiToken, IdempotencyKey, …)
+from models import fulltext as fulltext  # full-text indexes (GIN on PostgreSQL, FTS5 on SQLite)
 from models import slack_oauth as slack_oauth  # slack_sdk's installation and state tables
 from models.attachment import TicketAttachment
 from models.base import (
@@ -26,6 +27,7 @@ from models.slack import (
     SlackMessageRef,
 )
 from models.ticket import Ticket, TicketEvent
+from models.view import SavedView
 
 metadata = SQLModel.metadata
 
@@ -40,6 +42,7 @@ __all__ = [
     "Organization",
     "OutboxMessage",
     "OutboxStatus",
+    "SavedView",
     "SlackCommentRef",
     "SlackEventReceipt",
     "SlackFileRef",
