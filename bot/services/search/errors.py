@@ -33,7 +33,7 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
 def unknown(
     what: str, word: str, choices: Iterable[str], *, position: int, term: str = ""
 ) -> QueryError:
-    """"unknown key `asignee` — did you mean `assignee`?" (or the valid choices)."""
+    """ "unknown key `asignee` — did you mean `assignee`?" (or the valid choices)."""
     options = list(choices)
     suggestion = closest(word, options)
     message = f"unknown {what} `{word}`"

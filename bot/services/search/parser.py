@@ -7,12 +7,13 @@ by the compiler, which knows the organization.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from bot.services.search.describe import duration_words
 from bot.services.search.errors import QueryError, unknown
 from bot.services.search.grammar import GRAMMAR
 from bot.services.search.query import (
@@ -136,9 +137,7 @@ def _syntax_error(source: str, error: UnexpectedInput) -> QueryError:
         stripped = source.rstrip()
         if stripped.endswith(":") or stripped.endswith(","):
             word = stripped.split()[-1] if stripped.split() else stripped
-            return QueryError(
-                f"`{word}` needs a value after it", position=len(stripped), term=word
-            )
+            return QueryError(f"`{word}` needs a value after it", position=len(stripped), term=word)
         if stripped.endswith("-"):
             return QueryError(
                 "`-` needs a term after it (e.g. `-status:closed`)", position=len(stripped)
@@ -310,11 +309,12 @@ def _duration(key: str, value: Value) -> Age | None:
     if match is None:
         return None
     if op is None or op == Op.EQ:
+        words = duration_words(text)
         raise QueryError(
-            f"say `{key}:>{text}` (more than {text} ago) or `{key}:<{text}` "
-            f"(less than {text} ago)"
+            f"say `{key}:>{text}` (more than {words} ago) or `{key}:<{text}` "
+            f"(less than {words} ago)"
             if key != "due"
-            else f"say `due:<{text}` (due within {text}) or `due:>{text}`",
+            else f"say `due:<{text}` (due within {words}) or `due:>{text}`",
             position=span.start + 1,
             term=span.text,
         )
@@ -368,8 +368,6 @@ def _time(span: Span, negated: bool, key: str, values: list[Value]) -> Term:
 
 
 def _date_condition(op: Op | None, day: date) -> OnDates:
-    from datetime import timedelta
-
     if op is None or op == Op.EQ:
         return OnDates(day, day)
     if op == Op.GE:
