@@ -13,6 +13,8 @@ from models.base import (
     MemberRole,
     TicketPriority,
     TicketStatus,
+    saved_id,
+    table_of,
     utcnow,
 )
 from models.comment import TicketComment
@@ -54,5 +56,7 @@ __all__ = [
     "TicketPriority",
     "TicketStatus",
     "metadata",
+    "saved_id",
+    "table_of",
     "utcnow",
 ]

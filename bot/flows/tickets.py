@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.blocks.text import truncate
 from bot.core.errors import InvalidInput
 from bot.core.text import from_slack
 from bot.flows import attachments
@@ -28,6 +29,7 @@ from models import (
     Ticket,
     TicketComment,
 )
+from models.ticket import TITLE_MAX_LENGTH
 
 MAX_SOURCE_FILES = 10
 
@@ -94,6 +96,26 @@ def ticket_for_source_message(
         )
     ).first()
     return session.get(Ticket, ref.ticket_id) if ref else None
+
+
+def file_typed_text(
+    session: Session, *, organization: Organization, member: Member, text: str, channel: str | None
+) -> Ticket:
+    """File what someone typed after `/ticket` as their own ticket, without the form (Slack
+    could not open it). A text too long for a title is kept whole as the description.
+
+    Filed for themselves, so their staff status does not matter (asking Slack for the
+    staff channel's members is what cannot be done now)."""
+    title = truncate(text, TITLE_MAX_LENGTH)
+    return file_ticket(
+        session,
+        organization=organization,
+        filer=Actor.for_member(member),
+        requester=member,
+        request=TicketRequest(
+            title=title, description=text if title != text else "", channel=channel
+        ),
+    )
 
 
 def file_ticket(
@@ -165,6 +187,29 @@ def file_ticket(
     # Last: the organization's other filings wait from here until this one commits.
     ticket_service.number_ticket(session, ticket=ticket)
     return ticket
+
+
+def change_ticket_by_id(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket_id: int,
+    actor: Actor,
+    changes: dict[str, Any],
+    is_staff: StaffCheck,
+) -> list[Change]:
+    """`change_ticket` for a ticket known by id (a card's button)."""
+    ticket = ticket_service.get_ticket(
+        session, organization_id=organization.id, ticket_id=ticket_id
+    )
+    return change_ticket(
+        session,
+        organization=organization,
+        ticket=ticket,
+        actor=actor,
+        changes=changes,
+        is_staff=is_staff,
+    )
 
 
 def change_ticket(
