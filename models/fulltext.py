@@ -17,8 +17,11 @@ everything else), so the same query finds the same tickets on either.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import DDL, Index, event, text
 
+from models.base import table_of
 from models.comment import TicketComment
 from models.ticket import Ticket
 
@@ -52,9 +55,9 @@ INTERNAL_NOTE_FULLTEXT_INDEX = Index(
     postgresql_using="gin",
     postgresql_where=text(INTERNAL_NOTE),
 ).ddl_if(dialect="postgresql")
-Ticket.__table__.append_constraint(TICKET_FULLTEXT_INDEX)  # type: ignore[attr-defined]
-TicketComment.__table__.append_constraint(PUBLIC_REPLY_FULLTEXT_INDEX)  # type: ignore[attr-defined]
-TicketComment.__table__.append_constraint(INTERNAL_NOTE_FULLTEXT_INDEX)  # type: ignore[attr-defined]
+table_of(Ticket).append_constraint(TICKET_FULLTEXT_INDEX)
+table_of(TicketComment).append_constraint(PUBLIC_REPLY_FULLTEXT_INDEX)
+table_of(TicketComment).append_constraint(INTERNAL_NOTE_FULLTEXT_INDEX)
 
 _TOKENIZER = "tokenize = 'unicode61 remove_diacritics 0'"
 _COMMENT_COLUMNS = (
@@ -105,12 +108,13 @@ SQLITE_DROP: tuple[str, ...] = (
     "DROP TABLE IF EXISTS comment_fts",
 )
 
+
 # `metadata.create_all` on SQLite (tests, throwaway databases) builds them too.
+def _sqlite_only(statement: str) -> Any:
+    return DDL(statement).execute_if(dialect="sqlite")  # type: ignore[no-untyped-call]
+
+
 for _statement in SQLITE_DDL:
-    event.listen(
-        TicketComment.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite")
-    )
+    event.listen(table_of(TicketComment), "after_create", _sqlite_only(_statement))
 for _statement in SQLITE_DROP:
-    event.listen(
-        TicketComment.__table__, "before_drop", DDL(_statement).execute_if(dialect="sqlite")
-    )
+    event.listen(table_of(TicketComment), "before_drop", _sqlite_only(_statement))

@@ -9,6 +9,8 @@ tickets without a value (`-assignee:me` keeps the unassigned ones).
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -54,14 +56,18 @@ from models import (
 )
 from models.ticket import OPEN_STATUS_PREDICATE
 
-try:  # SLA clocks (issue 13) and time entries (issue 14) land separately.
-    from models.sla import SlaClock
-except ImportError:  # pragma: no cover - until the SLA tables are on main
-    SlaClock = None  # type: ignore[assignment,misc]
-try:
-    from models.time_entry import TimeEntry
-except ImportError:  # pragma: no cover - until time tracking is on main
-    TimeEntry = None  # type: ignore[assignment,misc]
+
+def _optional_model(module: str, name: str) -> Any:
+    """A model of a part of Ticketbot that may not be installed yet (None then)."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):  # pragma: no cover - until it is on main
+        return None
+
+
+# SLA clocks (issue 13) and time entries (issue 14) land separately.
+SlaClock: Any = _optional_model("models.sla", "SlaClock")
+TimeEntry: Any = _optional_model("models.time_entry", "TimeEntry")
 
 # Spelt as the partial index of open tickets is, so that it applies (a column element, so
 # that it can be negated).
@@ -127,7 +133,7 @@ class _Compiler:
         self._texts = 0
 
     def term(self, term: Term) -> ColumnElement[bool]:
-        handlers = {
+        handlers: dict[type[Term], Callable[[Any], ColumnElement[bool]]] = {
             StatusTerm: self._status,
             PriorityTerm: self._priority,
             PersonTerm: self._person,
@@ -139,13 +145,12 @@ class _Compiler:
             NumberTerm: self._number,
             TextTerm: self._text,
         }
-        return handlers[type(term)](term)  # type: ignore[operator]
+        return handlers[type(term)](term)
 
     # -- fields of the ticket -------------------------------------------------------------
 
     def _status(self, term: StatusTerm) -> ColumnElement[bool]:
         if set(term.statuses) == set(UNRESOLVED):
-            # Spelt as the partial index of open tickets is, so that it applies.
             return UNRESOLVED_PREDICATE
         return col(Ticket.status).in_([s.value for s in term.statuses])
 
@@ -314,7 +319,9 @@ class _Compiler:
             )
         return SlaClock
 
-    def _running_due_before(self, clock: Any, instant: datetime, *, inclusive: bool) -> Any:
+    def _running_due_before(
+        self, clock: Any, instant: datetime, *, inclusive: bool
+    ) -> ColumnElement[bool]:
         due = col(clock.due_at)
         return exists().where(
             clock.ticket_id == Ticket.id,
@@ -340,7 +347,7 @@ class _Compiler:
     def _sla(self, term: SlaTerm) -> ColumnElement[bool]:
         clock = self._clocks(term, "sla:")
         of_ticket = clock.ticket_id == Ticket.id
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         for state in term.states:
             if state == SlaState.BREACHED:
                 conditions.append(exists().where(of_ticket, col(clock.breached_at).is_not(None)))
@@ -367,7 +374,7 @@ class _Compiler:
         return or_(*conditions) if len(conditions) > 1 else conditions[0]
 
     def _flags(self, term: FlagTerm) -> ColumnElement[bool]:
-        conditions = [self._flag(term, flag) for flag in term.flags]
+        conditions: list[ColumnElement[bool]] = [self._flag(term, flag) for flag in term.flags]
         return or_(*conditions) if len(conditions) > 1 else conditions[0]
 
     def _flag(self, term: FlagTerm, flag: Flag) -> ColumnElement[bool]:
@@ -379,7 +386,7 @@ class _Compiler:
         if flag == Flag.AWAITING_US:
             return self._awaiting_us()
         if flag == Flag.ATTACHMENT:
-            attached = exists().where(TicketAttachment.ticket_id == Ticket.id)
+            attached = exists().where(col(TicketAttachment.ticket_id) == col(Ticket.id))
             if not self.scope.is_staff:
                 attached = attached.where(col(TicketAttachment.is_internal).is_(False))
             return attached
@@ -393,10 +400,12 @@ class _Compiler:
 
     def _awaiting_us(self) -> ColumnElement[bool]:
         public = and_(
-            TicketComment.ticket_id == Ticket.id,
-            TicketComment.comment_type == CommentType.PUBLIC_REPLY.value,
+            col(TicketComment.ticket_id) == col(Ticket.id),
+            col(TicketComment.comment_type) == CommentType.PUBLIC_REPLY.value,
         )
-        staff_replied = exists().where(public, TicketComment.author_type == AuthorType.STAFF.value)
+        staff_replied = exists().where(
+            public, col(TicketComment.author_type) == AuthorType.STAFF.value
+        )
         latest_author = (
             select(TicketComment.author_type)
             .where(public)

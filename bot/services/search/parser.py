@@ -123,14 +123,13 @@ def parse(text: str | None) -> Query:
 
 
 def _syntax_error(source: str, error: UnexpectedInput) -> QueryError:
-    position = (getattr(error, "pos_in_stream", None) or 0) + 1
+    offset = getattr(error, "pos_in_stream", None) or 0
+    position = offset + 1
     if isinstance(error, UnexpectedCharacters):
-        position = error.pos_in_stream + 1
-        if source[error.pos_in_stream] == '"':
+        character = source[offset] if offset < len(source) else ""
+        if character == '"':
             return QueryError("a quote is not closed", position=position, term='"')
-        return QueryError(
-            f"`{source[error.pos_in_stream]}` cannot go here", position=position, term=source
-        )
+        return QueryError(f"`{character}` cannot go here", position=position, term=source)
     if isinstance(error, UnexpectedEOF) or (
         isinstance(error, UnexpectedToken) and error.token.type == "$END"
     ):
@@ -152,7 +151,7 @@ def _syntax_error(source: str, error: UnexpectedInput) -> QueryError:
     return QueryError("the query cannot be read", position=position)
 
 
-def _span(source: str, item: Tree | Token) -> Span:
+def _span(source: str, item: Tree[Token] | Token) -> Span:
     if isinstance(item, Token):
         start, end = item.start_pos or 0, item.end_pos or 0
     else:
@@ -165,7 +164,7 @@ def _unquote(token: Token) -> str:
     return text[1:-1] if token.type == "QUOTED" else text
 
 
-def _term(source: str, node: Tree) -> Term | tuple[SortKey, Span]:
+def _term(source: str, node: Tree[Token]) -> Term | tuple[SortKey, Span]:
     span = _span(source, node)
     children = list(node.children)
     negated = isinstance(children[0], Token) and children[0].type == "NEG"
@@ -208,7 +207,7 @@ def _term(source: str, node: Tree) -> Term | tuple[SortKey, Span]:
 Value = tuple[Op | None, str, bool, Span]
 
 
-def _value(source: str, node: Tree) -> Value:
+def _value(source: str, node: Tree[Token]) -> Value:
     op: Op | None = None
     text_token: Token | None = None
     for child in node.children:
@@ -262,17 +261,21 @@ def _priority(span: Span, negated: bool, key: str, values: list[Value]) -> Term:
                 "priority", word, names, position=value_span.start + 1, term=value_span.text
             )
         rank = names.index(word.lower())
-        keep = {
-            None: lambda r, rank=rank: r == rank,
-            Op.EQ: lambda r, rank=rank: r == rank,
-            Op.GT: lambda r, rank=rank: r > rank,
-            Op.GE: lambda r, rank=rank: r >= rank,
-            Op.LT: lambda r, rank=rank: r < rank,
-            Op.LE: lambda r, rank=rank: r <= rank,
-        }[op]
-        chosen += [p for r, p in enumerate(PRIORITY_ORDER) if keep(r)]
+        chosen += [p for r, p in enumerate(PRIORITY_ORDER) if _compares(r, op, rank)]
     ordered = tuple(p for p in PRIORITY_ORDER if p in chosen)
     return PriorityTerm(span=span, negated=negated, priorities=ordered)
+
+
+def _compares(left: int, op: Op | None, right: int) -> bool:
+    if op == Op.GT:
+        return left > right
+    if op == Op.GE:
+        return left >= right
+    if op == Op.LT:
+        return left < right
+    if op == Op.LE:
+        return left <= right
+    return left == right
 
 
 def _person(span: Span, negated: bool, key: str, values: list[Value]) -> Term:
