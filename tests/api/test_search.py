@@ -138,9 +138,7 @@ def test_views_crud(search_api: SearchApi) -> None:
     bad = client.post("/api/views", json={"name": "x", "query": "asignee:me"}, headers=headers)
     assert bad.status_code == 422 and "did you mean `assignee`?" in bad.json()["detail"]
     view_id = shared.json()["id"]
-    renamed = client.patch(
-        f"/api/views/{view_id}", json={"name": "Acme tickets"}, headers=headers
-    )
+    renamed = client.patch(f"/api/views/{view_id}", json={"name": "Acme tickets"}, headers=headers)
     assert renamed.status_code == 200 and renamed.json()["name"] == "Acme tickets"
     assert [v["name"] for v in client.get("/api/views", headers=headers).json()["items"]] == [
         "Acme tickets",
@@ -148,9 +146,7 @@ def test_views_crud(search_api: SearchApi) -> None:
     ]
     # Another organization sees none of them, and cannot reach them.
     assert client.get("/api/views", headers=search_api.other_headers).json()["items"] == []
-    assert (
-        client.get(f"/api/views/{view_id}", headers=search_api.other_headers).status_code == 404
-    )
+    assert client.get(f"/api/views/{view_id}", headers=search_api.other_headers).status_code == 404
     assert client.delete(f"/api/views/{view_id}", headers=headers).status_code == 204
     assert client.get(f"/api/views/{view_id}", headers=headers).status_code == 404
 

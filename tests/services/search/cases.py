@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 ALL = {
     "jam", "vpn", "email", "laptop", "password", "wifi",
     "monitor", "server", "toner", "drive", "phone", "adobe",

@@ -326,11 +326,11 @@ def _sla_and_time(session: Session, ws: Workspace, ticket: Ticket, spec: Spec) -
     try:
         from models.sla import SlaClock
     except ImportError:
-        SlaClock = None  # type: ignore[assignment,misc]  # noqa: N806
+        SlaClock = None  # type: ignore[assignment,misc]
     try:
         from models.time_entry import TimeEntry
     except ImportError:
-        TimeEntry = None  # type: ignore[assignment,misc]  # noqa: N806
+        TimeEntry = None  # type: ignore[assignment,misc]
     if SlaClock is not None:
         for metric, status, due, warn75, breached in spec.clocks:
             session.add(

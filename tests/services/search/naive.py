@@ -160,10 +160,7 @@ def _flag(spec: Spec, flag: Flag, staff: bool) -> bool:
 def matches(spec: Spec, query: Query, *, me: str | None, staff: bool) -> bool:
     if not staff and (me is None or spec.requester != me):
         return False
-    for term in query.terms:
-        if _term(spec, term, me, staff) == term.negated:
-            return False
-    return True
+    return all(_term(spec, term, me, staff) != term.negated for term in query.terms)
 
 
 def expected(query: Query, *, me: str | None = "tech", staff: bool = True) -> set[str]:
