@@ -44,7 +44,12 @@ FIELD_TO_BLOCK = {
     "email": Block.COMPANIES,
 }
 # Comment modals show content errors on their one input.
-COMMENT_BLOCKS = {"internal_note_modal": Block.NOTE, "reply_to_requester_modal": Block.REPLY}
+# Modals with one input: every error of theirs is shown on it.
+COMMENT_BLOCKS = {
+    "internal_note_modal": Block.NOTE,
+    "reply_to_requester_modal": Block.REPLY,
+    "save_view_modal": Block.VIEW_NAME,
+}
 
 
 class _BotIdentity:

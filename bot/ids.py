@@ -22,6 +22,8 @@ class Callback(StrEnum):
     INTERNAL_NOTE_MODAL = "internal_note_modal"
     REPLY_MODAL = "reply_to_requester_modal"
     SETUP_MODAL = "setup_modal"
+    SAVE_VIEW_MODAL = "save_view_modal"
+    VIEW_RESULTS_MODAL = "view_results_modal"
 
 
 class Action(StrEnum):
@@ -39,6 +41,10 @@ class Action(StrEnum):
     OFFER_ADD_TO_TICKET = "offer_add_to_ticket"
     # App Home links to cards.
     OPEN_CARD = "home_open_card"
+    # /ticket find and saved views: a page of results, saving the query, opening a view.
+    SEARCH_PAGE = "search_page"
+    SAVE_VIEW = "search_save_view"
+    OPEN_VIEW = "home_open_view"
 
 
 class Block(StrEnum):
@@ -58,6 +64,8 @@ class Block(StrEnum):
     DEFAULT_PRIORITY = "default_priority"
     COMPANIES = "companies"
     REQUEST_CHANNELS = "request_channels"
+    # Save as view
+    VIEW_NAME = "view_name"
     # The card's actions block is "ticket_actions:<ticket id>" so an action knows its ticket.
     CARD_ACTIONS = "ticket_actions"
 

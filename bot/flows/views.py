@@ -18,6 +18,7 @@ from bot.blocks.conversation import (
     ticket_list,
 )
 from bot.blocks.tickets import TicketView
+from bot.flows.search import home_views
 from bot.outbox.render import ticket_view
 from bot.outbox.rows import STAFF_CHANNEL
 from bot.services import comments as comment_service
@@ -155,13 +156,16 @@ def _home_view(session: Session, *, organization: Organization, viewer: Actor) -
         mine_views, unassigned_views, recent_views = _ticket_views(
             session, mine, unassigned, recent
         )
-        return staff_home(
+        home = staff_home(
             mine=mine_views,
             unassigned=unassigned_views,
             recent=recent_views,
             card_links=_card_links(session, mine + unassigned + recent),
             now=now,
         )
+        views = home_views(session, organization=organization, viewer=viewer, now=now)
+        home["blocks"] = [*views, *home["blocks"]][:100]
+        return home
     tickets = ticket_service.list_tickets(
         session, organization_id=organization.id, viewer=viewer, limit=HOME_LIST_SIZE
     )

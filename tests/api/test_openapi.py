@@ -33,6 +33,11 @@ OPERATIONS = {
         "/api/tickets/{ticket_id}/attachments/{attachment_id}/content",
         "get",
     ): "download_attachment_content",
+    ("/api/views", "post"): "create_view",
+    ("/api/views", "get"): "list_views",
+    ("/api/views/{view_id}", "get"): "get_view",
+    ("/api/views/{view_id}", "patch"): "update_view",
+    ("/api/views/{view_id}", "delete"): "delete_view",
 }
 
 

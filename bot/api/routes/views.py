@@ -80,7 +80,7 @@ def create_view(body: SavedViewCreate, caller: Caller, runtime: RuntimeDep) -> S
         return _public(session, runtime, organization, view)
 
 
-@router.get("/views", summary="List views")
+@router.get("/views", summary="List views", responses=error_responses(422))
 def list_views(caller: Caller, runtime: RuntimeDep) -> SavedViewList:
     """Every view of the organization, shared ones first; broken ones say why."""
     with runtime.db.read_session() as session:
