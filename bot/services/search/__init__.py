@@ -3,11 +3,14 @@ plain-words description, and running it for a person or a REST token."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlmodel import Session
+from sqlalchemy import Row
+from sqlmodel import Session, select
 
 from bot.core.errors import InvalidInput
 from bot.services.search.compile import Compiled, Scope, compile_query
@@ -86,6 +89,27 @@ def search(
     )
 
 
+def counts(session: Session, *, texts: Sequence[str], scope: Scope) -> list[int | QueryError]:
+    """How many tickets each query finds, in one statement (App Home's views); a query that
+    does not run gives its error in its place."""
+    results: list[int | QueryError] = []
+    compiled: list[tuple[int, Any]] = []
+    for text in texts:
+        try:
+            _, statement = compile_text(session, text, scope)
+        except QueryError as error:
+            results.append(error)
+            continue
+        compiled.append((len(results), statement.count().scalar_subquery()))
+        results.append(0)
+    if compiled:
+        row = session.exec(select(*[c for _, c in compiled])).one()
+        values = row if isinstance(row, tuple | Row) else (row,)
+        for (index, _), value in zip(compiled, values, strict=True):
+            results[index] = int(value)
+    return results
+
+
 def count(session: Session, *, text: str | None, scope: Scope) -> int:
     _, compiled = compile_text(session, text, scope)
     return int(session.exec(compiled.count()).one())
@@ -98,6 +122,7 @@ __all__ = [
     "compile_text",
     "count",
     "count_words",
+    "counts",
     "describe",
     "organization_zone",
     "parse",

@@ -13,6 +13,7 @@ from functools import cache
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from bot.core.text import unstorable_reason
 from bot.services.search.describe import duration_words
 from bot.services.search.errors import QueryError, unknown
 from bot.services.search.grammar import GRAMMAR
@@ -95,6 +96,10 @@ def parse(text: str | None) -> Query:
             f"the query is longer than {MAX_QUERY_LENGTH} characters",
             position=MAX_QUERY_LENGTH + 1,
         )
+    reason = unstorable_reason(source)
+    if reason is not None:
+        position = next((i for i, c in enumerate(source) if unstorable_reason(c) is not None), 0)
+        raise QueryError(f"the query {reason}", position=position + 1)
     try:
         tree = _lark().parse(source)
     except UnexpectedInput as error:

@@ -193,4 +193,5 @@ ERROR_CASES: list[tuple[str, tuple[str, ...]]] = [
     ("status:>open", ("does not compare",)),
     ("!!!", ("no letters or digits",)),
     ("sort:created-asc sort:updated-desc", ("only once",)),
+    ('assignee:"a\x00b"', ("NUL character",)),
 ]
