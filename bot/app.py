@@ -59,7 +59,12 @@ DATABASE_DOWN = (
 )
 SOMETHING_WENT_WRONG = "Sorry, something went wrong on our side. Please try again in a moment."
 # Comment modals show content errors on their one input.
-COMMENT_BLOCKS = {"internal_note_modal": Block.NOTE, "reply_to_requester_modal": Block.REPLY}
+# Modals with one input: every error of theirs is shown on it.
+COMMENT_BLOCKS = {
+    "internal_note_modal": Block.NOTE,
+    "reply_to_requester_modal": Block.REPLY,
+    "save_view_modal": Block.VIEW_NAME,
+}
 
 
 class _BotIdentity:

@@ -24,6 +24,8 @@ class Callback(StrEnum):
     SETUP_MODAL = "setup_modal"
     NOTICE_MODAL = "notice_modal"  # only tells the person something (an error)
     LOG_TIME_MODAL = "log_time_modal"
+    SAVE_VIEW_MODAL = "save_view_modal"
+    VIEW_RESULTS_MODAL = "view_results_modal"
 
 
 class Action(StrEnum):
@@ -46,6 +48,10 @@ class Action(StrEnum):
     STOP_TIMER = "ticket_stop_timer"
     LOG_TIME = "ticket_log_time"
     HOME_STOP_TIMER = "home_stop_timer"
+    # /ticket find and saved views: a page of results, saving the query, opening a view.
+    SEARCH_PAGE = "search_page"
+    SAVE_VIEW = "search_save_view"
+    OPEN_VIEW = "home_open_view"
 
 
 class Block(StrEnum):
@@ -68,6 +74,8 @@ class Block(StrEnum):
     SLA_DEFAULT_POLICY = "sla_default_policy"
     # One per client company: "sla_company_policy:<company id>".
     SLA_COMPANY_POLICY = "sla_company_policy"
+    # Save as view
+    VIEW_NAME = "view_name"
     # The card's actions block is "ticket_actions:<ticket id>" so an action knows its ticket.
     CARD_ACTIONS = "ticket_actions"
     # Time tracking: the Log time modal, the reply and note modals' time field, App Home.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
@@ -25,7 +27,7 @@ from bot.slack import installs
 from bot.slack.files import allowed_file_hosts
 from bot.slack.installs import InstallationStore
 from bot.slack.people import SlackDirectory
-from models import Organization
+from models import Organization, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ class Runtime:
     # OAuth multi-workspace mode: where each workspace's bot token is kept.
     installation_store: InstallationStore | None = None
     _clients: dict[str, WebClient] = field(default_factory=dict)
+    # "Now" for what depends on it (searches by age); tests put it at a known instant.
+    clock: Callable[[], datetime] = utcnow
 
     def bot_token_for(self, organization: Organization) -> str | None:
         if organization.slack_disconnected_at is not None:

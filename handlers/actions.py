@@ -9,9 +9,11 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.blocks.conversation import internal_note_modal, reply_modal
+from bot.blocks.search import PageRef, save_view_modal, view_results_modal
 from bot.blocks.tickets import ticket_id_from_block_id
 from bot.core.errors import NotFound, PermissionDenied
 from bot.flows import conversation
+from bot.flows import search as search_flows
 from bot.flows import tickets as ticket_flows
 from bot.flows.reactions import fetch_message
 from bot.ids import Action
@@ -25,6 +27,9 @@ from models import Member, Organization
 STAFF_ONLY = "Only the IT team can change tickets. Your request is in good hands!"
 ADD_TO_TICKET = re.compile(rf"^{Action.OFFER_ADD_TO_TICKET}:(\d{{1,18}})$")
 OPEN_CARD = re.compile(rf"^{Action.OPEN_CARD}:\d+$")
+SEARCH_PAGE = re.compile(rf"^{Action.SEARCH_PAGE}:\w+$")
+OPEN_VIEW = re.compile(rf"^{Action.OPEN_VIEW}:\d+$")
+SAVE_VIEW = re.compile(rf"^{Action.SAVE_VIEW}:\w+$")
 
 
 def _staff_ticket_id(actor: Actor, action: dict[str, Any]) -> int:
@@ -176,7 +181,62 @@ def acknowledge_link(ack: Ack) -> None:
     ack()
 
 
+def search_page(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: Any,
+    respond: Any,
+    runtime: Runtime,
+    organization: Organization,
+    actor: Actor,
+) -> None:
+    """Next / Previous under a search (in an ephemeral answer or a view's modal)."""
+    ack()
+    ref = PageRef.read(action.get("value"))
+    with runtime.db.session() as session:
+        answer = search_flows.find_page(
+            session, organization=organization, viewer=actor, ref=ref, now=runtime.clock()
+        )
+    view = body.get("view")
+    if view:
+        title = (view.get("title") or {}).get("text", "View")
+        client.views_update(view_id=view["id"], view=view_results_modal(title, answer.blocks))
+    else:
+        respond(text=answer.text, blocks=answer.blocks, replace_original=True)
+
+
+def open_saved_view(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: Any,
+    runtime: Runtime,
+    organization: Organization,
+    actor: Actor,
+) -> None:
+    """A view's Open on App Home: its first page in a modal."""
+    ack()
+    ref = PageRef.read(action.get("value"))
+    with runtime.db.session() as session:
+        answer = search_flows.find_page(
+            session, organization=organization, viewer=actor, ref=ref, now=runtime.clock()
+        )
+    modal = view_results_modal(ref.view or "View", answer.blocks)
+    client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+
+def ask_view_name(ack: Ack, action: dict[str, Any], body: dict[str, Any], client: Any) -> None:
+    """ "Save as view": a modal asking for its name."""
+    ack()
+    ref = PageRef.read(action.get("value"))
+    client.views_open(trigger_id=body["trigger_id"], view=save_view_modal(ref.query))
+
+
 def register(app: App) -> None:
+    app.action(SEARCH_PAGE)(search_page)
+    app.action(OPEN_VIEW)(open_saved_view)
+    app.action(SAVE_VIEW)(ask_view_name)
     for action_id in (
         Action.ASSIGN_TO_ME,
         Action.ASSIGNEE,

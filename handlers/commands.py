@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.blocks.setup import setup_modal
 from bot.blocks.text import escape
 from bot.blocks.tickets import ModalPrefill, usage_text
+from bot.flows import search as search_flows
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
 from bot.flows import views as ticket_views
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ParsedCommand:
-    kind: str  # "new" (open the modal), "help", "mine", "show", or "unknown"
+    kind: str  # "new" (open the modal), "help", "mine", "show", "find", "view" or "unknown"
     title: str = ""
     word: str = ""
     number: int | None = None
@@ -46,7 +47,8 @@ def parse_ticket_command(text: str | None) -> ParsedCommand:
     usage; any other single lowercase word is taken for a mistyped sub-command (a one-word
     title can still be given with `/ticket new vpn`).
     """
-    text = " ".join((text or "").split())
+    raw = (text or "").strip()
+    text = " ".join(raw.split())
     if not text:
         return ParsedCommand("new")
     first, _, rest = text.partition(" ")
@@ -55,6 +57,8 @@ def parse_ticket_command(text: str | None) -> ParsedCommand:
         return ParsedCommand(word)
     if word == "time":
         return ParsedCommand("time", title=rest)
+    if word in ("find", "view"):  # the rest as typed: quoted text keeps its spaces
+        return ParsedCommand(word, title=raw[len(first) :].strip())
     digits = first.removeprefix("#")
     if not rest and digits.isdigit() and len(digits) <= MAX_TICKET_NUMBER_DIGITS:
         return ParsedCommand("show", number=int(digits))
@@ -69,6 +73,7 @@ def ticket_command(
     ack: Ack,
     command: dict[str, Any],
     client: Any,
+    respond: Any,
     runtime: Runtime,
     organization: Organization,
     member: Member,
@@ -83,11 +88,35 @@ def ticket_command(
     elif parsed.kind == "time":
         text = timers.time_command_text(parsed.title, runtime, organization, member, actor)
         ack(response_type="ephemeral", text=text)
+    elif parsed.kind in ("find", "view"):
+        ack()
+        respond(**search_answer(runtime, organization, member, actor, parsed))
     elif parsed.kind in ("mine", "show"):
         text, blocks = _ticket_list(runtime, organization, actor, parsed)
         ack(response_type="ephemeral", text=text, blocks=blocks)
     else:
         ack(**_open_form(client, runtime, organization, member, actor, parsed, command))
+
+
+def search_answer(
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    actor: Actor,
+    parsed: ParsedCommand,
+) -> dict[str, Any]:
+    """`/ticket find <query>` and `/ticket view …`: an ephemeral answer."""
+    with runtime.db.session() as session:
+        answer = search_flows.command_answer(
+            session,
+            organization=organization,
+            viewer=actor,
+            member=member,
+            find=parsed.kind == "find",
+            text=parsed.title,
+            now=runtime.clock(),
+        )
+    return {"response_type": "ephemeral", "text": answer.text, "blocks": answer.blocks}
 
 
 def _ticket_list(

@@ -11,9 +11,11 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session
 
 from bot.blocks.conversation import ticket_id_from_metadata
+from bot.blocks.search import view_saved_modal
 from bot.blocks.setup import CompanyLine, SlaPicks, parse_company_lines, read_sla_picks
 from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.core.text import from_slack
+from bot.flows import search as search_flows
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
 from bot.flows import time_tracking as time_flows
@@ -224,7 +226,33 @@ def submit_setup(
     ack()
 
 
+def submit_saved_view(
+    ack: Ack,
+    view: dict[str, Any],
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    actor: Actor,
+) -> None:
+    """ "Save as view": the query of the search, under the name typed."""
+    values = (view.get("state") or {}).get("values") or {}
+    name = ((values.get(Block.VIEW_NAME) or {}).get(Field.VALUE) or {}).get("value") or ""
+    with runtime.db.session() as session:
+        saved = search_flows.save_view(
+            session,
+            organization=organization,
+            viewer=actor,
+            member=member,
+            name=from_slack(name),
+            query=view.get("private_metadata") or "",
+            now=runtime.clock(),
+        )
+        saved_name = saved.name
+    ack(response_action="update", view=view_saved_modal(saved_name))
+
+
 def register(app: App) -> None:
+    app.view(Callback.SAVE_VIEW_MODAL)(submit_saved_view)
     app.view(Callback.NEW_TICKET_MODAL)(submit_new_ticket)
     app.view(Callback.INTERNAL_NOTE_MODAL)(submit_comment)
     app.view(Callback.REPLY_MODAL)(submit_comment)

@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from models import api as api  # registers the REST API tables (ApiToken, IdempotencyKey, …)
+from models import fulltext as fulltext  # full-text indexes (GIN on PostgreSQL, FTS5 on SQLite)
 from models import slack_oauth as slack_oauth  # slack_sdk's installation and state tables
 from models.attachment import TicketAttachment
 from models.base import (
@@ -38,6 +39,7 @@ from models.slack import (
 )
 from models.ticket import Ticket, TicketEvent
 from models.time_entry import IcalToken, TimeEntry, TimeEntrySource, WorkType
+from models.view import SavedView
 
 metadata = SQLModel.metadata
 
@@ -56,6 +58,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "ReopenMode",
+    "SavedView",
     "SlaClock",
     "SlaMetric",
     "SlaPolicy",

@@ -47,6 +47,9 @@ class Ticket(TicketBase, table=True):
         # With updated_at, a requester's newest tickets are read in order, not sorted.
         Index("ix_ticket_org_requester_updated", "organization_id", "requester_id", "updated_at"),
         Index("ix_ticket_org_updated", "organization_id", "updated_at"),
+        # Searches by age (`created:>7d`, `resolved:2026-03-01..2026-03-31`).
+        Index("ix_ticket_org_created", "organization_id", "created_at"),
+        Index("ix_ticket_org_resolved", "organization_id", "resolved_at"),
         # Someone's open tickets and the unassigned queue, newest first, read in order: a
         # handful of rows whatever the organization's history (closed tickets are not in
         # it). Without it SQLite walks the organization's tickets by date.

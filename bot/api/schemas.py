@@ -232,6 +232,13 @@ class TicketListQuery(BaseModel):
         description="ISO 8601 with a time zone, e.g. 2024-05-01T12:00:00Z: tickets changed "
         "at or after this instant.",
     )
+    q: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="A search in the query language, e.g. `status:open priority:>=high "
+        'client:"Acme Corp" created:>7d printer`. Dates are in the organization\'s time '
+        "zone; `me` is nobody for a token. Not combined with the other filters.",
+    )
     limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     offset: int = Field(default=0, ge=0, le=MAX_DB_ID)
 
@@ -246,6 +253,18 @@ class TicketListQuery(BaseModel):
             return value.astimezone(UTC)
         except OverflowError:
             raise ValueError("is outside the range of dates this API handles") from None
+
+    def has_filters(self) -> bool:
+        return bool(
+            self.status
+            or self.priority
+            or self.assigned_staff_id
+            or self.unassigned
+            or self.requester_id
+            or self.client_company_id
+            or self.ticket_number
+            or self.updated_since
+        )
 
     @field_validator("status")
     @classmethod
@@ -309,6 +328,50 @@ class TicketPage(BaseModel):
     next_offset: int | None = Field(
         description="The offset of the next page, or null on the last page."
     )
+    description: str | None = Field(
+        default=None,
+        description="With `q`: the query as understood, in words "
+        '("Open, high or urgent, created more than 7 days ago").',
+    )
+    total: int | None = Field(default=None, description="With `q`: how many tickets match.")
+
+
+class SavedViewCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80)
+    query: str = Field(max_length=1000, description="A search in the query language.")
+    owner_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_DB_ID,
+        description="The member whose view it is; null: shared with the whole organization.",
+    )
+
+
+class SavedViewUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=80)
+    query: str | None = Field(default=None, max_length=1000)
+    owner_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
+
+
+class SavedViewPublic(BaseModel):
+    id: int
+    name: str
+    query: str
+    owner_id: int | None = Field(description="null: shared with the whole organization.")
+    shared: bool
+    broken: str | None = Field(
+        description="Why the query no longer runs (the view is kept), or null."
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class SavedViewList(BaseModel):
+    items: list[SavedViewPublic]
 
 
 class CommentList(BaseModel):

@@ -19,6 +19,7 @@ from bot.blocks.conversation import (
 )
 from bot.blocks.tickets import TicketView
 from bot.blocks.time_tracking import home_timer_blocks
+from bot.flows.search import home_views
 from bot.outbox.render import ticket_view
 from bot.outbox.rows import STAFF_CHANNEL
 from bot.services import comments as comment_service
@@ -157,17 +158,21 @@ def _home_view(session: Session, *, organization: Organization, viewer: Actor) -
         mine_views, unassigned_views, recent_views = _ticket_views(
             session, mine, unassigned, recent
         )
-        view = staff_home(
+        home = staff_home(
             mine=mine_views,
             unassigned=unassigned_views,
             recent=recent_views,
             card_links=_card_links(session, mine + unassigned + recent),
             now=now,
         )
-        if viewer.member is not None:
-            timer = timer_home_blocks(session, organization=organization, member=viewer.member)
-            view["blocks"] = [*timer, *view["blocks"]][:100]
-        return view
+        timer = (
+            timer_home_blocks(session, organization=organization, member=viewer.member)
+            if viewer.member is not None
+            else []
+        )
+        views = home_views(session, organization=organization, viewer=viewer, now=now)
+        home["blocks"] = [*timer, *views, *home["blocks"]][:100]
+        return home
     tickets = ticket_service.list_tickets(
         session, organization_id=organization.id, viewer=viewer, limit=HOME_LIST_SIZE
     )

@@ -57,6 +57,11 @@ OPERATIONS = {
     ("/api/work-types", "post"): "create_work_type",
     ("/api/work-types", "get"): "list_work_types",
     ("/api/reports/time", "get"): "time_report",
+    ("/api/views", "post"): "create_view",
+    ("/api/views", "get"): "list_views",
+    ("/api/views/{view_id}", "get"): "get_view",
+    ("/api/views/{view_id}", "patch"): "update_view",
+    ("/api/views/{view_id}", "delete"): "delete_view",
 }
 
 

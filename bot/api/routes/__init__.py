@@ -4,7 +4,7 @@ around a service or flow call, answer with the model's Public shape."""
 from fastapi import APIRouter
 
 from bot.api.deps import api_router
-from bot.api.routes import attachments, comments, sla, tickets, time_entries
+from bot.api.routes import attachments, comments, sla, tickets, time_entries, views
 from bot.core.settings import Settings
 
 
@@ -13,6 +13,7 @@ def create_api_router(settings: Settings) -> APIRouter:
     router = api_router()
     router.include_router(tickets.router)
     router.include_router(comments.router)
+    router.include_router(views.router)
     router.include_router(attachments.build_router(settings.max_attachment_bytes))
     router.include_router(sla.router)
     router.include_router(time_entries.router)

@@ -27,7 +27,10 @@ from bot.api.schemas import (
     TicketWithSla,
 )
 from bot.api.tokens import ApiCaller
+from bot.core.errors import InvalidInput
 from bot.flows import tickets as ticket_flows
+from bot.runtime import Runtime
+from bot.services import search
 from bot.services import sla as sla_service
 from bot.services import tickets as ticket_service
 from bot.services.actors import member_has_staff_role
@@ -84,6 +87,30 @@ def _next_offset(
     return following if probe else None
 
 
+def _search(caller: ApiCaller, runtime: Runtime, query: TicketListQuery) -> TicketPage:
+    if query.has_filters():
+        raise InvalidInput(
+            "Give either `q` or the other filters, not both (all of them can be said in `q`).",
+            field="q",
+        )
+    with runtime.db.read_session() as session:
+        scope = search.scope_for(
+            organization_of(session, caller), member=None, is_staff=True, now=runtime.clock()
+        )
+        found = search.search(
+            session, text=query.q, scope=scope, limit=query.limit, offset=query.offset
+        )
+        following = query.offset + len(found.tickets)
+        return TicketPage(
+            items=[TicketPublic.model_validate(t) for t in found.tickets],
+            limit=query.limit,
+            offset=query.offset,
+            next_offset=following if following < found.total else None,
+            description=found.description,
+            total=found.total,
+        )
+
+
 @router.post(
     "/tickets",
     status_code=201,
@@ -132,7 +159,10 @@ def list_tickets(
     caller: Caller, runtime: RuntimeDep, query: Annotated[TicketListQuery, Query()]
 ) -> TicketPage:
     """Newest activity first (`updated_at`, then `id`, both descending); page with
-    `limit` and `offset` until `next_offset` is null."""
+    `limit` and `offset` until `next_offset` is null. With `q`, the query language decides
+    (its `sort:` too), and the answer says how it was understood."""
+    if query.q is not None:
+        return _search(caller, runtime, query)
     with runtime.db.session() as session:
         found = ticket_service.list_tickets(
             session,

@@ -1,0 +1,481 @@
+"""Typed `Query` → one SQLAlchemy statement, the same for SQLite and PostgreSQL.
+
+Only free text differs by backend (see `fulltext.py`). Every statement is scoped to the
+organization, and a requester's to their own tickets' public side. "Now" is passed in.
+
+Each positive condition is written so it is never NULL, so that its negation keeps the
+tickets without a value (`-assignee:me` keeps the unassigned ones).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Boolean, and_, case, exists, false, func, literal_column, not_, or_
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from bot.services.search.errors import QueryError, unknown
+from bot.services.search.fulltext import matching_ticket_ids
+from bot.services.search.query import (
+    PRIORITY_ORDER,
+    UNRESOLVED,
+    Age,
+    DueTerm,
+    Flag,
+    FlagTerm,
+    NamedTerm,
+    NumberTerm,
+    OnDates,
+    Op,
+    PersonKind,
+    PersonTerm,
+    PriorityTerm,
+    Query,
+    SlaState,
+    SlaTerm,
+    SortKey,
+    StatusTerm,
+    Term,
+    TextTerm,
+    TimeTerm,
+)
+from models import (
+    AuthorType,
+    ClientCompany,
+    CommentType,
+    Member,
+    Ticket,
+    TicketAttachment,
+    TicketComment,
+)
+from models.ticket import OPEN_STATUS_PREDICATE
+
+
+def _optional_model(module: str, name: str) -> Any:
+    """A model of a part of Ticketbot that may not be installed yet (None then)."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):  # pragma: no cover - until it is on main
+        return None
+
+
+# SLA clocks (issue 13) and time entries (issue 14) land separately.
+SlaClock: Any = _optional_model("models.sla", "SlaClock")
+TimeEntry: Any = _optional_model("models.time_entry", "TimeEntry")
+
+# Spelt as the partial index of open tickets is, so that it applies (a column element, so
+# that it can be negated).
+UNRESOLVED_PREDICATE: ColumnElement[bool] = literal_column(
+    f"(ticket.{OPEN_STATUS_PREDICATE})", Boolean
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who is searching, in which organization, when, and in which time zone."""
+
+    organization_id: int
+    is_staff: bool
+    member: Member | None = None  # None: a REST token (staff rights, nobody in person)
+    now: datetime = field(default_factory=lambda: datetime.now(ZoneInfo("UTC")))
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+    @property
+    def member_id(self) -> int | None:
+        return self.member.id if self.member is not None else None
+
+
+@dataclass
+class Compiled:
+    where: list[ColumnElement[bool]]
+    order_by: list[Any]
+    # Names found for the values of the query, for its plain-words description:
+    # the span's start → "Tom Tech", "Acme Corp", …
+    names: dict[int, str] = field(default_factory=dict)
+
+    def select(self) -> Any:
+        return select(Ticket).where(*self.where).order_by(*self.order_by)
+
+    def count(self) -> Any:
+        return select(func.count()).select_from(Ticket).where(*self.where)
+
+
+def compile_query(session: Session, query: Query, scope: Scope) -> Compiled:
+    compiler = _Compiler(session, scope)
+    where: list[ColumnElement[bool]] = [col(Ticket.organization_id) == scope.organization_id]
+    if not scope.is_staff:
+        # A requester sees only the tickets they asked for (and nothing without a person).
+        where.append(
+            col(Ticket.requester_id) == scope.member_id if scope.member_id is not None else false()
+        )
+    for term in query.terms:
+        condition = compiler.term(term)
+        where.append(not_(condition) if term.negated else condition)
+    return Compiled(where=where, order_by=compiler.order(query), names=compiler.names)
+
+
+def _null_safe(column: Any, values: list[Any]) -> ColumnElement[bool]:
+    return and_(column.is_not(None), column.in_(values))
+
+
+class _Compiler:
+    def __init__(self, session: Session, scope: Scope) -> None:
+        self.session = session
+        self.scope = scope
+        self.dialect = session.get_bind().dialect.name
+        self.names: dict[int, str] = {}
+        self._texts = 0
+
+    def term(self, term: Term) -> ColumnElement[bool]:
+        handlers: dict[type[Term], Callable[[Any], ColumnElement[bool]]] = {
+            StatusTerm: self._status,
+            PriorityTerm: self._priority,
+            PersonTerm: self._person,
+            NamedTerm: self._named,
+            TimeTerm: self._time,
+            DueTerm: self._due,
+            SlaTerm: self._sla,
+            FlagTerm: self._flags,
+            NumberTerm: self._number,
+            TextTerm: self._text,
+        }
+        return handlers[type(term)](term)
+
+    # -- fields of the ticket -------------------------------------------------------------
+
+    def _status(self, term: StatusTerm) -> ColumnElement[bool]:
+        if set(term.statuses) == set(UNRESOLVED):
+            return UNRESOLVED_PREDICATE
+        return col(Ticket.status).in_([s.value for s in term.statuses])
+
+    def _priority(self, term: PriorityTerm) -> ColumnElement[bool]:
+        if not term.priorities:
+            return false()
+        return col(Ticket.priority).in_([p.value for p in term.priorities])
+
+    def _number(self, term: NumberTerm) -> ColumnElement[bool]:
+        return col(Ticket.ticket_number) == term.number
+
+    def _person(self, term: PersonTerm) -> ColumnElement[bool]:
+        column = col(Ticket.assigned_staff_id if term.role == "assignee" else Ticket.requester_id)
+        ids: list[int] = []
+        conditions: list[ColumnElement[bool]] = []
+        for person in term.people:
+            assert person.span is not None
+            if person.kind == PersonKind.NONE:
+                conditions.append(column.is_(None))
+            elif person.kind == PersonKind.ME:
+                if self.scope.member_id is None:
+                    raise QueryError(
+                        f"`{term.role}:me` means nobody here: an API token is not a person; "
+                        f"name them instead, e.g. `{term.role}:<@U123>` or "
+                        f'`{term.role}:"Tom Tech"`',
+                        position=person.span.start + 1,
+                        term=person.span.text,
+                    )
+                ids.append(self.scope.member_id)
+            else:
+                found = self._members(person.kind, person.value, person.span)
+                ids += [m.id for m in found if m.id is not None]
+                self.names[person.span.start] = " or ".join(m.name for m in found)
+        if ids:
+            conditions.append(_null_safe(column, ids))
+        return or_(*conditions) if len(conditions) > 1 else conditions[0]
+
+    def _members(self, kind: PersonKind, value: str, span: Any) -> list[Member]:
+        members = select(Member).where(Member.organization_id == self.scope.organization_id)
+        if kind == PersonKind.SLACK_USER:
+            found = list(self.session.exec(members.where(Member.slack_user_id == value)).all())
+            if not found:
+                raise QueryError(
+                    f"`{span.text}` is nobody Ticketbot knows in this workspace",
+                    position=span.start + 1,
+                    term=span.text,
+                )
+            return found
+        lowered = value.lower()
+        found = list(
+            self.session.exec(
+                members.where(
+                    or_(func.lower(Member.name) == lowered, func.lower(Member.email) == lowered)
+                )
+            ).all()
+        )
+        if not found:
+            names = self.session.exec(
+                select(Member.name).where(Member.organization_id == self.scope.organization_id)
+            ).all()
+            raise unknown("person", value, names, position=span.start + 1, term=span.text)
+        return found
+
+    def _named(self, term: NamedTerm) -> ColumnElement[bool]:
+        if term.key == "client":
+            return self._clients(term)
+        organization_categories = self._categories()
+        conditions: list[ColumnElement[bool]] = []
+        values: list[str] = []
+        for named in term.names:
+            if named.name is None:
+                conditions.append(col(Ticket.category).is_(None))
+                continue
+            match = next(
+                (c for c in organization_categories if c.lower() == named.name.lower()), None
+            )
+            if match is None:
+                raise unknown(
+                    "category",
+                    named.name,
+                    organization_categories,
+                    position=named.span.start + 1,
+                    term=named.span.text,
+                )
+            values.append(match)
+            self.names[named.span.start] = match
+        if values:
+            conditions.append(_null_safe(col(Ticket.category), values))
+        return or_(*conditions) if len(conditions) > 1 else conditions[0]
+
+    def _categories(self) -> list[str]:
+        from models import Organization
+
+        organization = self.session.get(Organization, self.scope.organization_id)
+        configured = organization.categories if organization is not None else []
+        used = self.session.exec(
+            select(Ticket.category)
+            .where(Ticket.organization_id == self.scope.organization_id)
+            .where(col(Ticket.category).is_not(None))
+            .distinct()
+        ).all()
+        return list(dict.fromkeys([*configured, *(u for u in used if u)]))
+
+    def _clients(self, term: NamedTerm) -> ColumnElement[bool]:
+        companies = self.session.exec(
+            select(ClientCompany).where(ClientCompany.organization_id == self.scope.organization_id)
+        ).all()
+        conditions: list[ColumnElement[bool]] = []
+        ids: list[int] = []
+        for named in term.names:
+            if named.name is None:
+                conditions.append(col(Ticket.client_company_id).is_(None))
+                continue
+            match = [c for c in companies if c.name.lower() == named.name.lower()]
+            if not match:
+                raise unknown(
+                    "client",
+                    named.name,
+                    [c.name for c in companies],
+                    position=named.span.start + 1,
+                    term=named.span.text,
+                )
+            ids += [c.id for c in match if c.id is not None]
+            self.names[named.span.start] = match[0].name
+        if ids:
+            conditions.append(_null_safe(col(Ticket.client_company_id), ids))
+        return or_(*conditions) if len(conditions) > 1 else conditions[0]
+
+    # -- time -----------------------------------------------------------------------------
+
+    def _time(self, term: TimeTerm) -> ColumnElement[bool]:
+        column = col(
+            {
+                "created": Ticket.created_at,
+                "updated": Ticket.updated_at,
+                "resolved": Ticket.resolved_at,
+            }[term.key]
+        )
+        conditions = []
+        for condition in term.conditions:
+            if isinstance(condition, Age):
+                conditions.append(_age_condition(column, condition, self.scope.now))
+            else:
+                conditions.append(self._dates_condition(column, condition))
+        return or_(*conditions) if len(conditions) > 1 else conditions[0]
+
+    def _start_of(self, day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=self.scope.zone)
+
+    def _dates_condition(self, column: Any, dates: OnDates) -> ColumnElement[bool]:
+        parts = [column.is_not(None)]
+        if dates.first is not None:
+            parts.append(column >= self._start_of(dates.first))
+        if dates.last is not None:
+            parts.append(column < self._start_of(dates.last + timedelta(days=1)))
+        return and_(*parts)
+
+    # -- SLA, time, attachments, conversation ----------------------------------------------
+
+    def _clocks(self, term: Term, what: str) -> Any:
+        if SlaClock is None:
+            raise QueryError(
+                f"`{what}` is not available yet: SLA clocks are not part of Ticketbot yet",
+                position=term.span.start + 1,
+                term=term.span.text,
+            )
+        return SlaClock
+
+    def _running_due_before(
+        self, clock: Any, instant: datetime, *, inclusive: bool
+    ) -> ColumnElement[bool]:
+        due = col(clock.due_at)
+        return exists().where(
+            clock.ticket_id == Ticket.id,
+            clock.status == "running",
+            due <= instant if inclusive else due < instant,
+        )
+
+    def _due(self, term: DueTerm) -> ColumnElement[bool]:
+        clock = self._clocks(term, "due:")
+        conditions = []
+        for age in term.conditions:
+            instant = self.scope.now + timedelta(seconds=age.seconds)
+            if age.op in (Op.LT, Op.LE):
+                conditions.append(
+                    self._running_due_before(clock, instant, inclusive=age.op == Op.LE)
+                )
+            else:  # the next due instant is later than that: none before, one running
+                running = exists().where(clock.ticket_id == Ticket.id, clock.status == "running")
+                sooner = self._running_due_before(clock, instant, inclusive=age.op == Op.GT)
+                conditions.append(and_(running, not_(sooner)))
+        return or_(*conditions) if len(conditions) > 1 else conditions[0]
+
+    def _sla(self, term: SlaTerm) -> ColumnElement[bool]:
+        clock = self._clocks(term, "sla:")
+        of_ticket = clock.ticket_id == Ticket.id
+        conditions: list[ColumnElement[bool]] = []
+        for state in term.states:
+            if state == SlaState.BREACHED:
+                conditions.append(exists().where(of_ticket, col(clock.breached_at).is_not(None)))
+            elif state == SlaState.WARNING:
+                conditions.append(
+                    exists().where(
+                        of_ticket,
+                        clock.status == "running",
+                        col(clock.breached_at).is_(None),
+                        col(clock.warn_75_at).is_not(None),
+                        col(clock.warn_75_at) <= self.scope.now,
+                    )
+                )
+            elif state == SlaState.PAUSED:
+                conditions.append(exists().where(of_ticket, clock.status == "paused"))
+            elif state == SlaState.MET:
+                conditions.append(
+                    exists().where(
+                        of_ticket, clock.status == "met", col(clock.breached_at).is_(None)
+                    )
+                )
+            else:
+                conditions.append(not_(exists().where(of_ticket, clock.status != "cancelled")))
+        return or_(*conditions) if len(conditions) > 1 else conditions[0]
+
+    def _flags(self, term: FlagTerm) -> ColumnElement[bool]:
+        conditions: list[ColumnElement[bool]] = [self._flag(term, flag) for flag in term.flags]
+        return or_(*conditions) if len(conditions) > 1 else conditions[0]
+
+    def _flag(self, term: FlagTerm, flag: Flag) -> ColumnElement[bool]:
+        if flag == Flag.UNASSIGNED:
+            return col(Ticket.assigned_staff_id).is_(None)
+        if flag == Flag.OVERDUE:
+            clock = self._clocks(term, "is:overdue")
+            return self._running_due_before(clock, self.scope.now, inclusive=True)
+        if flag == Flag.AWAITING_US:
+            return self._awaiting_us()
+        if flag == Flag.ATTACHMENT:
+            attached = exists().where(col(TicketAttachment.ticket_id) == col(Ticket.id))
+            if not self.scope.is_staff:
+                attached = attached.where(col(TicketAttachment.is_internal).is_(False))
+            return attached
+        if TimeEntry is None:
+            raise QueryError(
+                "`has:time` is not available yet: time tracking is not part of Ticketbot yet",
+                position=term.span.start + 1,
+                term=term.span.text,
+            )
+        return exists().where(TimeEntry.ticket_id == Ticket.id)
+
+    def _awaiting_us(self) -> ColumnElement[bool]:
+        public = and_(
+            col(TicketComment.ticket_id) == col(Ticket.id),
+            col(TicketComment.comment_type) == CommentType.PUBLIC_REPLY.value,
+        )
+        staff_replied = exists().where(
+            public, col(TicketComment.author_type) == AuthorType.STAFF.value
+        )
+        latest_author = (
+            select(TicketComment.author_type)
+            .where(public)
+            .order_by(col(TicketComment.created_at).desc(), col(TicketComment.id).desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        return and_(
+            UNRESOLVED_PREDICATE,
+            or_(
+                not_(staff_replied),
+                func.coalesce(latest_author, "") == AuthorType.END_USER.value,
+            ),
+        )
+
+    def _text(self, term: TextTerm) -> ColumnElement[bool]:
+        self._texts += 1
+        ids = matching_ticket_ids(
+            self.dialect,
+            term.words,
+            organization_id=self.scope.organization_id,
+            include_internal=self.scope.is_staff,
+            name=f"text_{self._texts}",
+        )
+        return col(Ticket.id).in_(ids)
+
+    # -- order ------------------------------------------------------------------------------
+
+    def order(self, query: Query) -> list[Any]:
+        sort = query.sort
+        if sort == SortKey.UPDATED_ASC:
+            return [col(Ticket.updated_at).asc(), col(Ticket.id).asc()]
+        if sort == SortKey.CREATED_DESC:
+            return [col(Ticket.created_at).desc(), col(Ticket.id).desc()]
+        if sort == SortKey.CREATED_ASC:
+            return [col(Ticket.created_at).asc(), col(Ticket.id).asc()]
+        if sort in (SortKey.PRIORITY_DESC, SortKey.PRIORITY_ASC):
+            rank = case(
+                {p.value: i for i, p in enumerate(PRIORITY_ORDER)}, value=col(Ticket.priority)
+            )
+            direction = rank.desc() if sort == SortKey.PRIORITY_DESC else rank.asc()
+            return [direction, col(Ticket.updated_at).desc(), col(Ticket.id).desc()]
+        if sort == SortKey.DUE_ASC:
+            if SlaClock is None:
+                span = query.sort_span
+                raise QueryError(
+                    "`sort:due-asc` is not available yet: SLA clocks are not part of Ticketbot yet",
+                    position=(span.start + 1) if span else 1,
+                    term=span.text if span else "sort:due-asc",
+                )
+            next_due = (
+                select(func.min(SlaClock.due_at))
+                .where(SlaClock.ticket_id == Ticket.id, SlaClock.status == "running")
+                .scalar_subquery()
+            )
+            return [
+                case((next_due.is_(None), 1), else_=0),
+                next_due.asc(),
+                col(Ticket.id).asc(),
+            ]
+        return [col(Ticket.updated_at).desc(), col(Ticket.id).desc()]
+
+
+def _age_condition(column: Any, age: Age, now: datetime) -> ColumnElement[bool]:
+    """`>7d`: more than 7 days ago (earlier than now - 7 d); `<24h`: within the last 24 h."""
+    threshold = now - timedelta(seconds=age.seconds)
+    comparison = {
+        Op.GT: column < threshold,
+        Op.GE: column <= threshold,
+        Op.LT: column > threshold,
+        Op.LE: column >= threshold,
+    }[age.op]
+    return and_(column.is_not(None), comparison)
