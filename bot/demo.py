@@ -125,7 +125,11 @@ class Transcript:
             controls = []
             for element in block["elements"]:
                 if element["type"] == "button":
-                    controls.append(f"[{element['text']['text']}]")
+                    primary = "*" if element.get("style") == "primary" else ""
+                    controls.append(f"[{primary}{element['text']['text']}{primary}]")
+                elif element["type"] == "overflow":
+                    more = " · ".join(o["text"]["text"] for o in element["options"])
+                    controls.append(f"[⋯ {more}]")
                 elif element["type"] == "users_select":
                     chosen = element.get("initial_user")
                     controls.append(
@@ -264,9 +268,16 @@ def _story(sim: SlackSimulator, database: Path, files: Path) -> int:
         )
         _settle(runtime)
 
-        _step("Tom adds an internal note, then replies to Alice (“Reply to requester”)")
+        _step(
+            "Tom adds an internal note (card's ⋯ menu), then replies to Alice (“Reply to requester”)"
+        )
         driver.block_action(
-            TEAM, tom, Action.ADD_INTERNAL_NOTE, channel_id=staff, message_ts=card["ts"]
+            TEAM,
+            tom,
+            Action.CARD_MORE,
+            selected_option_value="note",
+            channel_id=staff,
+            message_ts=card["ts"],
         )
         driver.submit_view(
             TEAM,

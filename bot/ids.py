@@ -34,6 +34,9 @@ class Action(StrEnum):
     REPLY_TO_REQUESTER = "ticket_reply_to_requester"
     ADD_INTERNAL_NOTE = "ticket_add_internal_note"
     CLIENT_COMPANY = "ticket_client_company"
+    CATEGORY = "ticket_category"
+    REOPEN = "ticket_reopen"
+    CARD_MORE = "ticket_more"  # the card's overflow menu (values: blocks.tickets.More)
     # On the offer Ticketbot makes for a DM outside any ticket thread.
     OFFER_NEW_TICKET = "offer_new_ticket"
     OFFER_ADD_TO_TICKET = "offer_add_to_ticket"
@@ -60,6 +63,8 @@ class Block(StrEnum):
     REQUEST_CHANNELS = "request_channels"
     # The card's actions block is "ticket_actions:<ticket id>" so an action knows its ticket.
     CARD_ACTIONS = "ticket_actions"
+    # The card's menus (assignee, status, priority, category, client): "ticket_menus:<id>".
+    CARD_MENUS = "ticket_menus"
 
 
 class Field(StrEnum):

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.blocks.conversation import internal_note_modal, reply_modal
-from bot.blocks.tickets import ticket_id_from_block_id
+from bot.blocks.tickets import More, ticket_id_from_block_id
 from bot.core.errors import NotFound, PermissionDenied
 from bot.core.text import from_slack
 from bot.flows import tickets as ticket_flows
@@ -19,6 +19,7 @@ from bot.outbox.render import ticket_view
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
 from handlers.common import open_ticket_modal, source_prefill, tenant
+from models import TicketStatus
 
 STAFF_ONLY = "Only the IT team can change tickets. Your request is in good hands!"
 ADD_TO_TICKET = re.compile(rf"^{Action.OFFER_ADD_TO_TICKET}:(\d{{1,18}})$")
@@ -64,19 +65,44 @@ def _changes(
     action: dict[str, Any], member_id: int | None, picked_id: int | None
 ) -> dict[str, Any]:
     action_id = action.get("action_id")
+    option = action.get("selected_option") or {}
+    if action_id == Action.CARD_MORE:
+        action_id = {
+            More.ASSIGN_TO_ME: Action.ASSIGN_TO_ME,
+            More.UNASSIGN: Action.ASSIGNEE,
+            More.CLOSE: Action.STATUS,
+        }.get(option.get("value"), "")
+        option = {"value": TicketStatus.CLOSED.value}
     if action_id == Action.ASSIGN_TO_ME:
         return {"assigned_staff_id": member_id}
     if action_id == Action.ASSIGNEE:
         return {"assigned_staff_id": picked_id}
-    option = action.get("selected_option") or {}
+    if action_id == Action.REOPEN:
+        return {"status": TicketStatus.OPEN.value}
     if action_id == Action.STATUS:
         return {"status": option.get("value")}
+    if action_id == Action.CATEGORY:
+        return {"category": option.get("value")}
     if action_id == Action.CLIENT_COMPANY:
         value = option.get("value") or ""
         if not value.isdigit():
             raise NotFound("I don't know that client company.")
         return {"client_company_id": int(value)}
-    return {"priority": option.get("value")}
+    if action_id == Action.PRIORITY:
+        return {"priority": option.get("value")}
+    raise NotFound("I don't know that button.")
+
+
+def card_more(
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: Any, context: Any
+) -> None:
+    """The card's ⋯ menu: a note opens its form; the rest change the ticket."""
+    if (action.get("selected_option") or {}).get("value") == More.NOTE:
+        open_comment_modal(
+            ack, {**action, "action_id": Action.ADD_INTERNAL_NOTE}, body, client, context
+        )
+    else:
+        card_action(ack, action, context)
 
 
 def open_comment_modal(
@@ -160,8 +186,11 @@ def register(app: App) -> None:
         Action.STATUS,
         Action.PRIORITY,
         Action.CLIENT_COMPANY,
+        Action.CATEGORY,
+        Action.REOPEN,
     ):
         app.action(action_id)(card_action)
+    app.action(Action.CARD_MORE)(card_more)
     for action_id in (Action.REPLY_TO_REQUESTER, Action.ADD_INTERNAL_NOTE):
         app.action(action_id)(open_comment_modal)
     app.action(Action.OFFER_NEW_TICKET)(offer_new_ticket)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.blocks.text import SECTION_TEXT_MAX, age, escape, escape_truncated, mention, truncate
+from bot.blocks.text import SECTION_TEXT_MAX, ago, escape, escape_truncated, mention, truncate
 from bot.blocks.tickets import PRIORITY_EMOJI, STATUS_EMOJI, TicketView
 from bot.ids import Action, Block, Callback, Field
 from models import TicketPriority, TicketStatus
@@ -177,7 +177,7 @@ def ticket_details(
     status, priority = TicketStatus(ticket.status), TicketPriority(ticket.priority)
     facts = (
         f"{STATUS_EMOJI[status]} {status.label} · {PRIORITY_EMOJI[priority]} {priority.label}"
-        f" · opened {age(ticket.created_at, now)} ago"
+        f" · opened {ago(ticket.created_at, now)}"
     )
     if for_staff:
         requester = mention(
@@ -225,7 +225,7 @@ def ticket_list(
         status = TicketStatus(ticket.status)
         lines.append(
             f"{STATUS_EMOJI[status]} *#{ticket.number}* {escape_truncated(ticket.title, 120)}"
-            f" · {status.label} · opened {age(ticket.created_at, now)} ago"
+            f" · {status.label} · opened {ago(ticket.created_at, now)}"
         )
     return [
         {
@@ -246,7 +246,7 @@ def _home_ticket(
             "text": truncate(
                 f"*#{ticket.number}* {escape_truncated(ticket.title, 150)}\n"
                 f"{STATUS_EMOJI[status]} {status.label} · {PRIORITY_EMOJI[priority]} "
-                f"{priority.label} · opened {age(ticket.created_at, now)} ago",
+                f"{priority.label} · opened {ago(ticket.created_at, now)}",
                 SECTION_TEXT_MAX,
             ),
         },

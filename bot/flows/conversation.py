@@ -243,6 +243,7 @@ def reply_from_requester(
             actor=requester,
             actor_name=requester.name,
             changes=[change],
+            reopened_by_reply=True,
         )
     return RequesterReply(ticket=ticket, comment=comment, reopened=change is not None)
 

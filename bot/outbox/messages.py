@@ -9,15 +9,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
 
 from bot.blocks.text import MESSAGE_TEXT_MAX, escape, truncate
 from bot.blocks.tickets import (
     change_line,
     describe_change,
+    reopened_by_reply_line,
 )
 from bot.outbox.render import ticket_view
-from bot.outbox.rows import RECORD_COMMENT, RENDER, STAFF_CHANNEL, Lane, Rendered, enqueue
+from bot.outbox.rows import (
+    NAMES,
+    RECORD_COMMENT,
+    RENDER,
+    STAFF_CHANNEL,
+    Lane,
+    Rendered,
+    enqueue,
+    person,
+)
 from bot.services.tickets import Change
 from models import (
     AuthorType,
@@ -34,6 +45,7 @@ from models import (
     TicketComment,
     TicketPriority,
     TicketStatus,
+    utcnow,
 )
 
 
@@ -102,8 +114,29 @@ def ticket_created(
         )
 
 
-def refresh_card(session: Session, *, organization: Organization, ticket: Ticket) -> int:
-    """Redraw the card in place (something it shows changed without a change line)."""
+def refresh_card(session: Session, *, organization: Organization, ticket: Ticket) -> int | None:
+    """Redraw the card in place (something it shows changed).
+
+    Coalesced: the card is drawn when its row is delivered, so while a redraw (or the
+    card's first post) waits unclaimed in the outbox, it will show this change too and no
+    second row is written; a burst of comments costs Slack one `chat.update`. The waiting
+    row is locked (PostgreSQL) so a worker cannot claim it until this change commits."""
+    now = utcnow()
+    waiting = session.exec(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.ticket_id == ticket.id,
+            OutboxMessage.lane == Lane.STAFF,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            or_(
+                col(OutboxMessage.claimed_until).is_(None),
+                col(OutboxMessage.claimed_until) < now,
+            ),
+        )
+        .with_for_update()
+    ).all()
+    if any(row.payload.get(RENDER) == Rendered.TICKET_CARD for row in waiting):
+        return None
     return enqueue(
         session,
         organization=organization,
@@ -124,25 +157,29 @@ def ticket_changed(
     actor: Member | None,
     actor_name: str,
     changes: Sequence[Change],
+    reopened_by_reply: bool = False,
 ) -> None:
-    """Update the card in place and add one line per change in its thread."""
+    """Update the card in place and add one line for the changes in its thread."""
     if not changes:
         return
     refresh_card(session, organization=organization, ticket=ticket)
-    actor_slack_id = actor.slack_user_id if actor else None
-    for change in changes:
-        what = describe_change(change.field, _label(session, change.field, change.new))
-        enqueue(
-            session,
-            organization=organization,
-            ticket=ticket,
-            method="chat.postMessage",
-            payload={"text": change_line(actor_slack_id, actor_name, what)},
-            lane=Lane.STAFF,
-            channel_ref=MessageRole.STAFF_CARD,
-            thread_ref=MessageRole.STAFF_CARD,
-        )
     actor_id = actor.id if actor else None
+    who = _named(actor_id, actor_name)
+    if reopened_by_reply:
+        text = reopened_by_reply_line(who)
+    else:
+        text = change_line(
+            who,
+            [
+                describe_change(
+                    change.field,
+                    _label(session, change.field, change.new),
+                    to_actor=change.new is not None and change.new == actor_id,
+                )
+                for change in changes
+            ],
+        )
+    _to_staff_thread(session, organization, ticket, text, names=_ids(actor_id, changes))
     for change in changes:
         if change.field == "status" and ticket.requester_id != actor_id:
             text = _status_notice(ticket, change, _who(session, actor_id, actor_name))
@@ -166,6 +203,17 @@ def ticket_changed(
 
 
 REOPENED_FROM = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def _named(member_id: int | None, name: str) -> str:
+    """A person in a staff-thread line: their first name, filled in at delivery (no
+    mention); someone who is not a member (a REST token) by their whole name."""
+    return person(member_id) if member_id else escape(name)
+
+
+def _ids(actor_id: int | None, changes: Sequence[Change]) -> list[int]:
+    ids = [c.new for c in changes if c.field == "assigned_staff_id" and c.new is not None]
+    return [i for i in (actor_id, *ids) if i is not None]
 
 
 def _who(session: Session, member_id: int | None, name: str) -> str:
@@ -243,10 +291,7 @@ def _label(session: Session, field: str, value: Any) -> str | None:
     if field == "priority":
         return TicketPriority(value).label
     if field == "assigned_staff_id":
-        member = session.get(Member, value)
-        if member is None:
-            return None
-        return f"<@{member.slack_user_id}>" if member.slack_user_id else escape(member.name)
+        return person(value)
     if field == "client_company_id":
         company = session.get(ClientCompany, value)
         return company.name if company else None
@@ -267,7 +312,9 @@ def comment_added(
     - public reply by staff: the requester's DM thread, mirrored into the card's thread;
     - reply by the requester: mirrored into the card's thread.
     Internal notes never get a row addressed to anyone but the staff channel.
+    The card is redrawn for its activity line (coalesced, see `refresh_card`).
     """
+    refresh_card(session, organization=organization, ticket=ticket)
     author = _who(session, comment.author_id, comment.author_name)
     content = escape(comment.content)
     if comment.comment_type == CommentType.INTERNAL_NOTE:
@@ -338,8 +385,11 @@ def _to_staff_thread(
     text: str,
     *,
     mirrors: TicketComment | None = None,
+    names: Sequence[int] = (),
 ) -> int:
     payload: dict[str, Any] = {"text": text}
+    if names:
+        payload[NAMES] = sorted(set(names))
     if mirrors is not None:
         # The posted copy is recorded as another message of the comment, so that the
         # requester's edits and deletions reach it (see `comment_copies_follow`).

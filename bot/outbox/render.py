@@ -6,11 +6,15 @@ the /ticket views.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from bot.blocks.text import first_name
 from bot.blocks.tickets import (
+    Activity,
     PersonView,
     TicketView,
     requester_received_blocks,
@@ -18,15 +22,19 @@ from bot.blocks.tickets import (
     ticket_card,
     ticket_fallback_text,
 )
-from bot.outbox.rows import RENDER, Rendered
+from bot.outbox.rows import NAMES, RENDER, Rendered
 from bot.services import organizations as orgs
 from models import (
+    AuthorType,
     ClientCompany,
+    CommentType,
     Member,
     MessageRole,
+    Organization,
     OutboxMessage,
     SlackMessageRef,
     Ticket,
+    TicketComment,
     TicketPriority,
     TicketStatus,
     utcnow,
@@ -74,13 +82,50 @@ def ticket_view(
     )
 
 
-def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
+def card_view(session: Session, ticket: Ticket) -> TicketView:
+    """The ticket as its card shows it: with the menus' choices and its latest activity."""
     view = ticket_view(
         session,
         ticket,
         source_permalink=_source_permalink(session, ticket),
         with_company_options=True,
     )
+    organization = session.get(Organization, ticket.organization_id)
+    latest = session.exec(
+        select(TicketComment)
+        .where(TicketComment.ticket_id == ticket.id)
+        .order_by(col(TicketComment.id).desc())
+        .limit(1)
+    ).first()
+    last_public = session.exec(
+        select(TicketComment.author_type)
+        .where(
+            TicketComment.ticket_id == ticket.id,
+            TicketComment.comment_type == CommentType.PUBLIC_REPLY,
+        )
+        .order_by(col(TicketComment.id).desc())
+        .limit(1)
+    ).first()
+    return replace(
+        view,
+        category_options=tuple(organization.categories) if organization else (),
+        last_activity=(
+            Activity(
+                who=first_name(latest.author_name),
+                internal=latest.comment_type == CommentType.INTERNAL_NOTE,
+                at=latest.created_at,
+            )
+            if latest
+            else None
+        ),
+        waiting_on_requester=last_public == AuthorType.STAFF,
+        resolved_at=ticket.resolved_at,
+        closed_at=ticket.closed_at,
+    )
+
+
+def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
+    view = card_view(session, ticket)
     return {"text": ticket_fallback_text(view), "blocks": ticket_card(view, now=utcnow())}
 
 
@@ -108,6 +153,9 @@ class TicketGone(LookupError):
 
 def render(session: Session, row: OutboxMessage, args: dict[str, Any]) -> None:
     """Fill in `args` (a copy of the row's payload) with what the row asks to be rendered."""
+    names = args.pop(NAMES, None)
+    if names:
+        args["text"] = _fill_names(session, row, args.get("text", ""), names)
     what = args.pop(RENDER, None)
     if what is None:
         return
@@ -115,6 +163,24 @@ def render(session: Session, row: OutboxMessage, args: dict[str, Any]) -> None:
     if ticket is None:
         raise TicketGone(f"outbox row {row.id}: ticket {row.ticket_id} no longer exists")
     args.update(_RENDERERS[what](session, ticket))
+
+
+_PLACEHOLDER = re.compile(r"⟪(\d{1,18})⟫")
+
+
+def _fill_names(session: Session, row: OutboxMessage, text: str, names: list[int]) -> str:
+    """Each `person(id)` of the row's members becomes that member's first name, now."""
+
+    def name(match: re.Match[str]) -> str:
+        member_id = int(match.group(1))
+        if member_id not in names:
+            return match.group(0)
+        member = session.get(Member, member_id)
+        if member is None or member.organization_id != row.organization_id:
+            return "Someone"
+        return first_name(member.name)
+
+    return _PLACEHOLDER.sub(name, text)
 
 
 def _source_permalink(session: Session, ticket: Ticket) -> str | None:

@@ -79,6 +79,15 @@ _INSERT_ROW = insert(cast(Table, OutboxMessage.__table__))
 RENDER = "render"
 # Payload key: the posted message is also recorded as a message of this comment.
 RECORD_COMMENT = "record_comment"
+# Payload key: the text names people by `person(member_id)` placeholders, filled in with
+# their names when the row is delivered (a name learnt meanwhile from Slack is used; no
+# mention, so nobody is pinged).
+NAMES = "names"
+
+
+def person(member_id: int) -> str:
+    """A placeholder for a member's name in a row's text (see `NAMES`)."""
+    return f"⟪{member_id}⟫"
 
 
 class Rendered:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -25,14 +24,18 @@ def _shape(rows: list[OutboxMessage], ticket: Ticket) -> list[tuple[Any, ...]]:
     """The rows with what must differ between two tickets (id, number) blanked out."""
 
     def blank(text: str) -> str:
-        text = re.sub(rf"(?<![\d.]){ticket.id}(?![\d.])", "<id>", text)
+        text = re.sub(rf"(?<![\d.⟪]){ticket.id}(?![\d.⟫])", "<id>", text)
         return text.replace(f"#{ticket.ticket_number}", "#<number>")
 
-    def payload(row: OutboxMessage) -> Any:
-        return json.loads(blank(json.dumps(row.payload, sort_keys=True)))
+    def payload(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: payload(v) for k, v in sorted(value.items())}
+        if isinstance(value, list):
+            return [payload(v) for v in value]
+        return blank(value) if isinstance(value, str) else value
 
     return [
-        (r.method, r.lane, r.channel_ref, r.ts_ref, r.thread_ref, r.record_as, payload(r))
+        (r.method, r.lane, r.channel_ref, r.ts_ref, r.thread_ref, r.record_as, payload(r.payload))
         for r in rows
     ]
 

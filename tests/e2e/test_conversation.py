@@ -189,7 +189,7 @@ def test_requester_reply_is_mirrored_and_reopens_pending(ticket: World):
     assert (
         f":speech_balloon: *<@{world.alice}>* (requester) replied:\nIt works on my phone" in thread
     )
-    assert thread[-1] == f"<@{world.alice}> set status to *Open*"
+    assert thread[-1] == "Reopened: Alice replied"
     # The assignee hears about the reply.
     assert any(f"<@{world.alice}> replied on ticket #1" in m["text"] for m in world.dm(world.tech))
 

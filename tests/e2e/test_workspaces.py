@@ -378,7 +378,7 @@ def test_staff_place_an_unmatched_requester_from_the_card(world: World):
     assert world.member(world.bob).client_company_id == company_id  # next time it matches
     assert "Initech" in str(world.cards()[0]["blocks"][1])
     thread = world.sim.thread(world.staff_channel, card["ts"])
-    assert thread[-1]["text"] == f"<@{world.tech}> set client company to *Initech*"
+    assert thread[-1]["text"] == "Tom set client company to *Initech*"
     with world.db.session() as session:
         logged = session.exec(
             select(TicketEvent).where(TicketEvent.field == "client_company_id")
