@@ -14,6 +14,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -42,7 +43,7 @@ PEOPLE = (
 )
 # Filed in this order, so they become #1…#6. `filed_by` None means the requester filed it;
 # `changes` are then applied by `changed_by` through update_ticket.
-TICKETS = (
+TICKETS: tuple[dict[str, Any], ...] = (
     {
         "requester": "john",
         "filed_by": None,

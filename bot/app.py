@@ -14,7 +14,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
-from bot.core.errors import DomainError
+from bot.core.errors import DomainError, PermissionDenied
 from bot.core.settings import Settings
 from bot.ids import BOT_SCOPES, Block
 from bot.runtime import INTERACTIVE_TIMEOUT_SECONDS, Runtime, web_client
@@ -182,15 +182,26 @@ def _tenant_middleware(runtime: Runtime):
     recent = RecentTenants()
 
     def tenant(context: Any, body: dict[str, Any], next: Any) -> Any:
+        """Listeners receive `runtime`, `organization`, `member` and `actor` by name.
+
+        An event may come without a person (`member` and `actor` are None); a command, a
+        click or a submission always has one, or it is refused here.
+        """
         context["runtime"] = runtime
+        organization = member = None
         team_id = context.team_id
         if team_id:
             organization, member = _known(team_id, context.user_id)
             known = organization is not None and (member is not None or not context.user_id)
             if not known or organization.slack_disconnected_at is not None:
                 organization, member = _first_sight(context, body)
-            context["organization"] = organization
-            context["member"] = member
+        if body.get("type") != "event_callback" and (organization is None or member is None):
+            raise PermissionDenied("I could not tell which workspace or person this came from.")
+        context["organization"] = organization
+        context["member"] = member
+        context["actor"] = (
+            runtime.directory.actor(organization, member) if organization and member else None
+        )
         return next()
 
     def _known(team_id: str, user_id: str | None) -> tuple[Any, Any]:

@@ -154,13 +154,14 @@ def _workspace_unit_of_work(
     try:
         migrate.upgrade(database.engine)
         with database.session() as session:
-            if create:
-                organization = orgs.get_or_create_organization(session, team_id=team_id)
-            else:
-                organization = orgs.get_organization_by_team(session, team_id=team_id)
-                if organization is None:
-                    raise NotFound(f"Ticketbot has never seen a workspace {team_id}.")
-            yield session, organization
+            found = (
+                orgs.get_or_create_organization(session, team_id=team_id)
+                if create
+                else orgs.get_organization_by_team(session, team_id=team_id)
+            )
+            if found is None:
+                raise NotFound(f"Ticketbot has never seen a workspace {team_id}.")
+            yield session, found
     except DomainError as error:
         raise SystemExit(f"ticketbot api-token: {error.message}") from None
     finally:

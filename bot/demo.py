@@ -268,9 +268,7 @@ def _story(sim: SlackSimulator, database: Path, files: Path) -> int:
         )
         _settle(runtime)
 
-        _step(
-            "Tom adds an internal note (card's ⋯ menu), then replies to Alice (“Reply to requester”)"
-        )
+        _step("Tom adds an internal note (the card's ⋯ menu), then replies to Alice")
         driver.block_action(
             TEAM,
             tom,

@@ -36,12 +36,21 @@ class Action(StrEnum):
     CLIENT_COMPANY = "ticket_client_company"
     CATEGORY = "ticket_category"
     REOPEN = "ticket_reopen"
-    CARD_MORE = "ticket_more"  # the card's overflow menu (values: blocks.tickets.More)
+    CARD_MORE = "ticket_more"  # the card's ⋯ menu (values: CardMore)
     # On the offer Ticketbot makes for a DM outside any ticket thread.
     OFFER_NEW_TICKET = "offer_new_ticket"
     OFFER_ADD_TO_TICKET = "offer_add_to_ticket"
     # App Home links to cards.
     OPEN_CARD = "home_open_card"
+
+
+class CardMore(StrEnum):
+    """Values of the card's ⋯ menu (Action.CARD_MORE): the controls needed now and then."""
+
+    NOTE = "note"
+    ASSIGN_TO_ME = "assign_to_me"
+    UNASSIGN = "unassign"
+    CLOSE = "close"
 
 
 class Block(StrEnum):

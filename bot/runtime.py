@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot import jobs
@@ -40,7 +41,9 @@ def web_client(
     first try reached Slack would post twice, and the outbox retries with a look-up of
     what was already posted instead. Interactive calls retry a reset connection once.
     """
-    handlers = [ConnectionErrorRetryHandler(max_retry_count=1)] if retry_connection_errors else []
+    handlers: list[RetryHandler] = (
+        [ConnectionErrorRetryHandler(max_retry_count=1)] if retry_connection_errors else []
+    )
     return WebClient(
         token=token, base_url=settings.slack_api_url, timeout=timeout, retry_handlers=handlers
     )

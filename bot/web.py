@@ -1,4 +1,4 @@
-"""The HTTP server app: Slack's request URL, health, and (later) the REST API."""
+"""The HTTP server app: Slack's request URL, health, and the REST API."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from slack_sdk.signature import SignatureVerifier
 from starlette.concurrency import run_in_threadpool
 
-from bot.api import create_api_router
+from bot.api.routes import create_api_router
 from bot.outbox import worker as delivery
 from bot.runtime import Runtime
 
@@ -36,7 +36,8 @@ def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = Tr
 
     # The OpenAPI document describes the REST API only: Slack's endpoints are not in it.
     web = FastAPI(title="Ticketbot", version="0.1.0", lifespan=lifespan)
-    web.include_router(create_api_router(runtime), prefix="/api")
+    web.state.runtime = runtime  # what the REST routes depend on (bot.api.deps)
+    web.include_router(create_api_router(runtime.settings), prefix="/api")
 
     secret = runtime.settings.slack_signing_secret
     verifier = SignatureVerifier(secret.get_secret_value()) if secret else None

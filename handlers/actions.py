@@ -9,26 +9,26 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.blocks.conversation import internal_note_modal, reply_modal
-from bot.blocks.tickets import More, ticket_id_from_block_id
+from bot.blocks.tickets import ticket_id_from_block_id
 from bot.core.errors import NotFound, PermissionDenied
-from bot.core.text import from_slack
+from bot.flows import conversation
 from bot.flows import tickets as ticket_flows
 from bot.flows.reactions import fetch_message
-from bot.ids import Action
+from bot.ids import Action, CardMore
 from bot.outbox.render import ticket_view
+from bot.runtime import Runtime
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
-from handlers.common import open_ticket_modal, source_prefill, tenant
-from models import TicketStatus
+from handlers.common import open_ticket_modal, source_prefill
+from models import Member, Organization
 
 STAFF_ONLY = "Only the IT team can change tickets. Your request is in good hands!"
 ADD_TO_TICKET = re.compile(rf"^{Action.OFFER_ADD_TO_TICKET}:(\d{{1,18}})$")
 OPEN_CARD = re.compile(rf"^{Action.OPEN_CARD}:\d+$")
 
 
-def _staff_ticket_id(context: Any, action: dict[str, Any]) -> int:
-    runtime, organization, member = tenant(context)
-    if not runtime.directory.is_staff(organization, member):
+def _staff_ticket_id(actor: Actor, action: dict[str, Any]) -> int:
+    if not actor.is_staff:
         raise PermissionDenied(STAFF_ONLY)
     ticket_id = ticket_id_from_block_id(action.get("block_id"))
     if ticket_id is None:
@@ -36,82 +36,68 @@ def _staff_ticket_id(context: Any, action: dict[str, Any]) -> int:
     return ticket_id
 
 
-def card_action(ack: Ack, action: dict[str, Any], context: Any) -> None:
+def card_action(
+    ack: Ack,
+    action: dict[str, Any],
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    actor: Actor,
+) -> None:
     """Assign, reassign, change status or priority from the card; staff only."""
     ack()
-    ticket_id = _staff_ticket_id(context, action)
-    runtime, organization, member = tenant(context)
-    actor = runtime.directory.actor(organization, member)
+    ticket_id = _staff_ticket_id(actor, action)
     with runtime.db.session() as session:
-        ticket = ticket_service.get_ticket(
-            session, organization_id=organization.id, ticket_id=ticket_id
-        )
         picked = action.get("selected_user")
-        ticket_flows.change_ticket(
+        picked_id = (
+            runtime.directory.member_for(session, organization, picked).id if picked else None
+        )
+        ticket_flows.change_ticket_by_id(
             session,
             organization=organization,
-            ticket=ticket,
+            ticket_id=ticket_id,
             actor=actor,
-            changes=_changes(
-                action,
-                member.id,
-                runtime.directory.member_for(session, organization, picked).id if picked else None,
+            changes=ticket_flows.card_changes(
+                action.get("action_id", ""),
+                (action.get("selected_option") or {}).get("value"),
+                member_id=member.id,
+                picked_id=picked_id,
             ),
             is_staff=runtime.directory.staff_check(organization),
         )
 
 
-def _changes(
-    action: dict[str, Any], member_id: int | None, picked_id: int | None
-) -> dict[str, Any]:
-    action_id = action.get("action_id")
-    option = action.get("selected_option") or {}
-    if action_id == Action.CARD_MORE:
-        action_id = {
-            More.ASSIGN_TO_ME: Action.ASSIGN_TO_ME,
-            More.UNASSIGN: Action.ASSIGNEE,
-            More.CLOSE: Action.STATUS,
-        }.get(option.get("value"), "")
-        option = {"value": TicketStatus.CLOSED.value}
-    if action_id == Action.ASSIGN_TO_ME:
-        return {"assigned_staff_id": member_id}
-    if action_id == Action.ASSIGNEE:
-        return {"assigned_staff_id": picked_id}
-    if action_id == Action.REOPEN:
-        return {"status": TicketStatus.OPEN.value}
-    if action_id == Action.STATUS:
-        return {"status": option.get("value")}
-    if action_id == Action.CATEGORY:
-        return {"category": option.get("value")}
-    if action_id == Action.CLIENT_COMPANY:
-        value = option.get("value") or ""
-        if not value.isdigit():
-            raise NotFound("I don't know that client company.")
-        return {"client_company_id": int(value)}
-    if action_id == Action.PRIORITY:
-        return {"priority": option.get("value")}
-    raise NotFound("I don't know that button.")
-
-
 def card_more(
-    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: Any, context: Any
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: Any,
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    actor: Actor,
 ) -> None:
     """The card's ⋯ menu: a note opens its form; the rest change the ticket."""
-    if (action.get("selected_option") or {}).get("value") == More.NOTE:
-        open_comment_modal(
-            ack, {**action, "action_id": Action.ADD_INTERNAL_NOTE}, body, client, context
-        )
+    if (action.get("selected_option") or {}).get("value") == CardMore.NOTE:
+        note = {**action, "action_id": Action.ADD_INTERNAL_NOTE}
+        open_comment_modal(ack, note, body, client, runtime, organization, member, actor)
     else:
-        card_action(ack, action, context)
+        card_action(ack, action, runtime, organization, member, actor)
 
 
 def open_comment_modal(
-    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: Any, context: Any
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: Any,
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    actor: Actor,
 ) -> None:
     """ "Add internal note" / "Reply to requester": a modal; staff only."""
     ack()
-    ticket_id = _staff_ticket_id(context, action)
-    runtime, organization, member = tenant(context)
+    ticket_id = _staff_ticket_id(actor, action)
     with runtime.db.session() as session:
         ticket = ticket_service.get_ticket(
             session, organization_id=organization.id, ticket_id=ticket_id
@@ -126,19 +112,36 @@ def open_comment_modal(
 
 
 def offer_new_ticket(
-    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: Any, context: Any
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: Any,
+    runtime: Runtime,
+    organization: Organization,
+    actor: Actor,
 ) -> None:
     """ "File as a new ticket" under a DM: the new-ticket form, prefilled from the DM."""
     ack()
     where = json.loads(action.get("value") or "{}")
     message = _dm_message(client, where)
     open_ticket_modal(
-        client, context, body["trigger_id"], source_prefill(message, where["channel"], None)
+        client,
+        runtime,
+        organization,
+        actor,
+        body["trigger_id"],
+        source_prefill(message, where["channel"], None),
     )
 
 
 def offer_add_to_ticket(
-    ack: Ack, action: dict[str, Any], client: Any, context: Any, respond: Any
+    ack: Ack,
+    action: dict[str, Any],
+    client: Any,
+    respond: Any,
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
 ) -> None:
     """ "Add to #N" under a DM: the message becomes the requester's reply on ticket N."""
     ack()
@@ -147,23 +150,14 @@ def offer_add_to_ticket(
         raise NotFound("I don't know that ticket.")
     where = json.loads(action.get("value") or "{}")
     message = _dm_message(client, where)
-    runtime, organization, member = tenant(context)
-    # The offer lists the sender's own tickets: they add to it as its requester, so the
-    # message is a requester reply even when the sender is staff.
-    actor = Actor.for_member(member, is_staff=False)
     with runtime.db.session() as session:
-        ticket = ticket_service.get_ticket(
-            session, organization_id=organization.id, ticket_id=int(match.group(1))
-        )
-        ticket_flows.add_comment(
+        number = conversation.add_dm_to_ticket(
             session,
             organization=organization,
-            ticket=ticket,
-            actor=actor,
-            content=from_slack(message.get("text")),
-            comment_type="public_reply",
+            member=member,
+            ticket_id=int(match.group(1)),
+            message=message,
         )
-        number = ticket.ticket_number
     respond(text=f":white_check_mark: Added to ticket #{number}.", replace_original=True)
 
 

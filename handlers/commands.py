@@ -12,15 +12,16 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.setup import setup_modal
-from bot.blocks.text import escape, truncate
+from bot.blocks.text import escape
 from bot.blocks.tickets import ModalPrefill, usage_text
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
 from bot.flows import views as ticket_views
 from bot.ids import Command
+from bot.runtime import Runtime
 from bot.services.actors import Actor
-from handlers.common import actor_of, open_ticket_modal, tenant
-from models.ticket import TITLE_MAX_LENGTH
+from handlers.common import open_ticket_modal
+from models import Member, Organization
 
 MAX_TICKET_NUMBER_DIGITS = 9
 # Slack gives up on a command not answered within 3 seconds.
@@ -48,12 +49,8 @@ def parse_ticket_command(text: str | None) -> ParsedCommand:
         return ParsedCommand("new")
     first, _, rest = text.partition(" ")
     word = first.lower()
-    if word == "help" and not rest:
-        return ParsedCommand("help")
-    if word == "mine" and not rest:
-        return ParsedCommand("mine")
-    if word == "setup" and not rest:
-        return ParsedCommand("setup")
+    if word in ("help", "mine", "setup") and not rest:
+        return ParsedCommand(word)
     digits = first.removeprefix("#")
     if not rest and digits.isdigit() and len(digits) <= MAX_TICKET_NUMBER_DIGITS:
         return ParsedCommand("show", number=int(digits))
@@ -64,58 +61,76 @@ def parse_ticket_command(text: str | None) -> ParsedCommand:
     return ParsedCommand("new", title=text)
 
 
-def ticket_command(ack: Ack, command: dict[str, Any], client: Any, context: Any) -> None:
+def ticket_command(
+    ack: Ack,
+    command: dict[str, Any],
+    client: Any,
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    actor: Actor,
+) -> None:
     parsed = parse_ticket_command(command.get("text"))
-    if parsed.kind == "help":
-        ack(response_type="ephemeral", text=usage_text())
-        return
-    if parsed.kind == "unknown":
-        ack(response_type="ephemeral", text=usage_text(unknown=parsed.word))
-        return
-    if parsed.kind == "setup":
+    if parsed.kind in ("help", "unknown"):
+        ack(response_type="ephemeral", text=usage_text(unknown=parsed.word or None))
+    elif parsed.kind == "setup":
         ack()
-        open_setup_modal(client, context, command)
-        return
-    if parsed.kind in ("mine", "show"):
-        runtime, organization, _ = tenant(context)
-        viewer = actor_of(context)
-        with runtime.db.read_session() as session:
-            if parsed.kind == "mine":
-                blocks = ticket_views.my_tickets_blocks(
-                    session, organization=organization, viewer=viewer
-                )
-                text = "Your tickets"
-            else:
-                assert parsed.number is not None
-                blocks = ticket_views.ticket_blocks(
-                    session, organization=organization, viewer=viewer, number=parsed.number
-                )
-                text = f"Ticket #{parsed.number}"
+        open_setup_modal(client, runtime, organization, member, command)
+    elif parsed.kind in ("mine", "show"):
+        text, blocks = _ticket_list(runtime, organization, actor, parsed)
         ack(response_type="ephemeral", text=text, blocks=blocks)
-        return
-    # The form opens before the ack: the answer to the command is the only way left to
-    # tell the person anything when Slack's Web API is not answering.
+    else:
+        ack(**_open_form(client, runtime, organization, member, actor, parsed, command))
+
+
+def _ticket_list(
+    runtime: Runtime, organization: Organization, viewer: Actor, parsed: ParsedCommand
+) -> tuple[str, list[dict[str, Any]]]:
+    """`/ticket mine` and `/ticket 42`."""
+    with runtime.db.read_session() as session:
+        if parsed.number is None:
+            blocks = ticket_views.my_tickets_blocks(
+                session, organization=organization, viewer=viewer
+            )
+            return "Your tickets", blocks
+        blocks = ticket_views.ticket_blocks(
+            session, organization=organization, viewer=viewer, number=parsed.number
+        )
+        return f"Ticket #{parsed.number}", blocks
+
+
+def _open_form(
+    client: Any,
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    actor: Actor,
+    parsed: ParsedCommand,
+    command: dict[str, Any],
+) -> dict[str, Any]:
+    """Open the new-ticket form; returns the command's answer (empty once it opened).
+
+    The form opens before the ack: the answer to the command is the only way left to tell
+    the person anything when Slack's Web API is not answering."""
+    prefill = ModalPrefill(title=parsed.title, channel=command.get("channel_id"))
     try:
         open_ticket_modal(
-            _answering_in_time(client),
-            context,
-            command["trigger_id"],
-            ModalPrefill(title=parsed.title, channel=command.get("channel_id")),
+            _answering_in_time(client), runtime, organization, actor, command["trigger_id"], prefill
         )
     except (SlackClientError, OSError) as error:
         log.warning("the new-ticket form did not open: %r", error)
         if _may_have_opened(error):
-            ack(response_type="ephemeral", text=MAYBE_OPENED)
-        else:
-            ack(response_type="ephemeral", text=_without_the_form(context, parsed, command))
-        return
-    ack()
+            return {"response_type": "ephemeral", "text": MAYBE_OPENED}
+        text = _without_the_form(runtime, organization, member, parsed, command)
+        return {"response_type": "ephemeral", "text": text}
+    return {}
 
 
 TYPE_IT_INSTEAD = (
     "Type what is wrong after the command, e.g. `/ticket the printer on 3 jams`, and I "
     "will file it straight away."
 )
+FORM_DID_NOT_OPEN = "Slack did not open the ticket form in time; it may be having trouble."
 MAYBE_OPENED = (
     ":hourglass_flowing_sand: Slack is slow to answer: the ticket form may open in a moment. "
     f"If it does not: {TYPE_IT_INSTEAD}"
@@ -143,28 +158,23 @@ def _may_have_opened(error: Exception) -> bool:
     return not isinstance(error, (SlackApiError, URLError))
 
 
-def _without_the_form(context: Any, parsed: ParsedCommand, command: dict[str, Any]) -> str:
+def _without_the_form(
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    parsed: ParsedCommand,
+    command: dict[str, Any],
+) -> str:
     """When Slack cannot open the form (down, or slow): file what was typed, or say how."""
     if not parsed.title:
-        return (
-            ":warning: Slack did not open the ticket form in time; it may be having trouble. "
-            + TYPE_IT_INSTEAD
-        )
-    runtime, organization, member = tenant(context)
-    # Filed for themselves, so their staff status does not matter (and asking Slack for
-    # the staff channel's members is what cannot be done now).
-    filer = Actor.for_member(member)
-    title = truncate(parsed.title, TITLE_MAX_LENGTH)
-    description = parsed.title if title != parsed.title else ""
+        return f":warning: {FORM_DID_NOT_OPEN} {TYPE_IT_INSTEAD}"
     with runtime.db.session() as session:
-        ticket = ticket_flows.file_ticket(
+        ticket = ticket_flows.file_typed_text(
             session,
             organization=organization,
-            filer=filer,
-            requester=member,
-            request=ticket_flows.TicketRequest(
-                title=title, description=description, channel=command.get("channel_id")
-            ),
+            member=member,
+            text=parsed.title,
+            channel=command.get("channel_id"),
         )
         number, title = ticket.ticket_number, ticket.title
     return (
@@ -173,9 +183,14 @@ def _without_the_form(context: Any, parsed: ParsedCommand, command: dict[str, An
     )
 
 
-def open_setup_modal(client: Any, context: Any, command: dict[str, Any]) -> None:
+def open_setup_modal(
+    client: Any,
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    command: dict[str, Any],
+) -> None:
     """`/ticket setup`: the settings modal, for workspace admins and Ticketbot admins."""
-    runtime, organization, member = tenant(context)
     # Asked of Slack now: being made a workspace admin must work without waiting.
     slack_user = client.users_info(user=command["user_id"])["user"]
     slack_admin = bool(slack_user.get("is_admin") or slack_user.get("is_owner"))

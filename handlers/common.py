@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.blocks.tickets import ModalPrefill, new_ticket_modal
-from bot.core.errors import PermissionDenied
 from bot.flows.tickets import first_line, request_from_message
 from bot.runtime import Runtime
 from bot.services import organizations as orgs
 from bot.services.actors import Actor
-from models import Member, Organization, TicketPriority
+from models import Organization, TicketPriority
 
 TITLE_FROM_MESSAGE_MAX = 200
 
@@ -27,31 +26,16 @@ def source_prefill(message: dict[str, Any], channel_id: str, permalink: str | No
     )
 
 
-def tenant(context: Any) -> tuple[Runtime, Organization, Member]:
-    """The runtime, organization and member the tenant middleware put in the context."""
-    member = context.get("member")
-    organization = context.get("organization")
-    if organization is None or member is None:
-        raise PermissionDenied("I could not tell which workspace or person this came from.")
-    return context["runtime"], organization, member
-
-
-def tenant_organization(context: Any) -> tuple[Runtime, Organization]:
-    """The runtime and organization, for events whose person is not the request's user."""
-    organization = context.get("organization")
-    if organization is None:
-        raise PermissionDenied("I could not tell which workspace this came from.")
-    return context["runtime"], organization
-
-
-def actor_of(context: Any) -> Actor:
-    runtime, organization, member = tenant(context)
-    return runtime.directory.actor(organization, member)
-
-
-def open_ticket_modal(client: Any, context: Any, trigger_id: str, prefill: ModalPrefill) -> None:
-    runtime, organization, member = tenant(context)
-    staff = runtime.directory.is_staff(organization, member)
+def open_ticket_modal(
+    client: Any,
+    runtime: Runtime,
+    organization: Organization,
+    actor: Actor,
+    trigger_id: str,
+    prefill: ModalPrefill,
+) -> None:
+    """The new-ticket form; staff also choose the requester and the client company."""
+    staff = actor.is_staff
     companies: tuple[tuple[int, str], ...] = ()
     if staff:
         with runtime.db.session() as session:

@@ -12,12 +12,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.text import from_slack
 from bot.flows import conversation, reactions
-from bot.flows import tickets as ticket_flows
 from bot.flows import views as ticket_views
 from bot.ids import Reaction
+from bot.runtime import Runtime
+from bot.services.actors import Actor
 from bot.slack import installs
 from bot.slack.dedupe import claim_event
-from handlers.common import tenant, tenant_organization
+from models import Member, Organization
 
 log = logging.getLogger(__name__)
 
@@ -25,48 +26,47 @@ log = logging.getLogger(__name__)
 AUTHORED_SUBTYPES = (None, "file_share", "thread_broadcast")
 
 
-def reaction_added(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+def reaction_added(
+    event: dict[str, Any],
+    body: dict[str, Any],
+    runtime: Runtime,
+    organization: Organization,
+    member: Member | None,
+) -> None:
     """:ticket: on a message files it (the worker reads the message and files it)."""
     item = event.get("item") or {}
     if event.get("reaction") != Reaction.FILE_TICKET or item.get("type") != "message":
         return
-    runtime, organization, member = tenant(context)
-    channel, ts = item.get("channel"), item.get("ts")
-    request_channels = organization.settings.get("request_channels") or []
-    if request_channels and channel not in request_channels:
-        return  # the admins limited :ticket: filing to their request channels
+    if member is None:
+        return
     with runtime.db.session() as session:
-        if ticket_flows.ticket_for_source_message(
-            session, organization=organization, channel=channel, ts=ts
-        ):
-            return  # one ticket per message, however many people react
         if claim_event(session, body):
-            reactions.enqueue_filing(
-                session, organization=organization, reactor=member, channel=channel, ts=ts
+            reactions.file_on_reaction(
+                session,
+                organization=organization,
+                reactor=member,
+                channel=item.get("channel") or "",
+                ts=item.get("ts") or "",
             )
 
 
-def message(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+def message(
+    event: dict[str, Any],
+    body: dict[str, Any],
+    runtime: Runtime,
+    organization: Organization,
+    actor: Actor | None,
+) -> None:
     """Messages: notes in card threads, requester replies in DM threads, edits, deletions,
     and an offer to file a DM that belongs to no ticket."""
     subtype = event.get("subtype")
     if subtype == "message_changed":
-        return _edited(event, body, context)
+        return _edited(event, body, runtime, organization)
     if subtype == "message_deleted":
-        return _deleted(event, body, context)
-    if subtype not in AUTHORED_SUBTYPES or event.get("bot_id") or not event.get("user"):
+        return _deleted(event, body, runtime, organization)
+    if subtype not in AUTHORED_SUBTYPES or event.get("bot_id") or actor is None:
         return None  # joins, topic changes, bots (ourselves included)
-    incoming = conversation.IncomingMessage(
-        channel=event["channel"],
-        ts=event["ts"],
-        user=event["user"],
-        text=from_slack(event.get("text")),
-        thread_ts=event.get("thread_ts"),
-        files=event.get("files") or [],
-        in_dm=event.get("channel_type") == "im",
-    )
-    runtime, organization, member = tenant(context)
-    actor = runtime.directory.actor(organization, member)
+    incoming = conversation.IncomingMessage.from_event(event)
     with runtime.db.session() as session:
         if claim_event(session, body):
             conversation.route_message(
@@ -75,11 +75,12 @@ def message(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
     return None
 
 
-def _edited(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+def _edited(
+    event: dict[str, Any], body: dict[str, Any], runtime: Runtime, organization: Organization
+) -> None:
     changed = event.get("message") or {}
     if changed.get("bot_id") or not changed.get("user"):
         return
-    runtime, organization = tenant_organization(context)
     with runtime.db.session() as session:
         if not claim_event(session, body):
             return
@@ -94,8 +95,9 @@ def _edited(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         )
 
 
-def _deleted(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
-    runtime, organization = tenant_organization(context)
+def _deleted(
+    event: dict[str, Any], body: dict[str, Any], runtime: Runtime, organization: Organization
+) -> None:
     ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts", "")
     with runtime.db.session() as session:
         if not claim_event(session, body):
@@ -105,72 +107,71 @@ def _deleted(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         )
 
 
-def file_shared(event: dict[str, Any], body: dict[str, Any], client: Any, context: Any) -> None:
+def file_shared(
+    event: dict[str, Any],
+    body: dict[str, Any],
+    client: Any,
+    context: Any,
+    runtime: Runtime,
+    organization: Organization,
+) -> None:
     """A file was shared; if that was in a ticket's thread, it becomes an attachment (once,
     even when its `file_share` message is handled too)."""
-    runtime, organization = tenant_organization(context)
-    try:
-        file = client.files_info(file=event.get("file_id") or "")["file"]
-    except SlackApiError as error:
-        log.warning("cannot read shared file %s: %s", event.get("file_id"), error)
-        return
-    if not file.get("user") or file.get("user") == context.bot_user_id:
+    file = _shared_file(client, event.get("file_id") or "")
+    if file is None or not file.get("user") or file.get("user") == context.bot_user_id:
         return  # our own uploads (copies shared between threads)
-    places = [
-        (channel, entry.get("thread_ts"))
-        for by_channel in (file.get("shares") or {}).values()
-        for channel, entries in by_channel.items()
-        for entry in entries
-        if entry.get("thread_ts")
-    ]
     with runtime.db.session() as session:
         if not claim_event(session, body):
             return
         uploader = runtime.directory.member_for(session, organization, file["user"])
-        for channel, thread_ts in places:
-            thread = conversation.thread_of(
-                session, organization=organization, channel=channel, thread_ts=thread_ts
-            )
-            if thread is not None:
-                conversation.files_in_thread(
-                    session,
-                    organization=organization,
-                    thread=thread,
-                    uploader=uploader,
-                    uploader_is_staff=runtime.directory.is_staff(organization, uploader),
-                    files=[file],
-                    channel=channel,
-                    thread_ts=thread_ts,
-                )
+        conversation.file_shared_in_threads(
+            session,
+            organization=organization,
+            uploader=runtime.directory.actor(organization, uploader),
+            file=file,
+        )
 
 
-def app_home_opened(event: dict[str, Any], client: Any, context: Any) -> None:
-    if event.get("tab") != "home":
+def _shared_file(client: Any, file_id: str) -> dict[str, Any] | None:
+    try:
+        file: dict[str, Any] = client.files_info(file=file_id)["file"]
+    except SlackApiError as error:
+        log.warning("cannot read shared file %s: %s", file_id, error)
+        return None
+    return file
+
+
+def app_home_opened(
+    event: dict[str, Any],
+    client: Any,
+    runtime: Runtime,
+    organization: Organization,
+    actor: Actor | None,
+) -> None:
+    if event.get("tab") != "home" or actor is None:
         return
-    runtime, organization, member = tenant(context)
-    viewer = runtime.directory.actor(organization, member)
     with runtime.db.read_session() as session:
         view = ticket_views.home_view(
             session,
             organization=organization,
-            viewer=viewer,
+            viewer=actor,
             staff_channel=runtime.directory.staff_channel(organization),
         )
     client.views_publish(user_id=event["user"], view=view)
 
 
-def app_uninstalled(body: dict[str, Any], context: Any) -> None:
+def app_uninstalled(context: Any, runtime: Runtime, organization: Organization) -> None:
     """The app was removed from the workspace: forget its token, keep every ticket, pause
     deliveries until it is installed again."""
-    runtime, organization = tenant_organization(context)
     if runtime.installation_store is not None:
         TokenRevocationListeners(runtime.installation_store).handle_app_uninstalled_events(context)
     with runtime.db.session() as session:
         installs.disconnect(session, organization=organization, reason="app uninstalled")
 
 
-def tokens_revoked(event: dict[str, Any], context: Any) -> None:
-    runtime, organization = tenant_organization(context)
+def tokens_revoked(
+    event: dict[str, Any], context: Any, runtime: Runtime, organization: Organization
+) -> None:
     if runtime.installation_store is not None:
         TokenRevocationListeners(runtime.installation_store).handle_tokens_revoked_events(
             event, context

@@ -9,15 +9,25 @@ from pydantic import BaseModel
 from slack_bolt import Ack, App
 
 from bot.blocks.conversation import ticket_id_from_metadata
-from bot.blocks.setup import parse_company_lines
+from bot.blocks.setup import CompanyLine, parse_company_lines
 from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.core.text import from_slack
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
 from bot.ids import Block, Callback, Field
+from bot.runtime import Runtime
 from bot.services import tickets as ticket_service
-from handlers.common import tenant
-from models import CommentType, Member
+from bot.services.actors import Actor
+from models import CommentType, Member, Organization
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """The modal's private_metadata, as we wrote it (or empty if it is not ours)."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
 
 
 class NewTicketForm(BaseModel):
@@ -43,12 +53,7 @@ class NewTicketForm(BaseModel):
             option = element(block).get("selected_option") or {}
             return option.get("value")
 
-        try:
-            metadata = json.loads(view.get("private_metadata") or "{}")
-        except ValueError:
-            metadata = {}
-        if not isinstance(metadata, dict):
-            metadata = {}
+        metadata = _metadata(view)
         source = metadata.get("source")
         company = selected(Block.CLIENT_COMPANY)
         channel = metadata.get("channel")
@@ -63,45 +68,53 @@ class NewTicketForm(BaseModel):
             source=source if isinstance(source, dict) else {},
         )
 
+    def to_request(self) -> ticket_flows.TicketRequest:
+        return ticket_flows.TicketRequest(
+            title=self.title,
+            description=self.description,
+            priority=self.priority,
+            category=self.category,
+            source=self.source,
+            client_company_id=self.client_company_id,
+            channel=self.channel,
+        )
 
-def submit_new_ticket(ack: Ack, view: dict[str, Any], context: Any) -> None:
+
+def submit_new_ticket(
+    ack: Ack,
+    view: dict[str, Any],
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    actor: Actor,
+) -> None:
     """File the ticket; it is committed before Slack gets the ack."""
     form = NewTicketForm.from_view(view)
-    runtime, organization, member = tenant(context)
-    filer = runtime.directory.actor(organization, member)
     requester_slack_id = form.requester or form.source.get("author") or member.slack_user_id
     with runtime.db.session() as session:
         requester = (
-            member
-            if requester_slack_id == member.slack_user_id
-            else runtime.directory.member_for(session, organization, requester_slack_id)
+            runtime.directory.member_for(session, organization, requester_slack_id)
+            if requester_slack_id and requester_slack_id != member.slack_user_id
+            else member
         )
         ticket_flows.file_ticket(
             session,
             organization=organization,
-            filer=filer,
+            filer=actor,
             requester=requester,
-            request=ticket_flows.TicketRequest(
-                title=form.title,
-                description=form.description,
-                priority=form.priority,
-                category=form.category,
-                source=form.source,
-                client_company_id=form.client_company_id,
-                channel=form.channel,
-            ),
+            request=form.to_request(),
         )
     ack()
 
 
-def submit_comment(ack: Ack, view: dict[str, Any], context: Any) -> None:
+def submit_comment(
+    ack: Ack, view: dict[str, Any], runtime: Runtime, organization: Organization, actor: Actor
+) -> None:
     """An internal note or a reply to the requester, from the card's modals."""
     internal = view.get("callback_id") == Callback.INTERNAL_NOTE_MODAL
     block = Block.NOTE if internal else Block.REPLY
     text = (((view.get("state") or {}).get("values") or {}).get(block) or {}).get(Field.VALUE) or {}
     ticket_id = ticket_id_from_metadata(view.get("private_metadata"))
-    runtime, organization, member = tenant(context)
-    actor = runtime.directory.actor(organization, member)
     if not actor.is_staff:
         raise PermissionDenied("Only the IT team can do that.")
     if ticket_id is None:
@@ -121,32 +134,53 @@ def submit_comment(ack: Ack, view: dict[str, Any], context: Any) -> None:
     ack()
 
 
-def submit_setup(ack: Ack, view: dict[str, Any], context: Any) -> None:
+class SetupForm(BaseModel):
+    """What the `/ticket setup` modal submitted."""
+
+    staff_channel: str | None = None
+    categories: list[str] = []
+    default_priority: str | None = None
+    companies: list[CompanyLine] = []
+    request_channels: list[str] = []
+
+    @classmethod
+    def from_view(cls, view: dict[str, Any]) -> SetupForm:
+        values = (view.get("state") or {}).get("values") or {}
+
+        def element(block: Block) -> dict[str, Any]:
+            return (values.get(block) or {}).get(Field.VALUE) or {}
+
+        try:
+            companies = parse_company_lines(element(Block.COMPANIES).get("value"))
+        except ValueError as problem:
+            raise InvalidInput(str(problem), field="companies") from None
+        return cls(
+            staff_channel=element(Block.STAFF_CHANNEL).get("selected_conversation"),
+            categories=(element(Block.CATEGORIES).get("value") or "").splitlines(),
+            default_priority=(element(Block.DEFAULT_PRIORITY).get("selected_option") or {}).get(
+                "value"
+            ),
+            companies=companies,
+            request_channels=element(Block.REQUEST_CHANNELS).get("selected_conversations") or [],
+        )
+
+
+def submit_setup(
+    ack: Ack, view: dict[str, Any], runtime: Runtime, organization: Organization, member: Member
+) -> None:
     """Save `/ticket setup`; it takes effect at once."""
-    values = (view.get("state") or {}).get("values") or {}
-
-    def element(block: Block) -> dict[str, Any]:
-        return (values.get(block) or {}).get(Field.VALUE) or {}
-
-    runtime, organization, member = tenant(context)
-    try:
-        companies = parse_company_lines(element(Block.COMPANIES).get("value"))
-    except ValueError as problem:
-        raise InvalidInput(str(problem), field="companies") from None
-    categories = (element(Block.CATEGORIES).get("value") or "").splitlines()
+    form = SetupForm.from_view(view)
     with runtime.db.session() as session:
         stored = session.get(Member, member.id)
         setup_flow.ensure_can_configure(stored or member, slack_admin=False)
         setup_flow.apply_setup(
             session,
             organization=organization,
-            staff_channel=element(Block.STAFF_CHANNEL).get("selected_conversation"),
-            categories=categories,
-            default_priority=(element(Block.DEFAULT_PRIORITY).get("selected_option") or {}).get(
-                "value"
-            ),
-            companies=companies,
-            request_channels=element(Block.REQUEST_CHANNELS).get("selected_conversations") or [],
+            staff_channel=form.staff_channel,
+            categories=form.categories,
+            default_priority=form.default_priority,
+            companies=form.companies,
+            request_channels=form.request_channels,
         )
     runtime.directory.forget_staff(organization)
     ack()

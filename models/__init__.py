@@ -12,6 +12,8 @@ from models.base import (
     MemberRole,
     TicketPriority,
     TicketStatus,
+    saved_id,
+    table_of,
     utcnow,
 )
 from models.comment import TicketComment
@@ -51,5 +53,7 @@ __all__ = [
     "TicketPriority",
     "TicketStatus",
     "metadata",
+    "saved_id",
+    "table_of",
     "utcnow",
 ]

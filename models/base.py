@@ -4,11 +4,29 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import DateTime, Table, TypeDecorator
 from sqlalchemy.engine import Dialect
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def saved_id(row: _Row) -> int:
+    """The id of a row that is in the database (a new row has none until it is flushed)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
+    return row.id
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a model class, for statements built once and run often."""
+    table: Table = model.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass
+    return table
 
 
 def utcnow() -> datetime:

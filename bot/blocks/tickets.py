@@ -9,7 +9,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from bot.blocks.text import (
@@ -24,7 +23,7 @@ from bot.blocks.text import (
     mention,
     truncate,
 )
-from bot.ids import Action, Block, Callback, Field
+from bot.ids import Action, Block, Callback, CardMore, Field
 from models import TicketPriority, TicketStatus
 from models.ticket import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 
@@ -128,15 +127,6 @@ def priority_options() -> list[dict[str, Any]]:
 RESOLVED_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
-class More(StrEnum):
-    """Values of the card's overflow menu: the controls needed now and then."""
-
-    NOTE = "note"
-    ASSIGN_TO_ME = "assign_to_me"
-    UNASSIGN = "unassign"
-    CLOSE = "close"
-
-
 def _card_fields(ticket: TicketView) -> list[str]:
     """The card's facts; a fact with nothing to say is left out."""
     status, priority = TicketStatus(ticket.status), TicketPriority(ticket.priority)
@@ -204,19 +194,19 @@ def _card_buttons(ticket: TicketView) -> list[dict[str, Any]]:
     """The card's buttons: the next step for this state first (primary), rare ones in ⋯."""
     status, value = TicketStatus(ticket.status), str(ticket.id)
     reply = _button(Action.REPLY_TO_REQUESTER, "Reply to requester", value)
-    more = [(More.NOTE, "Add internal note")]
+    more = [(CardMore.NOTE, "Add internal note")]
     if status in RESOLVED_STATUSES:
         buttons = [_button(Action.REOPEN, "Reopen", value)]
         if status == TicketStatus.RESOLVED:
             buttons.append(reply)
-            more.append((More.CLOSE, "Close ticket"))
+            more.append((CardMore.CLOSE, "Close ticket"))
     elif ticket.assignee is None:
         buttons = [_button(Action.ASSIGN_TO_ME, "Assign to me", value, primary=True), reply]
     else:
         buttons = [{**reply, "style": "primary"}]
-        more += [(More.ASSIGN_TO_ME, "Assign to me"), (More.UNASSIGN, "Unassign")]
+        more += [(CardMore.ASSIGN_TO_ME, "Assign to me"), (CardMore.UNASSIGN, "Unassign")]
     if ticket.assignee is not None and status in RESOLVED_STATUSES:
-        more.append((More.UNASSIGN, "Unassign"))
+        more.append((CardMore.UNASSIGN, "Unassign"))
     overflow = {
         "type": "overflow",
         "action_id": Action.CARD_MORE,

@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///ticketbot.db"
     staff_channel_id: str | None = None
 
-    # Attachment storage and limits (the conversation phase uses them).
+    # Where copies of attachments are kept, and the largest one accepted.
     file_storage_dir: Path = Path("data/files")
     max_attachment_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     # How long the staff list of a channel (conversations.members) is trusted.

@@ -31,6 +31,7 @@ from models import (
     SlackFileRef,
     Ticket,
     TicketAttachment,
+    saved_id,
 )
 from models.api import StoredAttachmentContent
 
@@ -142,7 +143,7 @@ class SlackFileJobs:
                 raise OSError(failed.message) from failed  # the outbox retries later
             return self._tell(client, args, failed.message)
         try:
-            with self.store.writing(organization.id, downloaded.content) as key, \
+            with self.store.writing(saved_id(organization), downloaded.content) as key, \
                     self.db.session() as session:  # fmt: skip
                 self._record(session, organization, row, args, downloaded, key)
         except IntegrityError:

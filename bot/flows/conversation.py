@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.core.errors import InvalidInput, PermissionDenied
+from bot.core.text import from_slack
 from bot.flows import attachments
 from bot.flows import tickets as ticket_flows
 from bot.outbox import messages
@@ -43,6 +45,18 @@ class IncomingMessage:
     thread_ts: str | None = None
     files: list[dict[str, Any]] = field(default_factory=list)
     in_dm: bool = False  # written in the person's direct messages with Ticketbot
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> IncomingMessage:
+        return cls(
+            channel=event["channel"],
+            ts=event["ts"],
+            user=event["user"],
+            text=from_slack(event.get("text")),
+            thread_ts=event.get("thread_ts"),
+            files=event.get("files") or [],
+            in_dm=event.get("channel_type") == "im",
+        )
 
     @property
     def in_thread(self) -> bool:
@@ -376,3 +390,95 @@ def files_in_thread(
             notify_thread_ts=thread_ts,
         )
     )
+
+
+def file_shared_in_threads(
+    session: Session, *, organization: Organization, uploader: Actor, file: dict[str, Any]
+) -> None:
+    """A Slack file (as `files.info` describes it) shared somewhere: in each ticket thread
+    it was shared in, it becomes an attachment (see `files_in_thread`)."""
+    assert uploader.member is not None
+    places = [
+        (channel, entry.get("thread_ts"))
+        for by_channel in (file.get("shares") or {}).values()
+        for channel, entries in by_channel.items()
+        for entry in entries
+        if entry.get("thread_ts")
+    ]
+    for channel, thread_ts in places:
+        thread = thread_of(session, organization=organization, channel=channel, thread_ts=thread_ts)
+        if thread is not None:
+            files_in_thread(
+                session,
+                organization=organization,
+                thread=thread,
+                uploader=uploader.member,
+                uploader_is_staff=uploader.is_staff,
+                files=[file],
+                channel=channel,
+                thread_ts=thread_ts,
+            )
+
+
+def send_to_requester(
+    session: Session,
+    *,
+    organization: Organization,
+    actor: Actor,
+    channel: str,
+    message: dict[str, Any],
+) -> int:
+    """ "Send to requester" on a message of a card's thread: its text becomes a public reply
+    and its files are published to the requester. Returns the ticket's number."""
+    if not actor.is_staff or actor.member is None:
+        raise PermissionDenied("Only the IT team can send messages to requesters.")
+    thread = thread_of(
+        session, organization=organization, channel=channel, thread_ts=message.get("thread_ts")
+    )
+    if thread is None or thread.role != MessageRole.STAFF_CARD:
+        raise InvalidInput("Use this on a message in a ticket card's thread.")
+    if (message.get("text") or "").strip() or not message.get("files"):
+        ticket_flows.add_comment(
+            session,
+            organization=organization,
+            ticket=thread.ticket,
+            actor=actor,
+            content=from_slack(message.get("text")),
+            comment_type=CommentType.PUBLIC_REPLY,
+        )
+    attachments.publish_files(
+        session,
+        organization=organization,
+        ticket=thread.ticket,
+        files=ticket_flows.source_files(message),
+        uploader=actor.member,
+        notify_channel=channel,
+        notify_thread_ts=message.get("thread_ts"),
+    )
+    return thread.ticket.ticket_number
+
+
+def add_dm_to_ticket(
+    session: Session,
+    *,
+    organization: Organization,
+    member: Member,
+    ticket_id: int,
+    message: dict[str, Any],
+) -> int:
+    """ "Add to #N" under a DM: the message becomes the requester's reply on ticket N.
+
+    The offer lists the sender's own tickets: they add to it as its requester, so the
+    message is a requester reply even when the sender is staff. Returns the number."""
+    ticket = ticket_service.get_ticket(
+        session, organization_id=organization.id, ticket_id=ticket_id
+    )
+    ticket_flows.add_comment(
+        session,
+        organization=organization,
+        ticket=ticket,
+        actor=Actor.for_member(member, is_staff=False),
+        content=from_slack(message.get("text")),
+        comment_type=CommentType.PUBLIC_REPLY,
+    )
+    return ticket.ticket_number

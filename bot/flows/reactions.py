@@ -31,11 +31,30 @@ def fetch_message(client: Any, channel: str, ts: str) -> dict[str, Any] | None:
     history = client.conversations_history(
         channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
     )
+    message: dict[str, Any]
     for message in history.get("messages", []):
         if message.get("ts") == ts:
             return message
     replies = client.conversations_replies(channel=channel, ts=ts, limit=1)
     return next((m for m in replies.get("messages", []) if m.get("ts") == ts), None)
+
+
+def file_on_reaction(
+    session: Session, *, organization: Organization, reactor: Member, channel: str, ts: str
+) -> int | None:
+    """:ticket: on a message: queue its filing, unless it is outside the request channels
+    (when the admins set some) or already a ticket (one ticket per message, however many
+    people react). Returns the queued job's outbox id."""
+    request_channels = organization.settings.get("request_channels") or []
+    if request_channels and channel not in request_channels:
+        return None
+    if ticket_flows.ticket_for_source_message(
+        session, organization=organization, channel=channel, ts=ts
+    ):
+        return None
+    return enqueue_filing(
+        session, organization=organization, reactor=reactor, channel=channel, ts=ts
+    )
 
 
 def enqueue_filing(

@@ -10,7 +10,7 @@ from bot.blocks.setup import CompanyLine
 from bot.core.errors import InvalidInput, PermissionDenied
 from bot.services import organizations as orgs
 from bot.slack import installs
-from models import ClientCompany, Member, MemberRole, Organization
+from models import ClientCompany, Member, MemberRole, Organization, saved_id
 
 NOT_ALLOWED = "Only workspace admins and owners, or Ticketbot admins, can change the setup."
 
@@ -66,14 +66,14 @@ def apply_setup(
     if len(set(names)) != len(names):
         raise InvalidInput("Each client company may be listed once.", field="companies")
     claimed: dict[str, str] = {}
-    for company in companies:
-        for channel in company.channels:
+    for listed in companies:
+        for channel in listed.channels:
             if channel in claimed:
                 raise InvalidInput(
-                    f"{channel} is listed for both {claimed[channel]} and {company.name}.",
+                    f"{channel} is listed for both {claimed[channel]} and {listed.name}.",
                     field="companies",
                 )
-            claimed[channel] = company.name
+            claimed[channel] = listed.name
     org = session.get(Organization, organization.id)
     assert org is not None
     orgs.update_organization_settings(
@@ -85,7 +85,9 @@ def apply_setup(
     )
     channel_companies: dict[str, int] = {}
     for line in companies:
-        company = orgs.find_client_company_by_name(session, organization_id=org.id, name=line.name)
+        company = orgs.find_client_company_by_name(
+            session, organization_id=saved_id(org), name=line.name
+        )
         if company is None:
             company = orgs.create_client_company(
                 session,
@@ -99,7 +101,7 @@ def apply_setup(
             company.slack_team_id = line.slack_team_id
             session.add(company)
         for channel in line.channels:
-            channel_companies[channel] = company.id  # type: ignore[assignment]
+            channel_companies[channel] = saved_id(company)
     settings = dict(org.settings)
     settings["channel_companies"] = channel_companies
     settings["request_channels"] = list(dict.fromkeys(request_channels))

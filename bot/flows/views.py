@@ -6,6 +6,8 @@ Reads only, through the services' visibility rules: a requester's views are buil
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session, col, func, select
 
 from bot.blocks.conversation import (
@@ -114,7 +116,7 @@ def waiting_cards(session: Session, *, organization: Organization) -> int:
 
 def home_view(
     session: Session, *, organization: Organization, viewer: Actor, staff_channel: str | None
-) -> dict:
+) -> dict[str, Any]:
     view = _home_view(session, organization=organization, viewer=viewer)
     member = viewer.member
     is_admin = member is not None and (member.role == MemberRole.ADMIN or member.slack_is_admin)
@@ -133,7 +135,7 @@ def home_view(
     return view
 
 
-def _home_view(session: Session, *, organization: Organization, viewer: Actor) -> dict:
+def _home_view(session: Session, *, organization: Organization, viewer: Actor) -> dict[str, Any]:
     now = utcnow()
     if viewer.is_staff:
 
@@ -176,7 +178,9 @@ def _home_view(session: Session, *, organization: Organization, viewer: Actor) -
     )
 
 
-def my_tickets_blocks(session: Session, *, organization: Organization, viewer: Actor) -> list[dict]:
+def my_tickets_blocks(
+    session: Session, *, organization: Organization, viewer: Actor
+) -> list[dict[str, Any]]:
     """`/ticket mine`: the tickets the person asked for (open ones first)."""
     requester_view = Actor(name=viewer.name, is_staff=False, member=viewer.member)
     tickets = ticket_service.list_tickets(
@@ -192,7 +196,7 @@ def my_tickets_blocks(session: Session, *, organization: Organization, viewer: A
 
 def ticket_blocks(
     session: Session, *, organization: Organization, viewer: Actor, number: int
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """`/ticket 42`: all of it for staff, the public view for its requester, else refused."""
     ticket = ticket_service.get_ticket_by_number(
         session, organization_id=organization.id, number=number

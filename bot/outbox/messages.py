@@ -182,9 +182,9 @@ def ticket_changed(
     _to_staff_thread(session, organization, ticket, text, names=_ids(actor_id, changes))
     for change in changes:
         if change.field == "status" and ticket.requester_id != actor_id:
-            text = _status_notice(ticket, change, _who(session, actor_id, actor_name))
-            if text:
-                requester_notice(session, organization=organization, ticket=ticket, text=text)
+            notice = _status_notice(ticket, change, _who(session, actor_id, actor_name))
+            if notice:
+                requester_notice(session, organization=organization, ticket=ticket, text=notice)
         if (
             change.field == "assigned_staff_id"
             and change.new is not None

@@ -7,13 +7,21 @@ and resolved at delivery time, in order per ticket and lane.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from bot.core.db import Database
-from models import MessageRole, Organization, OutboxMessage, OutboxStatus, Ticket, utcnow
+from models import (
+    MessageRole,
+    Organization,
+    OutboxMessage,
+    OutboxStatus,
+    Ticket,
+    table_of,
+    utcnow,
+)
 
 # Symbolic channel: the organization's staff channel, looked up when the row is delivered.
 STAFF_CHANNEL = "staff_channel"
@@ -69,10 +77,12 @@ def enqueue(
         },
     )
     Database.mark(session, ROWS_WRITTEN)
-    return int(result.inserted_primary_key[0])
+    inserted = result.inserted_primary_key
+    assert inserted is not None
+    return int(inserted[0])
 
 
-_INSERT_ROW = insert(cast(Table, OutboxMessage.__table__))
+_INSERT_ROW = insert(table_of(OutboxMessage))
 
 
 # Payload key naming what the worker renders when it delivers the row (see `render`).

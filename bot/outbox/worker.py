@@ -26,7 +26,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -45,7 +45,7 @@ from models import (
     TicketComment,
     utcnow,
 )
-from models.base import UTCDateTime
+from models.base import UTCDateTime, saved_id
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,6 @@ PERMANENT_ERRORS = frozenset(
         "missing_scope",
         "not_allowed_token_type",
         "unknown_method",
-        "ticket_not_found",  # ours: the ticket a message was to be drawn from is gone
     }
 )
 # The workspace took the app's access away: pause its deliveries until a reinstall.
@@ -102,6 +101,16 @@ Job = Callable[
 JOB_PREFIX = "ticketbot."
 # How far back the look-up for an already-posted message reads (pages of 200 messages).
 MAX_LOOKUP_PAGES = 25
+
+
+class Undeliverable(Exception):
+    """The row can never be delivered, for a reason of ours rather than Slack's (the ticket
+    it is drawn from is gone, the message it hangs off was never posted, no such job): it
+    fails at once with `reason` recorded."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _Defer(Exception):
@@ -236,7 +245,7 @@ class DeliveryWorker:
         with self.db.session() as session:
             rows = list(
                 session.exec(
-                    self._claim_query,  # type: ignore[call-overload]
+                    self._claim_query,
                     params={"now": now, "batch": self.policy.batch_size},
                 ).all()
             )
@@ -317,6 +326,9 @@ class DeliveryWorker:
         except _Defer as defer:
             self._finish(row_id, defer_until=defer.until, error=defer.reason, count_attempt=False)
             return
+        except Undeliverable as undeliverable:
+            self._finish(row_id, failed=f"{row.method}: {undeliverable.reason}")
+            return
         except SlackApiError as error:
             self._handle_api_error(organization, row, error)
             return
@@ -342,15 +354,13 @@ class DeliveryWorker:
             try:
                 outbox_render.render(session, row, args)
             except outbox_render.TicketGone as gone:
-                raise SlackApiError(str(gone), {"ok": False, "error": "ticket_not_found"}) from gone
+                raise Undeliverable(f"ticket_not_found: {gone}") from gone
         if dm_user:
             args["channel"] = self._dm_channel(client, organization, dm_user)
         if row.method.startswith(JOB_PREFIX):
             job = self._jobs.get(row.method)
             if job is None:
-                raise SlackApiError(
-                    f"no job {row.method}", {"ok": False, "error": "unknown_method"}
-                )
+                raise Undeliverable(f"unknown_method: no job {row.method}")
             return job(client, organization, row, args)
         key = (organization.id or 0, row.method, str(args.get("channel", "")))
         blocked = self._blocked_until.get(key)
@@ -421,9 +431,9 @@ class DeliveryWorker:
                 continue  # no thread to reply in (its first message failed): post on its own
             if ref is None:
                 # The message this one hangs off was never posted (it failed for good).
-                raise SlackApiError(
-                    f"the {ref_name} message of this ticket was never posted",
-                    {"ok": False, "error": "missing_parent_message"},
+                raise Undeliverable(
+                    f"missing_parent_message: the {ref_name} message of this ticket was never "
+                    "posted"
                 )
             args[arg] = ref.channel_id if arg == "channel" else ref.ts
         args.pop("thread_optional", None)
@@ -457,13 +467,14 @@ class DeliveryWorker:
                     limit=200,
                     cursor=cursor,
                 )
+            message: dict[str, Any]
             for message in response.get("messages", []):
-                metadata = message.get("metadata") or {}
+                metadata: dict[str, Any] = message.get("metadata") or {}
                 if (
                     metadata.get("event_type") == OUTBOX_METADATA_EVENT
                     and (metadata.get("event_payload") or {}).get("outbox_id") == row.id
                 ):
-                    return message.get("ts")
+                    return str(message["ts"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return None
@@ -486,11 +497,11 @@ class DeliveryWorker:
                 channel = self._channel_of(organization, row)
             self._blocked_until[(organization.id or 0, row.method, channel)] = until
             self._finish(
-                row.id,
+                saved_id(row),
                 defer_until=until,
                 error=f"ratelimited ({retry_after}s)",
                 count_attempt=False,
-            )  # type: ignore[arg-type]
+            )
             return
         if code in ACCESS_LOST_ERRORS:
             with self.db.session() as session:
@@ -513,7 +524,7 @@ class DeliveryWorker:
         if row.method == "chat.delete" and code == "message_not_found":
             self._finish(row.id, sent=(None, None))  # type: ignore[arg-type]  # already gone
             return
-        if code in PERMANENT_ERRORS or code == "missing_parent_message":
+        if code in PERMANENT_ERRORS:
             self._finish(row.id, failed=f"{row.method}: {code}")  # type: ignore[arg-type]
             return
         self._retry_later(row, f"{row.method}: {code or error}")
@@ -650,7 +661,7 @@ def _record_ref(
             SlackMessageRef(
                 organization_id=row.organization_id,
                 ticket_id=row.ticket_id,  # type: ignore[arg-type]
-                role=MessageRole(row.record_as),
+                role=MessageRole(row.record_as or ""),
                 channel_id=channel,
                 ts=ts,
                 permalink=permalink,
@@ -672,7 +683,7 @@ def failed_count(db: Database) -> int:
             session.exec(
                 select(func.count())
                 .select_from(OutboxMessage)
-                .where(OutboxMessage.status == OutboxStatus.FAILED)
+                .where(col(OutboxMessage.status) == OutboxStatus.FAILED)
             ).one()
         )
 
@@ -683,6 +694,6 @@ def pending_count(db: Database) -> int:
             session.exec(
                 select(func.count())
                 .select_from(OutboxMessage)
-                .where(and_(OutboxMessage.status == OutboxStatus.PENDING))
+                .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
             ).one()
         )

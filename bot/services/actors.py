@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import cached_property
 
 from models import Member, MemberRole
 
@@ -17,20 +17,35 @@ def member_has_staff_role(member: Member) -> bool:
 StaffCheck = Callable[[Member], bool]
 
 
-@dataclass(frozen=True)
 class Actor:
-    """The person or integration behind a service call."""
+    """The person or integration behind a service call.
 
-    name: str
-    is_staff: bool
-    member: Member | None = None
+    Whether a person is staff may be decided lazily: for a Slack user it means asking for
+    the staff channel's members, which only happens if a rule actually needs to know.
+    """
+
+    def __init__(
+        self, *, name: str, is_staff: bool | Callable[[], bool], member: Member | None = None
+    ) -> None:
+        self.name = name
+        self.member = member
+        self._is_staff = is_staff
+
+    @cached_property
+    def is_staff(self) -> bool:
+        return self._is_staff if isinstance(self._is_staff, bool) else self._is_staff()
+
+    def __repr__(self) -> str:
+        return f"Actor(name={self.name!r}, member_id={self.member_id!r})"
 
     @property
     def member_id(self) -> int | None:
         return self.member.id if self.member is not None else None
 
     @classmethod
-    def for_member(cls, member: Member, *, is_staff: bool | None = None) -> Actor:
+    def for_member(
+        cls, member: Member, *, is_staff: bool | Callable[[], bool] | None = None
+    ) -> Actor:
         staff = member_has_staff_role(member) if is_staff is None else is_staff
         return cls(name=member.name, is_staff=staff, member=member)
 

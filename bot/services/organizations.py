@@ -10,7 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.core.errors import InvalidInput, NotFound
-from models import ClientCompany, Member, MemberRole, Organization, TicketPriority, utcnow
+from models import (
+    ClientCompany,
+    Member,
+    MemberRole,
+    Organization,
+    TicketPriority,
+    saved_id,
+    utcnow,
+)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -143,7 +151,7 @@ def create_client_company(
     if existing is not None:
         raise InvalidInput(f"There is already a client company named {name!r}.", field="name")
     company = ClientCompany(
-        organization_id=organization.id,
+        organization_id=saved_id(organization),
         name=name[:200],
         email_domains=[d.strip().lower().lstrip("@") for d in email_domains or [] if d.strip()],
         slack_team_id=slack_team_id,
@@ -239,7 +247,7 @@ def create_member(
         company = client_company_for_email(session, organization_id=organization.id, email=email)
         client_company_id = company.id if company else None
     member = Member(
-        organization_id=organization.id,
+        organization_id=saved_id(organization),
         name=name[:200],
         email=email,
         role=role,
@@ -280,7 +288,7 @@ def sync_slack_member(
             member.slack_user_id = slack_user_id
     if member is None:
         member = Member(
-            organization_id=organization.id,
+            organization_id=saved_id(organization),
             slack_user_id=slack_user_id,
             name=(name or slack_user_id)[:200],
             role=MemberRole.END_USER,
@@ -390,15 +398,18 @@ def _rename_authored(session: Session, *, member: Member, new_name: str) -> None
 
     session.execute(
         update(TicketComment)
-        .where(TicketComment.author_id == member.id, TicketComment.author_name == member.name)
+        .where(
+            col(TicketComment.author_id) == member.id,
+            col(TicketComment.author_name) == member.name,
+        )
         .values(author_name=new_name)
         .execution_options(synchronize_session=False)
     )
     session.execute(
         update(TicketAttachment)
         .where(
-            TicketAttachment.uploaded_by == member.id,
-            TicketAttachment.uploaded_by_name == member.name,
+            col(TicketAttachment.uploaded_by) == member.id,
+            col(TicketAttachment.uploaded_by_name) == member.name,
         )
         .values(uploaded_by_name=new_name)
         .execution_options(synchronize_session=False)
@@ -420,7 +431,9 @@ def client_company_for_slack_team(
     name = (team_name or team_id).strip()[:200] or team_id
     if find_client_company_by_name(session, organization_id=organization.id, name=name):
         name = f"{name} ({team_id})"[:200]
-    company = ClientCompany(organization_id=organization.id, name=name, slack_team_id=team_id)
+    company = ClientCompany(
+        organization_id=saved_id(organization), name=name, slack_team_id=team_id
+    )
     try:
         with session.begin_nested():
             session.add(company)
@@ -479,9 +492,9 @@ def match_client_company(
     session.execute(
         update(Ticket)
         .where(
-            Ticket.organization_id == organization.id,
-            Ticket.requester_id == member.id,
-            Ticket.client_company_id.is_(None),  # type: ignore[union-attr]
+            col(Ticket.organization_id) == organization.id,
+            col(Ticket.requester_id) == member.id,
+            col(Ticket.client_company_id).is_(None),
         )
         .values(client_company_id=company.id)
         .execution_options(synchronize_session=False)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, text, update
+from sqlalchemy import bindparam, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -22,6 +22,8 @@ from models import (
     TicketEvent,
     TicketPriority,
     TicketStatus,
+    saved_id,
+    table_of,
     utcnow,
 )
 from models.ticket import (
@@ -47,7 +49,7 @@ UPDATABLE_FIELDS = (
 
 
 # Built once: every new ticket runs it, with the organization's row locked (see below).
-_ORGANIZATION = cast(Table, Organization.__table__)
+_ORGANIZATION = table_of(Organization)
 _NEXT_TICKET_NUMBER = (
     update(_ORGANIZATION)
     .where(_ORGANIZATION.c.id == bindparam("organization_id"))
@@ -56,7 +58,7 @@ _NEXT_TICKET_NUMBER = (
 )
 
 
-_TICKET = cast(Table, Ticket.__table__)
+_TICKET = table_of(Ticket)
 _SET_TICKET_NUMBER = (
     update(_TICKET)
     .where(_TICKET.c.id == bindparam("ticket_id"))
@@ -191,13 +193,12 @@ def create_ticket(
     ensure_member_of(organization.id, actor)
     if not actor.is_staff and actor.member_id != requester.id:
         raise PermissionDenied("Only staff can file a ticket on someone else's behalf.")
-    clean = {
-        "title": clean_title(title),
-        "description": clean_description(description),
-        "priority": parse_priority(priority, default=organization.default_priority),
-        "category": parse_category(organization, category),
-        "device_id": _clean_device(device_id),
-    }
+    # Checked in this order, so the first problem a person sees is the first field's.
+    clean_title_ = clean_title(title)
+    clean_description_ = clean_description(description)
+    clean_priority = parse_priority(priority, default=organization.default_priority)
+    clean_category = parse_category(organization, category)
+    clean_device = _clean_device(device_id)
     if client_company_id is not None:
         get_client_company(session, organization_id=organization.id, company_id=client_company_id)
     else:
@@ -206,11 +207,11 @@ def create_ticket(
         get_ticket(session, organization_id=organization.id, ticket_id=parent_ticket_id)
     now = utcnow()
     ticket = Ticket(
-        organization_id=organization.id,  # type: ignore[arg-type]
+        organization_id=saved_id(organization),
         ticket_number=(
             _stand_in_number()
             if number_last
-            else allocate_ticket_number(session, organization_id=organization.id)  # type: ignore[arg-type]
+            else allocate_ticket_number(session, organization_id=saved_id(organization))
         ),
         requester_id=requester.id,
         client_company_id=client_company_id,
@@ -218,7 +219,11 @@ def create_ticket(
         status=TicketStatus.OPEN,
         created_at=now,
         updated_at=now,
-        **clean,
+        title=clean_title_,
+        description=clean_description_,
+        priority=clean_priority,
+        category=clean_category,
+        device_id=clean_device,
     )
     session.add(ticket)
     session.flush()

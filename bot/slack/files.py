@@ -129,7 +129,7 @@ class _AllowedRedirects(urllib.request.HTTPRedirectHandler):
     def __init__(self, allowed_hosts: Collection[str]) -> None:
         self.allowed_hosts = allowed_hosts
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         reason = _refusal(newurl, self.allowed_hosts)
         if reason is not None:
             fp.close()

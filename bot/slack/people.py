@@ -165,7 +165,8 @@ class SlackDirectory:
         return lambda member: self.is_staff(organization, member)
 
     def actor(self, organization: Organization, member: Member) -> Actor:
-        return Actor.for_member(member, is_staff=self.is_staff(organization, member))
+        """The member as an actor; staff-ness is asked of the staff list only when needed."""
+        return Actor.for_member(member, is_staff=lambda: self.is_staff(organization, member))
 
     # -- people ----------------------------------------------------------------------------
 
