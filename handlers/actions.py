@@ -44,27 +44,26 @@ def card_action(
     member: Member,
     actor: Actor,
 ) -> None:
-    """Assign, reassign, change status or priority from the card; staff only."""
+    """Assign, reassign, change status, priority, category or client; staff only."""
     ack()
-    ticket_id = _staff_ticket_id(actor, action)
+    ticket_id, picked = _staff_ticket_id(actor, action), action.get("selected_user")
     with runtime.db.session() as session:
-        picked = action.get("selected_user")
-        picked_id = (
-            runtime.directory.member_for(session, organization, picked).id if picked else None
-        )
+        picked_id = picked and runtime.directory.member_for(session, organization, picked).id
         ticket_flows.change_ticket_by_id(
             session,
             organization=organization,
             ticket_id=ticket_id,
             actor=actor,
             changes=ticket_flows.card_changes(
-                action.get("action_id", ""),
-                (action.get("selected_option") or {}).get("value"),
-                member_id=member.id,
-                picked_id=picked_id,
+                *_control(action), member_id=member.id, picked_id=picked_id
             ),
             is_staff=runtime.directory.staff_check(organization),
         )
+
+
+def _control(action: dict[str, Any]) -> tuple[str, str | None]:
+    """The control used on the card (its action_id) and the option chosen, if any."""
+    return action.get("action_id", ""), (action.get("selected_option") or {}).get("value")
 
 
 def card_more(
