@@ -73,7 +73,8 @@ EMOJI = {
     "large_blue_circle": "🔵",
     "large_orange_circle": "🟠",
     "red_circle": "🔴",
-    "new": "🆕",
+    "inbox_tray": "📥",
+    "checkered_flag": "🏁",
     "hammer_and_wrench": "🛠",
     "hourglass_flowing_sand": "⏳",
     "white_check_mark": "✅",
@@ -99,7 +100,14 @@ class Transcript:
         def person(match: re.Match[str]) -> str:
             return "@" + self.names.get(match.group(1), match.group(1))
 
+        def channel(match: re.Match[str]) -> str:
+            try:
+                return "#" + self.sim.workspace.channel(match.group(1)).name
+            except KeyError:
+                return match.group(0)
+
         text = re.sub(r"<@([A-Z0-9]+)>", person, text)
+        text = re.sub(r"<#([A-Z0-9]+)>", channel, text)
         text = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", text)
         text = re.sub(r":([a-z_]+):", lambda m: EMOJI.get(m.group(1), m.group(0)), text)
         text = re.sub(r"(?<!\w)[*_]([^*_\n]+)[*_](?!\w)", r"\1", text)  # bold, italics

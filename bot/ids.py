@@ -40,6 +40,9 @@ class Action(StrEnum):
     # On the offer Ticketbot makes for a DM outside any ticket thread.
     OFFER_NEW_TICKET = "offer_new_ticket"
     OFFER_ADD_TO_TICKET = "offer_add_to_ticket"
+    # On the requester's "resolved" notice (value: the ticket id).
+    REQUESTER_FIXED = "requester_fixed"
+    REQUESTER_STILL_BROKEN = "requester_still_broken"
     # App Home links to cards.
     OPEN_CARD = "home_open_card"
 

@@ -122,15 +122,10 @@ def offer_new_ticket(
     """ "File as a new ticket" under a DM: the new-ticket form, prefilled from the DM."""
     ack()
     where = json.loads(action.get("value") or "{}")
-    message = _dm_message(client, where)
-    open_ticket_modal(
-        client,
-        runtime,
-        organization,
-        actor,
-        body["trigger_id"],
-        source_prefill(message, where["channel"], None),
-    )
+    prefill = source_prefill(_dm_message(client, where), where["channel"], None)
+    # The offer is replaced by the confirmation once the ticket is filed.
+    prefill.source["offer_ts"] = (body.get("container") or {}).get("message_ts")
+    open_ticket_modal(client, runtime, organization, actor, body["trigger_id"], prefill)
 
 
 def offer_add_to_ticket(
@@ -167,6 +162,27 @@ def _dm_message(client: Any, where: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
+def requester_verdict(
+    ack: Ack,
+    action: dict[str, Any],
+    respond: Any,
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+) -> None:
+    """ "It's fixed" / "Still broken" under a notice to the requester."""
+    ack()
+    with runtime.db.session() as session:
+        text = conversation.requester_verdict(
+            session,
+            organization=organization,
+            member=member,
+            ticket_id=action.get("value") or "",
+            fixed=action.get("action_id") == Action.REQUESTER_FIXED,
+        )
+    respond(text=text, replace_original=True)
+
+
 def acknowledge_link(ack: Ack) -> None:
     """Link buttons (App Home's "Open card") also send an action; nothing to do."""
     ack()
@@ -189,3 +205,5 @@ def register(app: App) -> None:
     app.action(Action.OFFER_NEW_TICKET)(offer_new_ticket)
     app.action(ADD_TO_TICKET)(offer_add_to_ticket)
     app.action(OPEN_CARD)(acknowledge_link)
+    for action_id in (Action.REQUESTER_FIXED, Action.REQUESTER_STILL_BROKEN):
+        app.action(action_id)(requester_verdict)

@@ -27,8 +27,11 @@ def test_demo_runs_end_to_end(capsys, tmp_path):
     assert "Tom set status to Resolved" in staff
     assert "Ticket #1 received" in alice
     assert "I renewed your VPN certificate" in alice
-    assert "is resolved" in alice
+    assert "is resolved. Is it fixed for you?" in alice
+    assert "[*It's fixed*] [Still broken]" in alice  # the resolved notice's buttons
+    assert "reply here and it reopens" not in alice
     assert "certificate expired yesterday" not in alice  # the internal note stays internal
-    assert "Ticket #2 received" in bob and "Filed as ticket #2" in bob
+    assert "Tom filed your message in #general as ticket #2" in bob  # who, what, where
+    assert "Filed as ticket #2" in bob
     assert "0 Slack messages failed to deliver" in out
     assert (tmp_path / "demo.db").exists()

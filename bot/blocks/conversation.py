@@ -324,3 +324,31 @@ def requester_home(
             )
         blocks.append({"type": "divider"})
     return {"type": "home", "blocks": blocks[:100]}
+
+
+def verdict_notice(text: str, ticket_id: int, *, still_broken: bool) -> list[dict[str, Any]]:
+    """A notice to the requester with **It's fixed** (and **Still broken**) buttons: the
+    "resolved" notice, and the one saying their reply reopened the ticket."""
+    value = str(ticket_id)
+    buttons: list[dict[str, Any]] = [
+        {
+            "type": "button",
+            "action_id": Action.REQUESTER_FIXED,
+            "text": _plain("It's fixed"),
+            "style": "primary",
+            "value": value,
+        }
+    ]
+    if still_broken:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": Action.REQUESTER_STILL_BROKEN,
+                "text": _plain("Still broken"),
+                "value": value,
+            }
+        )
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}},
+        {"type": "actions", "block_id": f"verdict:{ticket_id}", "elements": buttons},
+    ]

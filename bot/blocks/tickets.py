@@ -34,11 +34,11 @@ PRIORITY_EMOJI = {
     TicketPriority.URGENT: ":red_circle:",
 }
 STATUS_EMOJI = {
-    TicketStatus.OPEN: ":new:",
+    TicketStatus.OPEN: ":inbox_tray:",
     TicketStatus.IN_PROGRESS: ":hammer_and_wrench:",
     TicketStatus.PENDING: ":hourglass_flowing_sand:",
     TicketStatus.RESOLVED: ":white_check_mark:",
-    TicketStatus.CLOSED: ":lock:",
+    TicketStatus.CLOSED: ":checkered_flag:",  # (:lock: means internal, nothing else)
 }
 
 
@@ -351,19 +351,44 @@ def describe_change(field_name: str, new_label: str | None, *, to_actor: bool = 
     return f"set {label} to *{escape(new_label) if new_label else 'none'}*"
 
 
-def reopened_by_reply_line(who: str) -> str:
-    """The thread line when a requester's reply reopens a waiting or resolved ticket."""
-    return f"Reopened: {who} replied"
+# Thread lines for status changes a requester causes ("{who}" is the requester).
+REOPENED_BY_REPLY = "Reopened: {who} replied"
+ANSWERED = "{who} answered: back to *Open*"
+CONFIRMED_FIXED = "{who} confirmed it's fixed: closed"
+STILL_BROKEN = "Reopened: {who} says it's still broken"
 
 
 FIELD_LABELS = {"client_company_id": "client company", "device_id": "device"}
 
 
-def requester_received_text(ticket: TicketView) -> str:
-    return truncate(f"Ticket #{ticket.number} received: {escape(ticket.title)}", MESSAGE_TEXT_MAX)
+@dataclass(frozen=True)
+class FiledFor:
+    """A ticket someone filed on the requester's behalf: who (a ready name) and, when it
+    was filed from a message, the channel of that message."""
+
+    by: str
+    channel: str | None = None
 
 
-def requester_received_blocks(ticket: TicketView) -> list[dict[str, Any]]:
+def _received_headline(ticket: TicketView, filed_for: FiledFor | None) -> str:
+    if filed_for is None:
+        return f"Ticket #{ticket.number} received"
+    if filed_for.channel:
+        return (
+            f"{filed_for.by} filed your message in <#{filed_for.channel}> "
+            f"as ticket #{ticket.number}"
+        )
+    return f"{filed_for.by} filed ticket #{ticket.number} for you"
+
+
+def requester_received_text(ticket: TicketView, filed_for: FiledFor | None = None) -> str:
+    headline = _received_headline(ticket, filed_for)
+    return truncate(f"{headline}: {escape(ticket.title)}", MESSAGE_TEXT_MAX)
+
+
+def requester_received_blocks(
+    ticket: TicketView, filed_for: FiledFor | None = None
+) -> list[dict[str, Any]]:
     """The DM that acknowledges a ticket; its thread is the requester's conversation."""
     return [
         {
@@ -371,7 +396,7 @@ def requester_received_blocks(ticket: TicketView) -> list[dict[str, Any]]:
             "text": {
                 "type": "mrkdwn",
                 "text": truncate(
-                    f":ticket: *Ticket #{ticket.number} received*\n"
+                    f":ticket: *{_received_headline(ticket, filed_for)}*\n"
                     f"{escape_truncated(ticket.title, TITLE_MAX_LENGTH * 5)}",
                     SECTION_TEXT_MAX,
                 ),
@@ -531,8 +556,7 @@ USAGE = (
     "*Ticketbot* — IT help, right here in Slack.\n"
     "• `/ticket` — open the new-ticket form\n"
     "• `/ticket &lt;what's wrong&gt;` — open the form with that as the title\n"
-    "• `/ticket new &lt;title&gt;` — the same, for a one-word title\n"
-    "• `/ticket mine` — the tickets you asked for\n"
+    "• `/ticket mine` — your tickets\n"
     "• `/ticket 42` — show ticket #42\n"
     "• `/ticket help` — this message\n"
     "You can also use the *Create ticket* shortcut on any message, "
@@ -541,13 +565,15 @@ USAGE = (
 
 
 def usage_text(unknown: str | None = None) -> str:
+    """The help; with `unknown`, a sub-command this installation does not offer."""
     if unknown:
-        return f"I don't know `{escape(truncate(unknown, 50))}`.\n\n{USAGE}"
+        return f"`/ticket {escape(truncate(unknown, 50))}` is not available here.\n\n{USAGE}"
     return USAGE
 
 
 __all__ = [
     "DESCRIPTION_MAX_LENGTH",
+    "FiledFor",
     "ModalPrefill",
     "PersonView",
     "TicketView",
@@ -555,7 +581,6 @@ __all__ = [
     "change_line",
     "describe_change",
     "new_ticket_modal",
-    "reopened_by_reply_line",
     "requester_received_blocks",
     "requester_received_text",
     "ticket_card",

@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.core.errors import InvalidInput, PermissionDenied
+from bot.blocks.tickets import ANSWERED, CONFIRMED_FIXED, REOPENED_BY_REPLY, STILL_BROKEN
+from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.core.text import from_slack
 from bot.flows import attachments
 from bot.flows import tickets as ticket_flows
@@ -250,6 +251,7 @@ def reply_from_requester(
         session, organization=organization, ticket=ticket, actor=actor
     )
     if change is not None:
+        was_resolved = change.old == TicketStatus.RESOLVED
         messages.ticket_changed(
             session,
             organization=organization,
@@ -257,9 +259,54 @@ def reply_from_requester(
             actor=requester,
             actor_name=requester.name,
             changes=[change],
-            reopened_by_reply=True,
+            said=REOPENED_BY_REPLY if was_resolved else ANSWERED,
         )
+        if was_resolved:
+            messages.reopened_by_reply(
+                session, organization=organization, ticket=ticket, requester=requester
+            )
     return RequesterReply(ticket=ticket, comment=comment, reopened=change is not None)
+
+
+def requester_verdict(
+    session: Session, *, organization: Organization, member: Member, ticket_id: str, fixed: bool
+) -> str:
+    """The requester pressed **It's fixed** (the ticket closes) or **Still broken** (it
+    reopens) under a notice; returns what the notice now says."""
+    if not ticket_id.isdigit() or len(ticket_id) > 18:
+        raise NotFound("I don't know that ticket.")
+    ticket = ticket_service.get_ticket(
+        session, organization_id=organization.id, ticket_id=int(ticket_id)
+    )
+    actor = Actor.for_member(member, is_staff=False)
+    number = ticket.ticket_number
+    if fixed:
+        change = ticket_service.close_for_requester(
+            session, organization=organization, ticket=ticket, actor=actor
+        )
+        said, answer = CONFIRMED_FIXED, f"Glad it's fixed! Ticket #{number} is closed."
+    elif ticket.status == TicketStatus.CLOSED:
+        return (
+            f"Ticket #{number} is closed. Write what still goes wrong in this thread and I "
+            "will open a follow-up ticket."
+        )
+    else:
+        change = ticket_service.reopen_for_requester_reply(
+            session, organization=organization, ticket=ticket, actor=actor
+        )
+        said = STILL_BROKEN
+        answer = f"Ticket #{number} is open again. Tell us in this thread what still goes wrong."
+    if change is not None:
+        messages.ticket_changed(
+            session,
+            organization=organization,
+            ticket=ticket,
+            actor=member,
+            actor_name=member.name,
+            changes=[change],
+            said=said,
+        )
+    return answer
 
 
 def _comment_at(

@@ -7,16 +7,18 @@ unit of work; the worker sends them after commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from bot.blocks.conversation import verdict_notice
 from bot.blocks.text import MESSAGE_TEXT_MAX, escape, truncate
 from bot.blocks.tickets import (
+    STATUS_EMOJI,
     change_line,
     describe_change,
-    reopened_by_reply_line,
 )
 from bot.outbox.render import ticket_view
 from bot.outbox.rows import (
@@ -95,7 +97,23 @@ def ticket_created(
             lane=Lane.REQUESTER,
             record_as=MessageRole.REQUESTER_DM,
         )
-    if source and source.get("channel") and source.get("ts"):
+    if source and source.get("channel") and source.get("offer_ts"):
+        # Filed from Ticketbot's "Should I file this as a ticket?" offer: the offer itself
+        # becomes the confirmation (its buttons go).
+        enqueue(
+            session,
+            organization=organization,
+            ticket=ticket,
+            method="chat.update",
+            payload={
+                "channel": source["channel"],
+                "ts": str(source["offer_ts"]),
+                "blocks": [],
+                RENDER: Rendered.FILED_NOTICE,
+            },
+            lane=Lane.SOURCE,
+        )
+    elif source and source.get("channel") and source.get("ts"):
         payload = {
             "channel": source["channel"],
             "thread_ts": source.get("thread_ts") or source["ts"],
@@ -157,16 +175,17 @@ def ticket_changed(
     actor: Member | None,
     actor_name: str,
     changes: Sequence[Change],
-    reopened_by_reply: bool = False,
+    said: str | None = None,
 ) -> None:
-    """Update the card in place and add one line for the changes in its thread."""
+    """Update the card in place and add one line for the changes in its thread: `said`
+    when given (a line with "{who}" for the actor), else what changed."""
     if not changes:
         return
     refresh_card(session, organization=organization, ticket=ticket)
     actor_id = actor.id if actor else None
     who = _named(actor_id, actor_name)
-    if reopened_by_reply:
-        text = reopened_by_reply_line(who)
+    if said is not None:
+        text = said.replace("{who}", who)
     else:
         text = change_line(
             who,
@@ -184,7 +203,13 @@ def ticket_changed(
         if change.field == "status" and ticket.requester_id != actor_id:
             notice = _status_notice(ticket, change, _who(session, actor_id, actor_name))
             if notice:
-                requester_notice(session, organization=organization, ticket=ticket, text=notice)
+                requester_notice(
+                    session,
+                    organization=organization,
+                    ticket=ticket,
+                    text=notice,
+                    verdict=_Verdict() if change.new == TicketStatus.RESOLVED else None,
+                )
         if (
             change.field == "assigned_staff_id"
             and change.new is not None
@@ -238,32 +263,65 @@ def _status_notice(ticket: Ticket, change: Change, who: str) -> str | None:
             "this thread with what the IT team asked for."
         )
     if new == TicketStatus.RESOLVED:
-        return (
-            f":white_check_mark: Ticket #{number} is resolved. If it isn't fixed, reply here "
-            "and it reopens."
-        )
+        return f":white_check_mark: Ticket #{number} is resolved. Is it fixed for you?"
     if new == TicketStatus.CLOSED:
-        return f":lock: Ticket #{number} is closed."
+        return f"{STATUS_EMOJI[TicketStatus.CLOSED]} Ticket #{number} is closed."
     return None
 
 
+def reopened_by_reply(
+    session: Session, *, organization: Organization, ticket: Ticket, requester: Member
+) -> None:
+    """The requester's reply reopened their resolved ticket: the staff thread says why,
+    and the requester hears it (a "thanks!" closes it again with one button)."""
+    number = ticket.ticket_number
+    requester_notice(
+        session,
+        organization=organization,
+        ticket=ticket,
+        text=f":arrows_counterclockwise: I reopened ticket #{number} so the IT team sees "
+        "your message. If you only wanted to say thanks, press *It's fixed*.",
+        verdict=_Verdict(still_broken=False),
+    )
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """Buttons under a notice: It's fixed, and Still broken unless `still_broken` is off."""
+
+    still_broken: bool = True
+
+
 def requester_notice(
-    session: Session, *, organization: Organization, ticket: Ticket, text: str
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    text: str,
+    verdict: _Verdict | None = None,
 ) -> int | None:
-    """A message from Ticketbot to the requester in the ticket's DM thread."""
+    """A message from Ticketbot to the requester in the ticket's DM thread; with `verdict`,
+    the **It's fixed** / **Still broken** buttons under it."""
     requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None
     if requester is None or not requester.slack_user_id:
         return None
+    payload: dict[str, Any] = {
+        "dm_user": requester.slack_user_id,
+        "text": truncate(text, MESSAGE_TEXT_MAX),
+        "thread_optional": True,
+    }
+    if verdict is not None:
+        payload["blocks"] = verdict_notice(
+            text,
+            ticket.id,  # type: ignore[arg-type]
+            still_broken=verdict.still_broken,
+        )
     return enqueue(
         session,
         organization=organization,
         ticket=ticket,
         method="chat.postMessage",
-        payload={
-            "dm_user": requester.slack_user_id,
-            "text": truncate(text, MESSAGE_TEXT_MAX),
-            "thread_optional": True,
-        },
+        payload=payload,
         lane=Lane.REQUESTER,
         thread_ref=MessageRole.REQUESTER_DM,
     )

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from bot.blocks.text import first_name
 from bot.blocks.tickets import (
     Activity,
+    FiledFor,
     PersonView,
     TicketView,
     requester_received_blocks,
@@ -35,6 +36,7 @@ from models import (
     SlackMessageRef,
     Ticket,
     TicketComment,
+    TicketEvent,
     TicketPriority,
     TicketStatus,
     utcnow,
@@ -130,8 +132,33 @@ def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
 
 
 def _requester_received_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
-    view = ticket_view(session, ticket)
-    return {"text": requester_received_text(view), "blocks": requester_received_blocks(view)}
+    view, filed_for = ticket_view(session, ticket), _filed_for(session, ticket)
+    return {
+        "text": requester_received_text(view, filed_for),
+        "blocks": requester_received_blocks(view, filed_for),
+    }
+
+
+def _filed_for(session: Session, ticket: Ticket) -> FiledFor | None:
+    """Who filed the ticket, when it was not its requester, and from which channel."""
+    filer_id = session.exec(
+        select(TicketEvent.actor_id).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.field == "created"
+        )
+    ).first()
+    if filer_id is None or filer_id == ticket.requester_id:
+        return None
+    filer = session.get(Member, filer_id)
+    if filer is None:
+        return None
+    source = session.exec(
+        select(SlackMessageRef.channel_id).where(
+            SlackMessageRef.ticket_id == ticket.id, SlackMessageRef.role == MessageRole.SOURCE
+        )
+    ).first()
+    # A channel, not a DM (whose link would name nobody the requester knows).
+    in_channel = source if source and source[:1] in ("C", "G") else None
+    return FiledFor(by=first_name(filer.name), channel=in_channel)
 
 
 def _filed_notice_payload(session: Session, ticket: Ticket) -> dict[str, Any]:

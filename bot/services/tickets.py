@@ -373,6 +373,28 @@ def reopen_for_requester_reply(
     return change
 
 
+def close_for_requester(
+    session: Session, *, organization: Organization, ticket: Ticket, actor: Actor
+) -> Change | None:
+    """The requester says their problem is fixed: the ticket closes (None when it already
+    is). Only the ticket's own requester may."""
+    if ticket.organization_id != organization.id:
+        raise NotFound("There is no such ticket.")
+    if actor.member_id is None or ticket.requester_id != actor.member_id:
+        raise PermissionDenied(f"Ticket #{ticket.ticket_number} is not one of yours.")
+    if ticket.status == TicketStatus.CLOSED:
+        return None
+    change = Change(field="status", old=ticket.status, new=TicketStatus.CLOSED)
+    now = utcnow()
+    ticket.status = TicketStatus.CLOSED
+    _stamp_status_times(ticket, TicketStatus.CLOSED, now)
+    ticket.updated_at = now
+    _log(session, ticket=ticket, actor=actor, field="status", old=change.old, new=change.new)
+    session.add(ticket)
+    session.flush()
+    return change
+
+
 def _clean_changes(
     session: Session, organization: Organization, changes: dict[str, Any], is_staff: StaffCheck
 ) -> dict[str, Any]:

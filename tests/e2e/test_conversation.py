@@ -189,7 +189,7 @@ def test_requester_reply_is_mirrored_and_reopens_pending(ticket: World):
     assert (
         f":speech_balloon: *<@{world.alice}>* (requester) replied:\nIt works on my phone" in thread
     )
-    assert thread[-1] == "Reopened: Alice replied"
+    assert thread[-1] == "Alice answered: back to *Open*"
     # The assignee hears about the reply.
     assert any(f"<@{world.alice}> replied on ticket #1" in m["text"] for m in world.dm(world.tech))
 
@@ -232,8 +232,8 @@ def test_requester_hears_about_status_changes_but_not_twice(ticket: World):
         f":hammer_and_wrench: <@{world.tech}> started working on ticket #1.",
         ":hourglass_flowing_sand: Ticket #1 is waiting for you: please reply in this thread "
         "with what the IT team asked for.",
-        ":white_check_mark: Ticket #1 is resolved. If it isn't fixed, reply here and it reopens.",
-        ":lock: Ticket #1 is closed.",
+        ":white_check_mark: Ticket #1 is resolved. Is it fixed for you?",
+        ":checkered_flag: Ticket #1 is closed.",
         ":arrows_counterclockwise: Ticket #1 was reopened.",
     ]
 

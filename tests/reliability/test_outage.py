@@ -258,7 +258,7 @@ def test_tickets_keep_coming_through_an_outage_and_slack_catches_up_exactly_once
         f":speech_balloon: *<@{ann}>* (requester) replied:\nBounces come from the CEO's address",
         f"{tech} set status to *Pending*",
         f":speech_balloon: *<@{ann}>* (requester) replied:\nHere is the bounce message",
-        "Reopened: User replied",  # Ann's real name is "User 0"
+        "User answered: back to *Open*",  # Ann's real name is "User 0"
     ]
     assert [m["text"] for m in slack.card_thread(2)] == [
         f":speech_balloon: *<@{ben}>* (requester) replied:\nStill dropping every 5 minutes",

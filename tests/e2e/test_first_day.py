@@ -1,0 +1,211 @@
+"""Issue 18, "A good first day in Slack": what requesters, technicians and admins see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.ids import Action
+from tests.e2e.conftest import World
+
+
+@pytest.fixture
+def filed(world: World) -> World:
+    """Ticket #1 from Alice ("Monitor flickers"), its card and her DM delivered."""
+    world.file_ticket(world.alice, "Monitor flickers")
+    world.deliver()
+    return world
+
+
+def card(world: World, number: int = 1) -> dict[str, Any]:
+    return next(c for c in world.cards() if c["text"].startswith(f"Ticket #{number}:"))
+
+
+def press_card(world: World, user: str, action_id: str, **kwargs: Any) -> None:
+    world.driver.block_action(
+        world.team,
+        user,
+        action_id,
+        channel_id=world.staff_channel,
+        message_ts=card(world)["ts"],
+        **kwargs,
+    )
+    world.deliver()
+
+
+def staff_thread(world: World, number: int = 1) -> list[str]:
+    return [m["text"] for m in world.sim.thread(world.staff_channel, card(world, number)["ts"])]
+
+
+def dm_thread(world: World, user: str) -> list[dict[str, Any]]:
+    """The messages of `user`'s DM thread of ticket #1 (its "received" root first)."""
+    dm = world.sim.dm_channel(world.team, user)
+    root = next(m for m in world.dm(user) if "Ticket #1 received" in m.get("text", ""))
+    return world.sim.thread(dm, root["ts"])
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    return [
+        e["text"]["text"]
+        for b in message.get("blocks") or []
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["type"] == "button"
+    ]
+
+
+def say_in_dm_thread(world: World, user: str, text: str) -> None:
+    dm = world.sim.dm_channel(world.team, user)
+    root = dm_thread(world, user)[0]
+    world.driver.event(
+        world.team, world.driver.message_event(world.team, dm, user, text, thread_ts=root["ts"])
+    )
+    world.deliver()
+
+
+def press_in_dm(world: World, user: str, message: dict[str, Any], action_id: str) -> None:
+    dm = world.sim.dm_channel(world.team, user)
+    response = world.driver.block_action(
+        world.team, user, action_id, channel_id=dm, message_ts=message["ts"]
+    )
+    assert response.status == 200, response.text
+    world.deliver()
+
+
+# -- requesters --------------------------------------------------------------------------
+
+
+def test_the_resolved_notice_asks_whether_it_is_fixed(filed: World):
+    world = filed
+    press_card(world, world.tech, Action.STATUS, selected_option_value="resolved")
+    notice = dm_thread(world, world.alice)[-1]
+    assert notice["text"] == ":white_check_mark: Ticket #1 is resolved. Is it fixed for you?"
+    assert "reply here and it reopens" not in str(notice)
+    assert buttons(notice) == ["It's fixed", "Still broken"]
+
+    press_in_dm(world, world.alice, notice, Action.REQUESTER_STILL_BROKEN)
+    assert world.tickets()[0].status == "open"
+    replaced = dm_thread(world, world.alice)[-1]
+    assert replaced["ts"] == notice["ts"]  # the notice itself now says what happened
+    assert replaced["text"] == (
+        "Ticket #1 is open again. Tell us in this thread what still goes wrong."
+    )
+    assert buttons(replaced) == []
+    assert staff_thread(world)[-1] == "Reopened: Alice says it's still broken"
+
+    press_card(world, world.tech, Action.STATUS, selected_option_value="resolved")
+    notice = dm_thread(world, world.alice)[-1]
+    press_in_dm(world, world.alice, notice, Action.REQUESTER_FIXED)
+    assert world.tickets()[0].status == "closed"
+    assert dm_thread(world, world.alice)[-1]["text"] == "Glad it's fixed! Ticket #1 is closed."
+    assert staff_thread(world)[-1] == "Alice confirmed it's fixed: closed"
+    assert "<@" not in staff_thread(world)[-1]
+
+
+def test_a_thanks_that_reopens_says_so_and_closes_with_one_button(filed: World):
+    world = filed
+    press_card(world, world.tech, Action.STATUS, selected_option_value="resolved")
+    say_in_dm_thread(world, world.alice, "thanks!")
+    assert world.tickets()[0].status == "open"
+    told = dm_thread(world, world.alice)[-1]
+    assert told["text"] == (
+        ":arrows_counterclockwise: I reopened ticket #1 so the IT team sees your message. "
+        "If you only wanted to say thanks, press *It's fixed*."
+    )
+    assert buttons(told) == ["It's fixed"]
+    assert staff_thread(world)[-1] == "Reopened: Alice replied"
+    press_in_dm(world, world.alice, told, Action.REQUESTER_FIXED)
+    assert world.tickets()[0].status == "closed"
+
+
+def test_only_the_requester_answers_for_their_ticket(filed: World):
+    world = filed
+    press_card(world, world.tech, Action.STATUS, selected_option_value="resolved")
+    notice = dm_thread(world, world.alice)[-1]
+    # Bob replays Alice's button (same ticket id) from a message of his own.
+    bob_dm = world.sim.dm_channel(world.team, world.bob)
+    forged = world.sim.post_user_message(world.team, bob_dm, world.bob, "hi")
+    with world.sim.workspace.lock:
+        stored = world.sim.workspace.find_message(
+            world.sim.workspace.channel(bob_dm, world.team), forged["ts"]
+        )
+        stored["blocks"] = notice["blocks"]
+    world.driver.block_action(
+        world.team,
+        world.bob,
+        Action.REQUESTER_FIXED,
+        channel_id=bob_dm,
+        message_ts=forged["ts"],
+    )
+    world.deliver()
+    assert world.tickets()[0].status == "resolved"
+
+
+def test_a_message_filed_on_someones_behalf_says_who_filed_what_where(world: World):
+    message = world.sim.post_user_message(world.team, world.general, world.bob, "VPN down again")
+    world.driver.event(
+        world.team,
+        world.driver.reaction_added(
+            world.team, world.alice, "ticket", world.general, message["ts"]
+        ),
+    )
+    world.deliver()
+    (received,) = world.dm(world.bob)
+    assert received["text"] == (
+        f"Alice filed your message in <#{world.general}> as ticket #1: VPN down again"
+    )
+    assert "<@" not in received["text"]
+    # Filed with the message shortcut by a technician: the same words.
+    other = world.sim.post_user_message(world.team, world.general, world.bob, "Printer jams")
+    world.driver.message_shortcut(
+        world.team, world.tech, "create_ticket_from_message", world.general, other["ts"]
+    )
+    world.driver.submit_view(world.team, world.tech, world.open_modal(world.tech)["id"], {})
+    world.deliver()
+    assert world.dm(world.bob)[-1]["text"] == (
+        f"Tom filed your message in <#{world.general}> as ticket #2: Printer jams"
+    )
+    # Filing one's own message stays a plain receipt.
+    own = world.sim.post_user_message(world.team, world.general, world.alice, "Mouse broken")
+    world.driver.event(
+        world.team,
+        world.driver.reaction_added(world.team, world.alice, "ticket", world.general, own["ts"]),
+    )
+    world.deliver()
+    assert world.dm(world.alice)[-1]["text"] == "Ticket #3 received: Mouse broken"
+
+
+def test_the_dm_offer_becomes_the_confirmation(filed: World):
+    world = filed
+    dm = world.sim.dm_channel(world.team, world.alice)
+    said = world.driver.message_event(world.team, dm, world.alice, "Need a second monitor")
+    world.driver.event(world.team, said)
+    world.deliver()
+    (offer,) = world.sim.thread(dm, said["ts"])[1:]
+    assert offer["text"] == "Should I file this as a ticket?"
+    world.driver.block_action(
+        world.team, world.alice, Action.OFFER_NEW_TICKET, channel_id=dm, message_ts=offer["ts"]
+    )
+    world.driver.submit_view(world.team, world.alice, world.open_modal(world.alice)["id"], {})
+    world.deliver()
+    (answer,) = world.sim.thread(dm, said["ts"])[1:]  # no second message under hers
+    assert answer["ts"] == offer["ts"]
+    assert answer["text"] == ":ticket: Filed as ticket #2. The IT team will follow up."
+    assert buttons(answer) == []
+    # "Add to #N" on another offer also replaces it.
+    again = world.driver.message_event(world.team, dm, world.alice, "It also hums")
+    world.driver.event(world.team, again)
+    world.deliver()
+    (offer,) = world.sim.thread(dm, again["ts"])[1:]
+    world.driver.block_action(
+        world.team,
+        world.alice,
+        f"{Action.OFFER_ADD_TO_TICKET}:{world.tickets()[0].id}",
+        channel_id=dm,
+        message_ts=offer["ts"],
+    )
+    world.deliver()
+    (answer,) = world.sim.thread(dm, again["ts"])[1:]
+    assert answer["text"] == ":white_check_mark: Added to ticket #1."
+    assert buttons(answer) == []
