@@ -262,21 +262,15 @@ def _story(sim: SlackSimulator, database: Path, files: Path) -> int:
         driver.submit_view(TEAM, tom, sim.open_views(tom)[-1]["id"], {"Priority": "medium"})
         _settle(runtime)
 
-        _step("Tom claims ticket #1 with “Assign to me”, then sets it to Pending")
+        _step("Tom claims ticket #1 with “Assign to me”")
         card = next(m for m in sim.messages(staff) if m.get("text", "").startswith("Ticket #1"))
         driver.block_action(TEAM, tom, Action.ASSIGN_TO_ME, channel_id=staff, message_ts=card["ts"])
         _settle(runtime)
-        driver.block_action(
-            TEAM,
-            tom,
-            Action.STATUS,
-            selected_option_value="pending",
-            channel_id=staff,
-            message_ts=card["ts"],
-        )
-        _settle(runtime)
 
-        _step("Tom adds an internal note (the card's ⋯ menu), then replies to Alice")
+        _step(
+            "Tom adds an internal note (the card's ⋯ menu), then replies to Alice with "
+            "“Send and set Pending”"
+        )
         driver.block_action(
             TEAM,
             tom,
@@ -298,7 +292,11 @@ def _story(sim: SlackSimulator, database: Path, files: Path) -> int:
             TEAM,
             tom,
             sim.open_views(tom)[-1]["id"],
-            {"Reply": "I renewed your VPN certificate. Could you try again and send a screenshot?"},
+            {
+                "Reply": "I renewed your VPN certificate. Could you try again and send a "
+                "screenshot?",
+                "Then": "pending",
+            },
         )
         _settle(runtime)
 

@@ -47,6 +47,14 @@ class Action(StrEnum):
     OPEN_CARD = "home_open_card"
 
 
+class ReplyThen(StrEnum):
+    """What happens to the ticket after a reply from the reply modal."""
+
+    NOTHING = "nothing"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+
+
 class CardMore(StrEnum):
     """Values of the card's ⋯ menu (Action.CARD_MORE): the controls needed now and then."""
 
@@ -66,6 +74,7 @@ class Block(StrEnum):
     REQUESTER = "requester"
     NOTE = "note"
     REPLY = "reply"
+    REPLY_THEN = "reply_then"  # the reply modal's "Then" choice (values: ReplyThen)
     CLIENT_COMPANY = "client_company"
     # /ticket setup
     STAFF_CHANNEL = "staff_channel"
@@ -89,6 +98,9 @@ class Reaction(StrEnum):
     """Emoji reactions with a meaning."""
 
     FILE_TICKET = "ticket"
+    # Marks Ticketbot puts on a staff member's message in a card's thread.
+    SAVED_AS_NOTE = "lock"  # saved as an internal note (🔒 means internal, nothing else)
+    SENT_TO_REQUESTER = "outbox_tray"  # sent to the requester (📤)
 
 
 # Message metadata event type carried by every message the outbox posts (crash recovery).
@@ -108,6 +120,7 @@ BOT_SCOPES: tuple[str, ...] = (
     "im:history",
     "im:write",
     "reactions:read",
+    "reactions:write",
     "team:read",
     "users:read",
     "users:read.email",

@@ -16,13 +16,14 @@ def test_demo_runs_end_to_end(capsys, tmp_path):
     assert "#1 My laptop won't connect to the VPN" in staff
     assert "#2 The 3rd floor printer jams on every page" in staff
     assert "Tom took this" in staff and "Tom set status to Pending" in staff
+    assert "waiting for your answer" in alice  # Pending set with the reply: a question asked
     assert "@Tom set status" not in staff  # change lines name, they do not ping
-    assert "Reopened: Alice replied" in staff
+    assert "Alice answered: back to Open" in staff
     assert "[*Assign to me*]" in staff  # card #2, unassigned: the primary button
     assert "[Reopen] [Reply to requester] [⋯ Add internal note · Close ticket" in staff
     assert "Client: none" not in staff and "Category: none" not in staff
     assert "Opened just now · waiting on IT" in staff
-    assert "Internal note from @Tom" in staff
+    assert "Internal note from Tom" in staff
     assert "vpn-connected.png" in staff  # Alice's screenshot, shared into the staff thread
     assert "Tom set status to Resolved" in staff
     assert "Ticket #1 received" in alice

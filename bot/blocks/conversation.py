@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.blocks.text import SECTION_TEXT_MAX, ago, escape, escape_truncated, mention, truncate
 from bot.blocks.tickets import PRIORITY_EMOJI, STATUS_EMOJI, TicketView
-from bot.ids import Action, Block, Callback, Field
+from bot.ids import Action, Block, Callback, Field, ReplyThen
 from models import TicketPriority, TicketStatus
 
 COMMENT_INPUT_MAX = 3000
@@ -88,8 +88,18 @@ def internal_note_modal(ticket: TicketView) -> dict[str, Any]:
     }
 
 
+REPLY_THEN_LABELS = {
+    ReplyThen.NOTHING: "Just send",
+    ReplyThen.PENDING: "Send and set Pending (waiting for their answer)",
+    ReplyThen.RESOLVED: "Send and resolve",
+}
+
+
 def reply_modal(ticket: TicketView, *, staff_name: str) -> dict[str, Any]:
     requester = ticket.requester.name if ticket.requester else "the requester"
+    then_options = [
+        {"text": _plain(label), "value": value} for value, label in REPLY_THEN_LABELS.items()
+    ]
     return {
         "type": "modal",
         "callback_id": Callback.REPLY_MODAL,
@@ -109,6 +119,18 @@ def reply_modal(ticket: TicketView, *, staff_name: str) -> dict[str, Any]:
                     "action_id": Field.VALUE,
                     "multiline": True,
                     "max_length": COMMENT_INPUT_MAX,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": Block.REPLY_THEN,
+                "label": _plain("Then"),
+                "optional": True,
+                "element": {
+                    "type": "radio_buttons",
+                    "action_id": Field.VALUE,
+                    "options": then_options,
+                    "initial_option": then_options[0],
                 },
             },
             {

@@ -17,10 +17,11 @@ from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.core.text import from_slack
 from bot.flows import attachments
 from bot.flows import tickets as ticket_flows
+from bot.ids import Reaction, ReplyThen
 from bot.outbox import messages
 from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service
-from bot.services.actors import Actor
+from bot.services.actors import Actor, StaffCheck
 from bot.services.tickets import OPEN_STATUSES, TicketFilter
 from models import (
     CommentType,
@@ -179,6 +180,14 @@ def note_from_staff_thread(
         already_in_staff_thread=True,
     )
     _remember(session, comment, message.channel, message.ts)
+    messages.mark_message(
+        session,
+        organization=organization,
+        ticket=ticket,
+        channel=message.channel,
+        ts=message.ts,
+        reaction=Reaction.SAVED_AS_NOTE,
+    )
     return comment
 
 
@@ -484,6 +493,21 @@ def send_to_requester(
     )
     if thread is None or thread.role != MessageRole.STAFF_CARD:
         raise InvalidInput("Use this on a message in a ticket card's thread.")
+    if message.get("bot_id") or message.get("subtype") == "bot_message":
+        raise InvalidInput(
+            "That is one of Ticketbot's own lines. To write to the requester, use "
+            "*Reply to requester* on the card, or send a message of yours."
+        )
+    where = f"{channel}:{message.get('ts')}"
+    session.refresh(thread.ticket, with_for_update=True)  # one send at a time (PostgreSQL)
+    if ticket_service.was_sent_to_requester(session, ticket=thread.ticket, message=where):
+        raise InvalidInput(
+            f"That message was already sent to the requester of ticket "
+            f"#{thread.ticket.ticket_number}."
+        )
+    ticket_service.record_sent_to_requester(
+        session, ticket=thread.ticket, actor=actor, message=where
+    )
     if (message.get("text") or "").strip() or not message.get("files"):
         ticket_flows.add_comment(
             session,
@@ -492,7 +516,16 @@ def send_to_requester(
             actor=actor,
             content=from_slack(message.get("text")),
             comment_type=CommentType.PUBLIC_REPLY,
+            already_in_staff_thread=True,
         )
+    messages.mark_message(
+        session,
+        organization=organization,
+        ticket=thread.ticket,
+        channel=channel,
+        ts=str(message.get("ts")),
+        reaction=Reaction.SENT_TO_REQUESTER,
+    )
     attachments.publish_files(
         session,
         organization=organization,
@@ -529,3 +562,44 @@ def add_dm_to_ticket(
         comment_type=CommentType.PUBLIC_REPLY,
     )
     return ticket.ticket_number
+
+
+def comment_from_card(
+    session: Session,
+    *,
+    organization: Organization,
+    actor: Actor,
+    ticket_id: int | None,
+    content: str,
+    internal: bool,
+    then: str | None = None,
+    is_staff: StaffCheck,
+) -> TicketComment:
+    """A note or a reply written in the card's modals; after a reply, `then` may set the
+    ticket Pending (waiting for the requester's answer) or resolve it, in the same unit of
+    work (the requester reads the reply before the notice that follows it)."""
+    if not actor.is_staff:
+        raise PermissionDenied("Only the IT team can do that.")
+    if ticket_id is None:
+        raise NotFound("I lost track of which ticket this was for; please try again.")
+    ticket = ticket_service.get_ticket(
+        session, organization_id=organization.id, ticket_id=ticket_id
+    )
+    comment = ticket_flows.add_comment(
+        session,
+        organization=organization,
+        ticket=ticket,
+        actor=actor,
+        content=content,
+        comment_type=CommentType.INTERNAL_NOTE if internal else CommentType.PUBLIC_REPLY,
+    )
+    if not internal and then in (ReplyThen.PENDING, ReplyThen.RESOLVED):
+        ticket_flows.change_ticket(
+            session,
+            organization=organization,
+            ticket=ticket,
+            actor=actor,
+            changes={"status": then},
+            is_staff=is_staff,
+        )
+    return comment

@@ -20,6 +20,7 @@ from bot.blocks.tickets import (
     change_line,
     describe_change,
 )
+from bot.ids import Reaction
 from bot.outbox.render import ticket_view
 from bot.outbox.rows import (
     NAMES,
@@ -202,6 +203,8 @@ def ticket_changed(
     for change in changes:
         if change.field == "status" and ticket.requester_id != actor_id:
             notice = _status_notice(ticket, change, _who(session, actor_id, actor_name))
+            if change.new == TicketStatus.PENDING and not _staff_spoke_last(session, ticket):
+                notice = None  # nobody asked the requester anything: nothing to wait for
             if notice:
                 requester_notice(
                     session,
@@ -228,6 +231,21 @@ def ticket_changed(
 
 
 REOPENED_FROM = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def _staff_spoke_last(session: Session, ticket: Ticket) -> bool:
+    """Whether the ticket's latest public comment is the IT team's (a question or an
+    answer the requester has to act on)."""
+    last = session.exec(
+        select(TicketComment.author_type)
+        .where(
+            TicketComment.ticket_id == ticket.id,
+            TicketComment.comment_type == CommentType.PUBLIC_REPLY,
+        )
+        .order_by(col(TicketComment.id).desc())
+        .limit(1)
+    ).first()
+    return last == AuthorType.STAFF
 
 
 def _named(member_id: int | None, name: str) -> str:
@@ -259,8 +277,8 @@ def _status_notice(ticket: Ticket, change: Change, who: str) -> str | None:
         return f":hammer_and_wrench: {who} started working on ticket #{number}."
     if new == TicketStatus.PENDING:
         return (
-            f":hourglass_flowing_sand: Ticket #{number} is waiting for you: please reply in "
-            "this thread with what the IT team asked for."
+            f":hourglass_flowing_sand: Ticket #{number} is waiting for your answer to the "
+            "IT team's message above: reply in this thread."
         )
     if new == TicketStatus.RESOLVED:
         return f":white_check_mark: Ticket #{number} is resolved. Is it fixed for you?"
@@ -374,6 +392,7 @@ def comment_added(
     """
     refresh_card(session, organization=organization, ticket=ticket)
     author = _who(session, comment.author_id, comment.author_name)
+    named = _named(comment.author_id, comment.author_name)  # staff lines: a name, no ping
     content = escape(comment.content)
     if comment.comment_type == CommentType.INTERNAL_NOTE:
         if not already_in_staff_thread:
@@ -381,7 +400,8 @@ def comment_added(
                 session,
                 organization,
                 ticket,
-                truncate(f":lock: *Internal note* from {author}:\n{content}", MESSAGE_TEXT_MAX),
+                truncate(f":lock: *Internal note* from {named}:\n{content}", MESSAGE_TEXT_MAX),
+                names=[comment.author_id] if comment.author_id else (),
             )
         return
     if comment.author_type == AuthorType.STAFF:
@@ -409,9 +429,10 @@ def comment_added(
                 organization,
                 ticket,
                 truncate(
-                    f":outbox_tray: *Sent to the requester* by {author}:\n{content}",
+                    f":outbox_tray: *Sent to the requester* by {named}:\n{content}",
                     MESSAGE_TEXT_MAX,
                 ),
+                names=[comment.author_id] if comment.author_id else (),
             )
         return
     _to_staff_thread(
@@ -543,4 +564,25 @@ def dm_offer(
         method="chat.postMessage",
         payload={"channel": channel, "thread_ts": ts, "text": text, "blocks": blocks},
         lane=Lane.NOTIFY,
+    )
+
+
+def mark_message(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    channel: str,
+    ts: str,
+    reaction: Reaction,
+) -> int:
+    """Ticketbot reacts to a person's message in the card's thread, so staff see what
+    became of it (🔒 saved as an internal note, 📤 sent to the requester)."""
+    return enqueue(
+        session,
+        organization=organization,
+        ticket=ticket,
+        method="reactions.add",
+        payload={"channel": channel, "timestamp": ts, "name": reaction.value},
+        lane=Lane.STAFF,
     )

@@ -458,6 +458,32 @@ def _log(
     return event
 
 
+SENT_TO_REQUESTER = "sent_to_requester"
+
+
+def was_sent_to_requester(session: Session, *, ticket: Ticket, message: str) -> bool:
+    """Whether staff already sent this message (`message`: where it is, "channel:ts") of
+    the ticket's staff thread to its requester."""
+    return (
+        session.exec(
+            select(TicketEvent.id).where(
+                TicketEvent.ticket_id == ticket.id,
+                TicketEvent.field == SENT_TO_REQUESTER,
+                TicketEvent.new_value == message[:500],
+            )
+        ).first()
+        is not None
+    )
+
+
+def record_sent_to_requester(
+    session: Session, *, ticket: Ticket, actor: Actor, message: str
+) -> None:
+    """Log that a message of the staff thread was sent to the requester (sent once)."""
+    _log(session, ticket=ticket, actor=actor, field=SENT_TO_REQUESTER, old=None, new=message)
+    session.flush()
+
+
 def touch(ticket: Ticket) -> None:
     """Mark the ticket as changed now (a comment or file counts as activity)."""
     ticket.updated_at = utcnow()

@@ -209,3 +209,99 @@ def test_the_dm_offer_becomes_the_confirmation(filed: World):
     (answer,) = world.sim.thread(dm, again["ts"])[1:]
     assert answer["text"] == ":white_check_mark: Added to ticket #1."
     assert buttons(answer) == []
+
+
+# -- technicians -------------------------------------------------------------------------
+
+
+def reactions(world: World, ts: str) -> list[str]:
+    message = next(m for m in world.staff_messages() if m["ts"] == ts)
+    return [r["name"] for r in message.get("reactions") or []]
+
+
+def test_thread_messages_are_marked_saved_then_sent_once(filed: World):
+    world = filed
+    note = world.driver.message_event(
+        world.team,
+        world.staff_channel,
+        world.tech,
+        "New cable ordered, arrives Monday",
+        thread_ts=card(world)["ts"],
+    )
+    world.driver.event(world.team, note)
+    world.deliver()
+    assert reactions(world, note["ts"]) == ["lock"]  # 🔒 saved as an internal note
+    assert staff_thread(world)[1:] == ["New cable ordered, arrives Monday"]  # no echo
+    assert dm_thread(world, world.alice)[1:] == []
+
+    for _ in range(2):  # sent once, however many times the shortcut is used
+        world.driver.message_shortcut(
+            world.team, world.tech, "send_to_requester", world.staff_channel, note["ts"]
+        )
+        world.deliver()
+    assert [m["text"] for m in dm_thread(world, world.alice)[1:]] == [
+        f"*<@{world.tech}>* (IT team) on ticket #1:\nNew cable ordered, arrives Monday"
+    ]
+    assert reactions(world, note["ts"]) == ["lock", "outbox_tray"]  # 📤 sent
+    assert staff_thread(world)[1:] == ["New cable ordered, arrives Monday"]
+    sent, refused = world.sim.ephemerals(world.tech)
+    assert sent["text"] == ":outbox_tray: Sent to the requester of ticket #1."
+    assert "already sent" in refused["text"]
+
+
+def test_ticketbots_own_lines_are_not_sent_to_the_requester(filed: World):
+    world = filed
+    press_card(world, world.tech, Action.STATUS, selected_option_value="in_progress")
+    dm_before = len(dm_thread(world, world.alice))
+    line = world.sim.thread(world.staff_channel, card(world)["ts"])[-1]
+    assert line["text"] == "Tom set status to *In progress*"
+    world.driver.message_shortcut(
+        world.team, world.tech, "send_to_requester", world.staff_channel, line["ts"]
+    )
+    world.deliver()
+    assert len(dm_thread(world, world.alice)) == dm_before
+    (refused,) = world.sim.ephemerals(world.tech)
+    assert "Ticketbot's own lines" in refused["text"]
+
+
+def reply_from_card(world: World, text: str, then: str | None = None) -> None:
+    press_card(world, world.tech, Action.REPLY_TO_REQUESTER)
+    modal = world.open_modal(world.tech)
+    values: dict[str, Any] = {"Reply": text}
+    if then:
+        values["Then"] = then
+    world.driver.submit_view(world.team, world.tech, modal["id"], values)
+    world.deliver()
+
+
+def test_the_reply_form_sends_then_sets_pending_or_resolves(filed: World):
+    world = filed
+    press_card(world, world.tech, Action.REPLY_TO_REQUESTER)
+    form = world.open_modal(world.tech)
+    (then,) = [b for b in form["blocks"] if b.get("block_id") == "reply_then"]
+    assert [o["text"]["text"] for o in then["element"]["options"]] == [
+        "Just send",
+        "Send and set Pending (waiting for their answer)",
+        "Send and resolve",
+    ]
+    world.driver.close_view(world.team, world.tech, form["id"])
+    reply_from_card(world, "Which port is the cable in?", then="pending")
+    assert world.tickets()[0].status == "pending"
+    assert [m["text"] for m in dm_thread(world, world.alice)[1:]] == [
+        f"*<@{world.tech}>* (IT team) on ticket #1:\nWhich port is the cable in?",
+        ":hourglass_flowing_sand: Ticket #1 is waiting for your answer to the IT team's "
+        "message above: reply in this thread.",
+    ]
+    say_in_dm_thread(world, world.alice, "HDMI 2")
+    reply_from_card(world, "Swapped the cable, should be fine now", then="resolved")
+    assert world.tickets()[0].status == "resolved"
+    last_two = dm_thread(world, world.alice)[-2:]
+    assert last_two[0]["text"].endswith("Swapped the cable, should be fine now")
+    assert buttons(last_two[1]) == ["It's fixed", "Still broken"]
+
+
+def test_pending_without_a_question_tells_the_requester_nothing(filed: World):
+    world = filed
+    press_card(world, world.tech, Action.STATUS, selected_option_value="pending")
+    assert dm_thread(world, world.alice)[1:] == []
+    assert world.tickets()[0].status == "pending"
