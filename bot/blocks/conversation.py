@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.blocks.text import SECTION_TEXT_MAX, ago, escape, escape_truncated, mention, truncate
+from bot.blocks.text import (
+    SECTION_TEXT_MAX,
+    ago,
+    escape,
+    escape_truncated,
+    first_name,
+    mention,
+    truncate,
+)
 from bot.blocks.tickets import PRIORITY_EMOJI, STATUS_EMOJI, TicketView
 from bot.ids import Action, Block, Callback, Field, ReplyThen
 from models import TicketPriority, TicketStatus
@@ -237,17 +245,28 @@ def ticket_details(
     return blocks
 
 
+def list_facts(ticket: TicketView, now: datetime) -> str:
+    """A listed ticket's state in words: "Open · Tom has it · updated 5 m ago"."""
+    status = TicketStatus(ticket.status)
+    who = f"{first_name(ticket.assignee.name)} has it" if ticket.assignee else "not assigned yet"
+    if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        who = f"by {first_name(ticket.assignee.name)}" if ticket.assignee else ""
+    updated = ticket.updated_at or ticket.created_at
+    parts = [status.label, who, f"updated {ago(updated, now)}"]
+    return " · ".join(p for p in parts if p)
+
+
 def ticket_list(
-    tickets: Sequence[TicketView], *, empty: str, now: datetime
+    tickets: Sequence[TicketView], *, empty: str, now: datetime, heading: str | None = None
 ) -> list[dict[str, Any]]:
     if not tickets:
         return [{"type": "section", "text": {"type": "mrkdwn", "text": empty}}]
-    lines = []
+    lines = [f"*{heading}*"] if heading else []
     for ticket in tickets[:20]:
         status = TicketStatus(ticket.status)
         lines.append(
             f"{STATUS_EMOJI[status]} *#{ticket.number}* {escape_truncated(ticket.title, 120)}"
-            f" · {status.label} · opened {ago(ticket.created_at, now)}"
+            f" · {list_facts(ticket, now)}"
         )
     return [
         {
@@ -260,15 +279,15 @@ def ticket_list(
 def _home_ticket(
     ticket: TicketView, *, card_link: str | None, now: datetime
 ) -> list[dict[str, Any]]:
-    status, priority = TicketStatus(ticket.status), TicketPriority(ticket.priority)
+    priority = TicketPriority(ticket.priority)
     section: dict[str, Any] = {
         "type": "section",
         "text": {
             "type": "mrkdwn",
             "text": truncate(
                 f"*#{ticket.number}* {escape_truncated(ticket.title, 150)}\n"
-                f"{STATUS_EMOJI[status]} {status.label} · {PRIORITY_EMOJI[priority]} "
-                f"{priority.label} · opened {ago(ticket.created_at, now)}",
+                f"{STATUS_EMOJI[TicketStatus(ticket.status)]} {list_facts(ticket, now)} · "
+                f"{PRIORITY_EMOJI[priority]} {priority.label}",
                 SECTION_TEXT_MAX,
             ),
         },
@@ -283,6 +302,21 @@ def _home_ticket(
     return [section]
 
 
+def _new_ticket_button() -> dict[str, Any]:
+    return {
+        "type": "actions",
+        "block_id": "home_actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": Action.HOME_NEW_TICKET,
+                "text": _plain("New ticket"),
+                "style": "primary",
+            }
+        ],
+    }
+
+
 def staff_home(
     *,
     mine: Sequence[TicketView],
@@ -291,7 +325,7 @@ def staff_home(
     card_links: dict[int, str],
     now: datetime,
 ) -> dict[str, Any]:
-    blocks: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = [_new_ticket_button()]
     for title, tickets, empty in (
         ("My open tickets", mine, "Nothing assigned to you. :tada:"),
         ("Unassigned", unassigned, "Every open ticket has an owner."),
@@ -317,13 +351,14 @@ def requester_home(
     `conversations` must hold public replies only; nothing internal is passed in here."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain("Your IT tickets")},
+        _new_ticket_button(),
         {
             "type": "context",
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": "File a new one with `/ticket`, or reply to a ticket in "
-                    "its direct message thread.",
+                    "text": "Or type `/ticket` anywhere. To add to a ticket, reply in its "
+                    "direct message thread.",
                 }
             ],
         },

@@ -84,6 +84,7 @@ class TicketView:
     waiting_on_requester: bool = False
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 def _plain(text: str, limit: int | None = None) -> dict[str, Any]:
@@ -95,8 +96,12 @@ def _option(text: str, value: str) -> dict[str, Any]:
 
 
 def ticket_fallback_text(ticket: TicketView) -> str:
-    """The notification text of a card: shown in push notifications and screen readers."""
-    return truncate(f"Ticket #{ticket.number}: {escape(ticket.title)}", MESSAGE_TEXT_MAX)
+    """The notification text of a card: shown in push notifications and screen readers.
+    A high or urgent ticket says so in words (not only by the colour of an emoji)."""
+    text = f"Ticket #{ticket.number}: {escape(ticket.title)}"
+    if ticket.priority in (TicketPriority.HIGH, TicketPriority.URGENT):
+        text += f" · {TicketPriority(ticket.priority).label} priority"
+    return truncate(text, MESSAGE_TEXT_MAX)
 
 
 def card_actions_block_id(ticket_id: int) -> str:

@@ -23,6 +23,8 @@ from bot.blocks.tickets import (
 from bot.ids import Reaction
 from bot.outbox.render import ticket_view
 from bot.outbox.rows import (
+    CARD_LINK,
+    LINK_CARD,
     NAMES,
     RECORD_COMMENT,
     RENDER,
@@ -226,11 +228,19 @@ def ticket_changed(
                     ticket,
                     assignee.slack_user_id,
                     f":bust_in_silhouette: {_who(session, actor_id, actor_name)} assigned you "
-                    f"ticket #{ticket.ticket_number}: {escape(ticket.title)}",
+                    f"{CARD_LINK}{_priority_words(ticket)}: {escape(ticket.title)}",
                 )
 
 
 REOPENED_FROM = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def _priority_words(ticket: Ticket) -> str:
+    """A ticket's priority in a notification when it asks for haste: " (urgent)"."""
+    priority = TicketPriority(ticket.priority)
+    if priority in (TicketPriority.HIGH, TicketPriority.URGENT):
+        return f" ({priority.label.lower()} priority)"
+    return ""
 
 
 def _staff_spoke_last(session: Session, ticket: Ticket) -> bool:
@@ -348,13 +358,18 @@ def requester_notice(
 def _direct_message(
     session: Session, organization: Organization, ticket: Ticket, slack_user_id: str, text: str
 ) -> int:
-    """A DM to a staff member about a ticket (not threaded)."""
+    """A DM to a staff member about a ticket (not threaded); `CARD_LINK` in `text` becomes
+    a link to the card, once it is posted ("ticket #N" before)."""
     return enqueue(
         session,
         organization=organization,
         ticket=ticket,
         method="chat.postMessage",
-        payload={"dm_user": slack_user_id, "text": truncate(text, MESSAGE_TEXT_MAX)},
+        payload={
+            "dm_user": slack_user_id,
+            "text": truncate(text, MESSAGE_TEXT_MAX),
+            LINK_CARD: True,
+        },
         lane=Lane.NOTIFY,
     )
 
@@ -445,7 +460,7 @@ def comment_added(
             organization,
             ticket,
             assignee.slack_user_id,
-            f":speech_balloon: {author} replied on ticket #{ticket.ticket_number} "
+            f":speech_balloon: {author} replied on {CARD_LINK}{_priority_words(ticket)} "
             f"({escape(ticket.title)}):\n{content}",
         )
 

@@ -23,7 +23,7 @@ from bot.blocks.tickets import (
     ticket_card,
     ticket_fallback_text,
 )
-from bot.outbox.rows import NAMES, RENDER, Rendered
+from bot.outbox.rows import CARD_LINK, LINK_CARD, NAMES, RENDER, Rendered
 from bot.services import organizations as orgs
 from models import (
     AuthorType,
@@ -73,6 +73,7 @@ def ticket_view(
         assignee=_person(assignee),
         company=company.name if company else None,
         created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
         source_permalink=source_permalink,
         company_id=ticket.client_company_id,
         # Only the card offers the company menu; lists of tickets do not need it.
@@ -183,6 +184,8 @@ def render(session: Session, row: OutboxMessage, args: dict[str, Any]) -> None:
     names = args.pop(NAMES, None)
     if names:
         args["text"] = _fill_names(session, row, args.get("text", ""), names)
+    if args.pop(LINK_CARD, None):
+        args["text"] = args.get("text", "").replace(CARD_LINK, _card_link(session, row))
     what = args.pop(RENDER, None)
     if what is None:
         return
@@ -190,6 +193,20 @@ def render(session: Session, row: OutboxMessage, args: dict[str, Any]) -> None:
     if ticket is None:
         raise TicketGone(f"outbox row {row.id}: ticket {row.ticket_id} no longer exists")
     args.update(_RENDERERS[what](session, ticket))
+
+
+def _card_link(session: Session, row: OutboxMessage) -> str:
+    """ "ticket #N", linked to its card when the card is posted."""
+    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
+    if ticket is None:
+        return "a ticket"
+    words = f"ticket #{ticket.ticket_number}"
+    ref = session.exec(
+        select(SlackMessageRef).where(
+            SlackMessageRef.ticket_id == ticket.id, SlackMessageRef.role == MessageRole.STAFF_CARD
+        )
+    ).first()
+    return f"<{ref.permalink}|{words}>" if ref and ref.permalink else words
 
 
 _PLACEHOLDER = re.compile(r"⟪(\d{1,18})⟫")

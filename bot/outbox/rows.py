@@ -95,6 +95,12 @@ RECORD_COMMENT = "record_comment"
 NAMES = "names"
 
 
+# Payload key: `CARD_LINK` in the text becomes a link to the ticket's card at delivery
+# ("ticket #N", linked to the card's permalink once the card is posted).
+LINK_CARD = "link_card"
+CARD_LINK = "⟪card⟫"
+
+
 def person(member_id: int) -> str:
     """A placeholder for a member's name in a row's text (see `NAMES`)."""
     return f"⟪{member_id}⟫"

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.ids import Action, Callback
-from models import Ticket, TicketComment
+from models import SlackMessageRef, Ticket, TicketComment
 from tests.e2e.conftest import World
 
 
@@ -191,7 +191,11 @@ def test_requester_reply_is_mirrored_and_reopens_pending(ticket: World):
     )
     assert thread[-1] == "Alice answered: back to *Open*"
     # The assignee hears about the reply.
-    assert any(f"<@{world.alice}> replied on ticket #1" in m["text"] for m in world.dm(world.tech))
+    link = f"<{card(world)['permalink']}|ticket #1>" if "permalink" in card(world) else None
+    assert any(
+        f"<@{world.alice}> replied on <" in m["text"] and "|ticket #1>" in m["text"]
+        for m in world.dm(world.tech)
+    ), link
 
 
 def test_reply_to_resolved_reopens_and_to_closed_starts_a_follow_up(ticket: World):
@@ -245,8 +249,15 @@ def test_assignee_is_told_when_someone_else_assigns_them(ticket: World):
     press_card(world, world.tech, Action.ASSIGNEE, selected_user=world.tech2)
     world.deliver()
     (note,) = world.dm(world.tech2)
+    # The DM links to the card (its permalink, stored when the card was posted).
+    with world.db.session() as session:
+        permalink = session.exec(
+            select(SlackMessageRef.permalink).where(SlackMessageRef.role == "staff_card")
+        ).one()
+    assert permalink
     assert note["text"] == (
-        f":bust_in_silhouette: <@{world.tech}> assigned you ticket #1: Outlook asks for my password"
+        f":bust_in_silhouette: <@{world.tech}> assigned you <{permalink}|ticket #1>: "
+        "Outlook asks for my password"
     )
 
 

@@ -305,3 +305,60 @@ def test_pending_without_a_question_tells_the_requester_nothing(filed: World):
     press_card(world, world.tech, Action.STATUS, selected_option_value="pending")
     assert dm_thread(world, world.alice)[1:] == []
     assert world.tickets()[0].status == "pending"
+
+
+def block_texts(blocks: list[dict[str, Any]]) -> str:
+    texts = []
+    for block in blocks:
+        if block.get("text"):
+            texts.append(block["text"]["text"])
+        for element in block.get("elements") or []:
+            if element.get("type") == "mrkdwn":
+                texts.append(element["text"])
+    return "\n".join(texts)
+
+
+def test_lists_say_who_has_it_and_when_it_last_moved(filed: World):
+    world = filed
+    press_card(world, world.tech, Action.ASSIGN_TO_ME)
+    mine = block_texts(
+        world.driver.slash_command(world.team, world.alice, text="mine").json["blocks"]
+    )
+    assert "#1* Monitor flickers · Open · Tom has it · updated just now" in mine
+    assert "just now ago" not in mine
+    world.file_ticket(world.bob, "Keyboard sticky")
+    world.deliver()
+    world.driver.event(world.team, world.driver.app_home_opened(world.team, world.tech))
+    home = block_texts(world.sim.home_view(world.team, world.tech)["blocks"])
+    assert "Open · not assigned yet · updated just now" in home  # Bob's, in Unassigned
+    assert "just now ago" not in home
+
+
+def test_ticket_mine_shows_a_technician_their_work(filed: World):
+    world = filed
+    nothing = world.driver.slash_command(world.team, world.tech, text="mine").json
+    assert "You have no tickets" not in str(nothing)
+    assert "Nothing open is assigned to you" in block_texts(nothing["blocks"])
+    press_card(world, world.tech, Action.ASSIGN_TO_ME)
+    mine = block_texts(
+        world.driver.slash_command(world.team, world.tech, text="mine").json["blocks"]
+    )
+    assert mine.startswith("*Assigned to you*\n")
+    assert "*#1* Monitor flickers · Open · Tom has it" in mine
+
+
+def test_app_home_has_a_new_ticket_button(filed: World):
+    world = filed
+    for user in (world.alice, world.tech):
+        world.driver.event(world.team, world.driver.app_home_opened(world.team, user))
+        home = world.sim.home_view(world.team, user)
+        (button,) = [
+            e
+            for b in home["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == Action.HOME_NEW_TICKET
+        ]
+        assert button["text"]["text"] == "New ticket"
+        world.driver.block_action(world.team, user, Action.HOME_NEW_TICKET, view_id=home["id"])
+        assert world.open_modal(user)["title"]["text"] == "New ticket"

@@ -84,7 +84,7 @@ def test_submission_commits_before_the_ack_then_card_and_dm_arrive(world: World)
 
     world.deliver()
     (card,) = world.cards()
-    assert card["text"] == "Ticket #1: Printer on fire"
+    assert card["text"] == "Ticket #1: Printer on fire · Urgent priority"  # said in words
     assert card["blocks"][0]["text"]["text"] == "#1 Printer on fire"
     assert f"<@{world.alice}>" in json.dumps(card["blocks"])
     (dm,) = world.dm(world.alice)

@@ -271,7 +271,7 @@ def test_setup_saves_and_takes_effect_at_once(world: World):
     world.deliver()
     (ticket,) = world.tickets()
     assert (ticket.priority, ticket.category) == ("high", "Printers")
-    assert world.sim.messages(new_staff)[0]["text"] == "Ticket #1: Toner empty"
+    assert world.sim.messages(new_staff)[0]["text"] == "Ticket #1: Toner empty · High priority"
     with world.db.session() as session:
         companies = {c.name: c for c in session.exec(select(ClientCompany)).all()}
         alice = session.exec(select(Member).where(Member.slack_user_id == world.alice)).one()
