@@ -24,6 +24,7 @@ from bot.core.settings import Settings
 from bot.services import comments, organizations, tickets
 from bot.services.actors import Actor
 from models import CommentType, Member, MemberRole, Organization, Ticket
+from models.ticket import TicketCreate
 
 DEFAULT_TEAM_ID = "T0TECHPRO1"
 ORGANIZATION_NAME = "TechPro MSP"
@@ -229,10 +230,12 @@ def _tickets(
             organization=organization,
             requester=requester,
             actor=actor(spec["filed_by"] or spec["requester"]),
-            title=spec["title"],
-            description=spec["description"],
-            priority=spec["priority"],
-            category=spec["category"],
+            request=TicketCreate(
+                title=spec["title"],
+                description=spec["description"],
+                priority=spec["priority"],
+                category=spec["category"],
+            ),
         )
         if spec["changes"]:
             changes = dict(spec["changes"])

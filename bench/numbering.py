@@ -85,6 +85,7 @@ def worker(
     from bot.services import tickets as ticket_service
     from bot.services.actors import Actor
     from models import Ticket, TicketEvent, TicketStatus, utcnow
+    from models.ticket import TicketCreate
 
     database = Database.from_url(url)
     with database.session() as session:
@@ -139,8 +140,9 @@ def worker(
             organization=numbered_org,
             requester=numbered_member,
             actor=actor,
-            title=f"Worker {index} ticket {i}",
-            description="Filed by the numbering benchmark.",
+            request=TicketCreate(
+                title=f"Worker {index} ticket {i}", description="Filed by the numbering benchmark."
+            ),
         )
 
     def numbered_last(session: Any, i: int) -> None:
@@ -151,9 +153,10 @@ def worker(
             organization=last_org,
             requester=last_member,
             actor=last_actor,
-            title=f"Worker {index} ticket {i}",
-            description="Filed by the numbering benchmark.",
             number_last=True,
+            request=TicketCreate(
+                title=f"Worker {index} ticket {i}", description="Filed by the numbering benchmark."
+            ),
         )
         ticket_service.number_ticket(session, ticket=ticket)
 

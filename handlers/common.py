@@ -20,7 +20,7 @@ def source_prefill(message: dict[str, Any], channel_id: str, permalink: str | No
     request = request_from_message(message, channel_id)
     return ModalPrefill(
         title=first_line(request.description)[:TITLE_FROM_MESSAGE_MAX],
-        description=request.description,
+        description=request.description or "",
         requester_slack_id=message.get("user"),
         source={**request.source, "permalink": permalink},
     )

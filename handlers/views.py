@@ -19,6 +19,7 @@ from bot.ids import Block, Callback, Field
 from bot.runtime import Runtime
 from bot.services.actors import Actor
 from models import Member, Organization
+from models.ticket import TicketCreate
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:
@@ -68,8 +69,8 @@ class NewTicketForm(BaseModel):
             source=source if isinstance(source, dict) else {},
         )
 
-    def to_request(self) -> ticket_flows.TicketRequest:
-        return ticket_flows.TicketRequest(
+    def to_request(self) -> TicketCreate:
+        return TicketCreate(
             title=self.title,
             description=self.description,
             priority=self.priority,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -71,8 +72,23 @@ class Ticket(TicketBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
-class TicketCreate(TicketBase):
-    pass
+class TicketCreate(SQLModel):
+    """A new ticket as someone asked for it, wherever they asked: the new-ticket form, a
+    message shortcut, a :ticket: reaction, a typed `/ticket`, the REST API. The services
+    check and clean each field (so a bad one is a domain error with a message)."""
+
+    title: str | None = None
+    description: str | None = None
+    priority: str | None = None
+    category: str | None = None
+    # Staff may choose the client company; otherwise it follows the requester or channel.
+    client_company_id: int | None = None
+    device_id: str | None = None
+    # The channel the request was made in (a /ticket command's channel), if any.
+    channel: str | None = None
+    # Filed from a Slack message: channel, ts, thread_ts, permalink, author, files (Slack
+    # file objects trimmed to id/name/mimetype/size/permalink).
+    source: dict[str, Any] = Field(default_factory=dict)
 
 
 class TicketUpdate(SQLModel):

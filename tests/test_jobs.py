@@ -16,6 +16,7 @@ from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
 from models import SlackEventReceipt, Ticket, utcnow
 from models.api import IdempotencyKey
+from models.ticket import TicketCreate
 
 
 def test_purges_forget_only_old_rows_and_can_run_twice(db: Database):
@@ -89,7 +90,7 @@ def test_pooled_connections_plan_with_the_new_statistics(sqlite_db: Database):
                 organization=org,
                 requester=people[n % 20],
                 actor=Actor.integration("seed"),
-                title=f"Closed {n}",
+                request=TicketCreate(title=f"Closed {n}"),
             )
             ticket.assigned_staff_id = techs[n % 50].id
         session.flush()
@@ -100,7 +101,7 @@ def test_pooled_connections_plan_with_the_new_statistics(sqlite_db: Database):
                 organization=org,
                 requester=people[n],
                 actor=Actor.integration("seed"),
-                title=f"Open {n}",
+                request=TicketCreate(title=f"Open {n}"),
             )
             ticket.assigned_staff_id = tech.id
         org_id, tech_id = org.id, tech.id

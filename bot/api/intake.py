@@ -21,6 +21,7 @@ from bot.services.actors import Actor
 from bot.slack.people import SlackDirectory
 from models import Member, MemberRole, Organization, Ticket
 from models.api import IdempotencyKey
+from models.ticket import TicketCreate
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -161,7 +162,7 @@ def file_api_ticket(
         organization=organization,
         filer=actor,
         requester=requester,
-        request=ticket_flows.TicketRequest(
+        request=TicketCreate(
             title=request.title,
             description=request.description or "",
             priority=request.priority,

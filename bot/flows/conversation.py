@@ -34,6 +34,7 @@ from models import (
     TicketComment,
     TicketStatus,
 )
+from models.ticket import TicketCreate
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,7 @@ def reply_from_requester(
             organization=organization,
             filer=actor,
             requester=requester,
-            request=ticket_flows.TicketRequest(
+            request=TicketCreate(
                 title=f"Follow-up to #{ticket.ticket_number}: {ticket.title}"[:200],
                 description=text,
             ),

@@ -6,7 +6,6 @@ the Slack messages it causes (outbox rows) commit together or not at all. No Sla
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session, select
@@ -31,27 +30,9 @@ from models import (
     TicketComment,
     TicketStatus,
 )
-from models.ticket import TITLE_MAX_LENGTH
+from models.ticket import TITLE_MAX_LENGTH, TicketCreate
 
 MAX_SOURCE_FILES = 10
-
-
-@dataclass
-class TicketRequest:
-    """A new ticket as a person asked for it."""
-
-    title: str
-    description: str = ""
-    priority: str | None = None
-    category: str | None = None
-    # Where the ticket was filed from a Slack message: channel, ts, thread_ts, permalink,
-    # author, files (Slack file objects trimmed to id/name/mimetype/size/permalink).
-    source: dict[str, Any] = field(default_factory=dict)
-    # Staff may choose the client company; otherwise it follows the requester or channel.
-    client_company_id: int | None = None
-    # The channel the request was made in (a /ticket command's channel), if any.
-    channel: str | None = None
-    device_id: str | None = None
 
 
 SOURCE_FILE_FIELDS = ("id", "name", "mimetype", "size", "permalink", "url_private_download")
@@ -69,10 +50,10 @@ def source_files(message: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def request_from_message(message: dict[str, Any], channel: str) -> TicketRequest:
+def request_from_message(message: dict[str, Any], channel: str) -> TicketCreate:
     """A ticket request made of a Slack message: its first line, its text, its files."""
     text = from_slack(message.get("text")).strip()
-    return TicketRequest(
+    return TicketCreate(
         title=first_line(text)[:200] or "Ticket from a Slack message",
         description=text,
         source={
@@ -114,7 +95,7 @@ def file_typed_text(
         organization=organization,
         filer=Actor.for_member(member),
         requester=member,
-        request=TicketRequest(
+        request=TicketCreate(
             title=title, description=text if title != text else "", channel=channel
         ),
     )
@@ -126,7 +107,7 @@ def file_ticket(
     organization: Organization,
     filer: Actor,
     requester: Member,
-    request: TicketRequest,
+    request: TicketCreate,
     parent_ticket_id: int | None = None,
 ) -> Ticket:
     """Create the ticket, its attachments from the source message, and its Slack messages.
@@ -156,13 +137,8 @@ def file_ticket(
         organization=organization,
         requester=requester,
         actor=acting,
-        title=request.title,
-        description=request.description,
-        priority=request.priority,
-        category=request.category,
+        request=request.model_copy(update={"client_company_id": client_company_id}),
         parent_ticket_id=parent_ticket_id,
-        client_company_id=client_company_id,
-        device_id=request.device_id,
         number_last=True,
     )
     if source.get("files"):

@@ -31,6 +31,7 @@ from models.ticket import (
     DEVICE_ID_MAX_LENGTH,
     OPEN_STATUS_PREDICATE,
     TITLE_MAX_LENGTH,
+    TicketCreate,
 )
 
 MAX_PAGE_SIZE = 200
@@ -174,16 +175,12 @@ def create_ticket(
     organization: Organization,
     requester: Member,
     actor: Actor,
-    title: str,
-    description: str | None = None,
-    priority: str | None = None,
-    category: str | None = None,
-    client_company_id: int | None = None,
-    device_id: str | None = None,
+    request: TicketCreate,
     parent_ticket_id: int | None = None,
     number_last: bool = False,
 ) -> Ticket:
-    """File a ticket for `requester`. Only staff may file on someone else's behalf.
+    """File a ticket for `requester`. Only staff may file on someone else's behalf; the
+    client company is the requested one, else the requester's.
 
     With `number_last`, the ticket gets a stand-in number and the caller gives it its real
     one with `number_ticket` as the unit of work's last statement (see there).
@@ -194,11 +191,12 @@ def create_ticket(
     if not actor.is_staff and actor.member_id != requester.id:
         raise PermissionDenied("Only staff can file a ticket on someone else's behalf.")
     # Checked in this order, so the first problem a person sees is the first field's.
-    clean_title_ = clean_title(title)
-    clean_description_ = clean_description(description)
-    clean_priority = parse_priority(priority, default=organization.default_priority)
-    clean_category = parse_category(organization, category)
-    clean_device = _clean_device(device_id)
+    clean_title_ = clean_title(request.title)
+    clean_description_ = clean_description(request.description)
+    clean_priority = parse_priority(request.priority, default=organization.default_priority)
+    clean_category = parse_category(organization, request.category)
+    clean_device = _clean_device(request.device_id)
+    client_company_id = request.client_company_id
     if client_company_id is not None:
         get_client_company(session, organization_id=organization.id, company_id=client_company_id)
     else:

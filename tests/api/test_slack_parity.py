@@ -10,6 +10,7 @@ from bot.flows import tickets as ticket_flows
 from bot.outbox import render as outbox_render
 from bot.services.actors import Actor, member_has_staff_role
 from models import MessageRole, Organization, OutboxMessage, Ticket
+from models.ticket import TicketCreate
 from tests.api.conftest import Api
 
 TICKET = {
@@ -49,7 +50,7 @@ def _tickets(api: Api) -> tuple[Ticket, Ticket]:
             organization=organization,
             filer=Actor.for_member(api.ws.alice),
             requester=api.ws.alice,
-            request=ticket_flows.TicketRequest(**TICKET),
+            request=TicketCreate(**TICKET),
         )
     response = api.post(
         "/api/tickets", json={**TICKET, "requester_slack_user_id": api.ws.alice.slack_user_id}

@@ -32,6 +32,7 @@ from models import (
     Ticket,
     TicketEvent,
 )
+from models.ticket import TicketCreate
 from tests.e2e.conftest import SIGNING_SECRET, World, make_world
 
 CLIENT_ID = "1111.2222"
@@ -220,7 +221,7 @@ def _file_without_slack(multi: MultiWorld, space: Workspace, title: str) -> None
             organization=org,
             filer=Actor.integration("monitoring"),
             requester=requester,
-            request=ticket_flows.TicketRequest(title=title),
+            request=TicketCreate(title=title),
         )
 
 

@@ -15,6 +15,7 @@ from bot.services import organizations as orgs
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
 from models import Member, Organization
+from models.ticket import TicketCreate
 from tests.services.factories import make_workspace
 
 TEAM = "T0HOME"
@@ -58,8 +59,7 @@ def add_tickets(db: Database, first: int, people: int) -> None:
                 organization=organization,
                 requester=person,
                 actor=Actor.for_member(person),
-                title=f"Issue {n}",
-                client_company_id=company.id,
+                request=TicketCreate(title=f"Issue {n}", client_company_id=company.id),
             )
             if n % 2:
                 ticket_service.update_ticket(
@@ -120,7 +120,7 @@ def test_a_requesters_list_asks_the_same_statements_for_many_tickets(db: Databas
                 organization=ws.organization,
                 requester=ws.alice,
                 actor=Actor.for_member(ws.alice),
-                title=f"Issue {n}",
+                request=TicketCreate(title=f"Issue {n}"),
             )
             if n % 2:
                 ticket_service.update_ticket(

@@ -75,7 +75,9 @@ def test_a_ticket_reaction_delivered_four_times_files_one_ticket(world: World):
     world.deliver()
     assert [(t.ticket_number, t.title) for t in world.tickets()] == [(1, "Scanner jams")]
     assert [c["text"] for c in world.cards()] == ["Ticket #1: Scanner jams"]
-    assert [m["text"] for m in world.dm(world.alice)] == ["Ticket #1 received: Scanner jams"]
+    assert [m["text"] for m in world.dm(world.alice)] == [
+        f"Tom filed your message in <#{world.general}> as ticket #1: Scanner jams"
+    ]
     source_thread = world.sim.thread(world.general, message["ts"])[1:]
     assert [m["text"] for m in source_thread] == [
         ":ticket: Filed as ticket #1. The IT team will follow up."

@@ -13,6 +13,7 @@ from bot.services import organizations as orgs
 from bot.services import tickets
 from bot.services.actors import Actor
 from models import Member, MemberRole, Organization, Ticket
+from models.ticket import TicketCreate
 
 
 @dataclass
@@ -73,15 +74,17 @@ def file_ticket(
     title: str = "Printer is on fire",
     **kwargs: Any,
 ) -> Ticket:
-    """A ticket filed by `requester` (Alice by default) for themselves unless `actor` says."""
+    """A ticket filed by `requester` (Alice by default) for themselves unless `actor` says;
+    keywords other than `parent_ticket_id` and `number_last` are the request's fields."""
     requester = requester or ws.alice
+    options = {k: kwargs.pop(k) for k in ("parent_ticket_id", "number_last") if k in kwargs}
     return tickets.create_ticket(
         session,
         organization=ws.organization,
         requester=requester,
         actor=actor or Actor.for_member(requester),
-        title=title,
-        **kwargs,
+        request=TicketCreate(title=title, **kwargs),
+        **options,
     )
 
 

@@ -14,6 +14,7 @@ from bot.flows import tickets as ticket_flows
 from bot.services import tickets
 from bot.services.actors import Actor
 from models import Member, Organization, Ticket
+from models.ticket import TicketCreate
 from tests.conftest import POSTGRES_URL, truncate_all
 from tests.services.factories import file_ticket, make_workspace
 
@@ -47,14 +48,14 @@ def _create_one(
             organization=organization,
             filer=Actor.for_member(requester),
             requester=requester,
-            request=ticket_flows.TicketRequest(title=title),
+            request=TicketCreate(title=title),
         ).ticket_number
     ticket = tickets.create_ticket(
         session,
         organization=organization,
         requester=requester,
         actor=Actor.integration("load test"),
-        title=title,
+        request=TicketCreate(title=title),
     )
     return ticket.ticket_number
 
