@@ -85,6 +85,8 @@ class TicketView:
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     updated_at: datetime | None = None
+    # A follow-up of a closed ticket: the number of the ticket it follows.
+    follows_number: int | None = None
 
 
 def _plain(text: str, limit: int | None = None) -> dict[str, Any]:
@@ -178,6 +180,8 @@ def card_activity_line(ticket: TicketView, *, now: datetime) -> str:
         parts.append(f"waiting on {who}")
     else:
         parts.append("waiting on IT")
+    if ticket.follows_number is not None:
+        parts.append(f"follow-up to #{ticket.follows_number}")
     if ticket.source_permalink:
         parts.append(f"<{ticket.source_permalink}|Original message>")
     return " · ".join(parts)

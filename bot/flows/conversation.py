@@ -224,8 +224,14 @@ def reply_from_requester(
             request=TicketCreate(
                 title=f"Follow-up to #{ticket.ticket_number}: {ticket.title}"[:200],
                 description=text,
+                priority=ticket.priority,
+                category=ticket.category if ticket.category in organization.categories else None,
             ),
             parent_ticket_id=ticket.id,
+        )
+        ticket_service.carry_over(session, parent=ticket, follow_up=follow_up)
+        messages.follow_up_opened(
+            session, organization=organization, parent=ticket, follow_up=follow_up
         )
         messages.requester_notice(
             session,

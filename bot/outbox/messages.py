@@ -356,7 +356,13 @@ def requester_notice(
 
 
 def _direct_message(
-    session: Session, organization: Organization, ticket: Ticket, slack_user_id: str, text: str
+    session: Session,
+    organization: Organization,
+    ticket: Ticket,
+    slack_user_id: str,
+    text: str,
+    *,
+    lane: str = Lane.NOTIFY,
 ) -> int:
     """A DM to a staff member about a ticket (not threaded); `CARD_LINK` in `text` becomes
     a link to the card, once it is posted ("ticket #N" before)."""
@@ -370,7 +376,7 @@ def _direct_message(
             "text": truncate(text, MESSAGE_TEXT_MAX),
             LINK_CARD: True,
         },
-        lane=Lane.NOTIFY,
+        lane=lane,
     )
 
 
@@ -601,3 +607,35 @@ def mark_message(
         payload={"channel": channel, "timestamp": ts, "name": reaction.value},
         lane=Lane.STAFF,
     )
+
+
+def follow_up_opened(
+    session: Session, *, organization: Organization, parent: Ticket, follow_up: Ticket
+) -> None:
+    """A reply to a closed ticket opened `follow_up`: the closed card's thread points to
+    it, and the assignee it inherited hears about it."""
+    requester_id = follow_up.requester_id
+    requester = session.get(Member, requester_id) if requester_id else None
+    name = requester.name if requester else "The requester"
+    who = _named(requester_id, name)
+    _to_staff_thread(
+        session,
+        organization,
+        parent,
+        f"{who} wrote again after this closed: follow-up ticket #{follow_up.ticket_number}",
+        names=[requester_id] if requester_id else (),
+    )
+    assignee = (
+        session.get(Member, follow_up.assigned_staff_id) if follow_up.assigned_staff_id else None
+    )
+    if assignee is not None and assignee.slack_user_id:
+        _direct_message(
+            session,
+            organization,
+            follow_up,
+            assignee.slack_user_id,
+            f":arrows_counterclockwise: {_who(session, requester_id, name)} wrote again about "
+            f"closed ticket #{parent.ticket_number}: follow-up {CARD_LINK}"
+            f"{_priority_words(follow_up)} is yours ({escape(follow_up.title)}).",
+            lane=Lane.STAFF,  # after the new card is posted, so that it links to it
+        )

@@ -94,6 +94,7 @@ def card_view(session: Session, ticket: Ticket) -> TicketView:
         with_company_options=True,
     )
     organization = session.get(Organization, ticket.organization_id)
+    parent = session.get(Ticket, ticket.parent_ticket_id) if ticket.parent_ticket_id else None
     latest = session.exec(
         select(TicketComment)
         .where(TicketComment.ticket_id == ticket.id)
@@ -124,6 +125,7 @@ def card_view(session: Session, ticket: Ticket) -> TicketView:
         waiting_on_requester=last_public == AuthorType.STAFF,
         resolved_at=ticket.resolved_at,
         closed_at=ticket.closed_at,
+        follows_number=parent.ticket_number if parent else None,
     )
 
 

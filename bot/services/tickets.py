@@ -371,6 +371,20 @@ def reopen_for_requester_reply(
     return change
 
 
+def carry_over(session: Session, *, parent: Ticket, follow_up: Ticket) -> None:
+    """A follow-up of a closed ticket keeps its assignee and client company (logged as
+    Ticketbot's changes); priority and category come with the filing itself."""
+    ticketbot = Actor(name="Ticketbot", is_staff=True)
+    for field in ("assigned_staff_id", "client_company_id"):
+        old, new = getattr(follow_up, field), getattr(parent, field)
+        if new is None or old == new:
+            continue
+        setattr(follow_up, field, new)
+        _log(session, ticket=follow_up, actor=ticketbot, field=field, old=old, new=new)
+    session.add(follow_up)
+    session.flush()
+
+
 def close_for_requester(
     session: Session, *, organization: Organization, ticket: Ticket, actor: Actor
 ) -> Change | None:

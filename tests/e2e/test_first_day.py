@@ -362,3 +362,36 @@ def test_app_home_has_a_new_ticket_button(filed: World):
         assert button["text"]["text"] == "New ticket"
         world.driver.block_action(world.team, user, Action.HOME_NEW_TICKET, view_id=home["id"])
         assert world.open_modal(user)["title"]["text"] == "New ticket"
+
+
+def test_a_reply_to_a_closed_ticket_opens_a_follow_up_that_keeps_its_owner(filed: World):
+    world = filed
+    press_card(world, world.tech, Action.ASSIGN_TO_ME)
+    press_card(world, world.tech, Action.PRIORITY, selected_option_value="high")
+    press_card(world, world.tech, Action.CATEGORY, selected_option_value="hardware")
+    press_card(world, world.tech, Action.STATUS, selected_option_value="closed")
+    say_in_dm_thread(world, world.alice, "It flickers again")
+    first, follow_up = world.tickets()
+    assert follow_up.parent_ticket_id == first.id
+    assert (follow_up.assigned_staff_id, follow_up.priority, follow_up.category) == (
+        first.assigned_staff_id,
+        "high",
+        "hardware",
+    )
+    assert staff_thread(world, 1)[-1] == (
+        "Alice wrote again after this closed: follow-up ticket #2"
+    )
+    activity = next(b for b in card(world, 2)["blocks"] if b["type"] == "context")
+    assert "follow-up to #1" in activity["elements"][0]["text"]
+    assert card(world, 2)["text"] == (
+        "Ticket #2: Follow-up to #1: Monitor flickers · High priority"
+    )
+    (told,) = world.dm(world.tech)
+    assert told["text"].startswith(
+        f":arrows_counterclockwise: <@{world.alice}> wrote again about closed ticket #1: "
+        "follow-up <"
+    )
+    assert (
+        "|ticket #2> (high priority) is yours (Follow-up to #1: Monitor flickers)."
+        in (told["text"])
+    )
