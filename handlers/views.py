@@ -178,6 +178,7 @@ def submit_setup(
             default_priority=form.default_priority,
             companies=form.companies,
             request_channels=form.request_channels,
+            saved_by=stored or member,
         )
     runtime.directory.forget_staff(organization)
     ack()

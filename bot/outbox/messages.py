@@ -639,3 +639,17 @@ def follow_up_opened(
             f"{_priority_words(follow_up)} is yours ({escape(follow_up.title)}).",
             lane=Lane.STAFF,  # after the new card is posted, so that it links to it
         )
+
+
+def setup_saved(
+    session: Session, *, organization: Organization, slack_user_id: str, text: str
+) -> int:
+    """Tell the admin who saved `/ticket setup` what is now in effect (a DM)."""
+    return enqueue(
+        session,
+        organization=organization,
+        ticket=None,
+        method="chat.postMessage",
+        payload={"dm_user": slack_user_id, "text": truncate(text, MESSAGE_TEXT_MAX)},
+        lane=Lane.NOTIFY,
+    )

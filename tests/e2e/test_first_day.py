@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from bot.ids import Action
+from models import ClientCompany
 from tests.e2e.conftest import World
 
 
@@ -394,4 +396,63 @@ def test_a_reply_to_a_closed_ticket_opens_a_follow_up_that_keeps_its_owner(filed
     assert (
         "|ticket #2> (high priority) is yours (Follow-up to #1: Monitor flickers)."
         in (told["text"])
+    )
+
+
+# -- admins ------------------------------------------------------------------------------
+
+
+def run_setup(world: World, admin: str, **values: Any) -> None:
+    world.driver.slash_command(world.team, admin, text="setup")
+    modal = world.sim.open_views(admin)[-1]
+    response = world.driver.submit_view(
+        world.team, admin, modal["id"], {"staff_channel": world.staff_channel, **values}
+    )
+    assert response.status == 200 and not response.text, response.text
+    world.deliver()
+
+
+def test_saving_setup_confirms_and_matches_people_already_known(filed: World):
+    world = filed
+    boss = world.sim.add_user(world.team, name="boss", real_name="Bea Boss", is_admin=True)["id"]
+    # Alice (alice@client.com) and her ticket are known before any company exists.
+    assert world.tickets()[0].client_company_id is None
+    run_setup(
+        world,
+        boss,
+        companies="Client Inc | client.com",
+        request_channels=[world.general],
+    )
+    with world.db.session() as session:
+        company = session.exec(select(ClientCompany)).one()
+    assert world.member(world.alice).client_company_id == company.id
+    assert world.tickets()[0].client_company_id == company.id
+    fields = [f["text"] for f in card(world)["blocks"][1]["fields"]]
+    assert "*Client*\nClient Inc" in fields  # the card was redrawn
+    (saved,) = world.dm(boss)
+    assert saved["text"] == (
+        f":white_check_mark: Setup saved. Ticket cards go to <#{world.staff_channel}>. "
+        f"1 client company. A :ticket: reaction files a message in <#{world.general}>."
+    )
+
+
+def test_a_ticket_reaction_outside_the_request_channels_is_explained_once(filed: World):
+    world = filed
+    boss = world.sim.add_user(world.team, name="boss", real_name="Bea Boss", is_admin=True)["id"]
+    random = world.sim.add_channel(
+        world.team, name="random", members=[world.alice, world.bob, world.bot_user]
+    )["id"]
+    run_setup(world, boss, request_channels=[world.general])
+    for text in ("Coffee machine broken", "And the fridge"):
+        message = world.sim.post_user_message(world.team, random, world.bob, text)
+        world.driver.event(
+            world.team,
+            world.driver.reaction_added(world.team, world.alice, "ticket", random, message["ts"]),
+        )
+        world.deliver()
+    assert len(world.tickets()) == 1  # nothing filed
+    (told,) = world.sim.ephemerals(world.alice)  # once, to her alone
+    assert told["text"] == (
+        f"A :ticket: reaction files a ticket only in <#{world.general}>. To file this "
+        "message, use *Create ticket* in its ⋯ menu (More actions)."
     )
