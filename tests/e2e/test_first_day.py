@@ -499,3 +499,13 @@ def test_without_a_staff_channel_requesters_and_admins_are_told(
     world.driver.block_action(world.team, boss, Action.OPEN_SETUP, view_id=home["id"])
     assert world.sim.open_views(boss)[-1]["title"]["text"] == "Ticketbot setup"
     world.runtime.directory.close()
+
+
+def test_one_ticket_says_who_has_it_and_when_it_last_moved(filed: World):
+    world = filed
+    press_card(world, world.tech, Action.ASSIGN_TO_ME)
+    shown = block_texts(
+        world.driver.slash_command(world.team, world.alice, text="1").json["blocks"]
+    )
+    assert "Open · Tom has it · updated just now · :large_blue_circle: Medium" in shown
+    assert "just now ago" not in shown
