@@ -13,20 +13,19 @@ from sqlmodel import Session
 from bot.blocks.conversation import ticket_id_from_metadata
 from bot.blocks.search import view_saved_modal
 from bot.blocks.setup import CompanyLine, SlaPicks, parse_company_lines, read_sla_picks
-from bot.core.errors import InvalidInput, NotFound, PermissionDenied
+from bot.core.errors import InvalidInput
 from bot.core.text import from_slack
+from bot.flows import conversation
 from bot.flows import search as search_flows
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
-from bot.flows import time_tracking as time_flows
 from bot.flows.reactions import fetch_message
 from bot.flows.tickets import source_files
 from bot.ids import Block, Callback, Field
 from bot.runtime import Runtime
-from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
 from bot.slack.dedupe import submission
-from models import CommentType, Member, Organization
+from models import Member, Organization
 from models.ticket import TicketCreate
 
 
@@ -146,26 +145,22 @@ def _value(view: dict[str, Any], block: Block) -> str:
 def submit_comment(
     ack: Ack, body: dict[str, Any], runtime: Runtime, organization: Organization, actor: Actor
 ) -> None:
-    """An internal note or a reply to the requester (and time logged with it), from the
-    card's modals."""
+    """An internal note or a reply to the requester (then, perhaps, Pending or resolved;
+    and the time it took, when given), from the card's modals."""
     view = body["view"]
     internal = view.get("callback_id") == Callback.INTERNAL_NOTE_MODAL
-    ticket_id = ticket_id_from_metadata(view.get("private_metadata"))
-    if not actor.is_staff:
-        raise PermissionDenied("Only the IT team can do that.")
-    if ticket_id is None:
-        raise NotFound("I lost track of which ticket this was for; please try again.")
+    values = (view.get("state") or {}).get("values") or {}
+    then = ((values.get(Block.REPLY_THEN) or {}).get(Field.VALUE) or {}).get("selected_option")
     with submission(runtime.db, body) as session:  # the same submission again: no effect
-        ticket = ticket_service.get_ticket(
-            session, organization_id=organization.id, ticket_id=ticket_id
-        )
-        time_flows.add_comment_with_time(
+        conversation.comment_from_card(
             session,
             organization=organization,
-            ticket=ticket,
             actor=actor,
+            ticket_id=ticket_id_from_metadata(view.get("private_metadata")),
             content=from_slack(_value(view, Block.NOTE if internal else Block.REPLY)),
-            comment_type=CommentType.INTERNAL_NOTE if internal else CommentType.PUBLIC_REPLY,
+            internal=internal,
+            then=(then or {}).get("value"),
+            is_staff=runtime.directory.staff_check(organization),
             duration=_value(view, Block.LOG_TIME),
         )
     ack()
@@ -221,6 +216,7 @@ def submit_setup(
             companies=form.companies,
             request_channels=form.request_channels,
             sla_picks=form.sla_picks,
+            saved_by=stored or member,
         )
     runtime.directory.forget_staff(organization)
     ack()

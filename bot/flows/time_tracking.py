@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.blocks.text import escape, first_name
 from bot.blocks.tickets import change_line
 from bot.blocks.time_tracking import TIME_USAGE, entry_line, overlap_warning, status_text
 from bot.flows import tickets as ticket_flows
@@ -18,19 +19,19 @@ from bot.outbox.rows import Lane, enqueue
 from bot.services import tickets as ticket_service
 from bot.services import time_tracking as tt
 from bot.services.actors import Actor
-from models import CommentType, Member, MessageRole, Organization, Ticket, TimeEntry
+from models import CommentType, Member, MessageRole, Organization, Ticket, TicketComment, TimeEntry
 
 
 def _thread_line(
     session: Session, organization: Organization, ticket: Ticket, actor: Actor, what: str
 ) -> None:
-    slack_id = actor.member.slack_user_id if actor.member else None
+    who = escape(first_name(actor.name))  # named, not mentioned, as every thread line
     enqueue(
         session,
         organization=organization,
         ticket=ticket,
         method="chat.postMessage",
-        payload={"text": change_line(slack_id, actor.name, what)},
+        payload={"text": change_line(who, [what])},
         lane=Lane.STAFF,
         channel_ref=MessageRole.STAFF_CARD,
         thread_ref=MessageRole.STAFF_CARD,
@@ -353,11 +354,11 @@ def add_comment_with_time(
     content: str,
     comment_type: CommentType,
     duration: str = "",
-) -> None:
+) -> TicketComment:
     """A reply or internal note from the card's modals, with the time it took when given.
     The duration is read first: a bad one refuses the whole submission, nothing written."""
     minutes = tt.parse_duration(duration) if duration.strip() else None
-    ticket_flows.add_comment(
+    comment = ticket_flows.add_comment(
         session,
         organization=organization,
         ticket=ticket,
@@ -374,3 +375,4 @@ def add_comment_with_time(
             actor=actor,
             minutes=minutes,
         )
+    return comment
