@@ -102,7 +102,7 @@ def _search(caller: ApiCaller, runtime: Runtime, query: TicketListQuery) -> Tick
         )
         following = query.offset + len(found.tickets)
         return TicketPage(
-            items=[TicketPublic.model_validate(t) for t in found.tickets],
+            items=with_sla(session, list(found.tickets)),
             limit=query.limit,
             offset=query.offset,
             next_offset=following if following < found.total else None,
