@@ -84,14 +84,12 @@ def ticket_command(
         ack()
         open_setup_modal(client, runtime, organization, member, command)
     elif parsed.kind == "time":
-        text = timers.time_command_text(parsed.rest, runtime, organization, member, actor)
-        ack(response_type="ephemeral", text=text)
+        ack(**_time_answer(runtime, organization, member, actor, parsed))
     elif parsed.kind in ("find", "view"):
         ack()
         respond(**search_answer(runtime, organization, member, actor, parsed))
     elif parsed.kind in ("mine", "show"):
-        text, blocks = _ticket_list(runtime, organization, actor, parsed)
-        ack(response_type="ephemeral", text=text, blocks=blocks)
+        ack(**_ticket_list_answer(runtime, organization, actor, parsed))
     else:
         ack(**_open_form(client, runtime, organization, member, actor, parsed, command))
 
@@ -115,6 +113,25 @@ def search_answer(
             now=runtime.clock(),
         )
     return {"response_type": "ephemeral", "text": answer.text, "blocks": answer.blocks}
+
+
+def _time_answer(
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    actor: Actor,
+    parsed: ParsedCommand,
+) -> dict[str, Any]:
+    """`/ticket time …`."""
+    text = timers.time_command_text(parsed.rest, runtime, organization, member, actor)
+    return {"response_type": "ephemeral", "text": text}
+
+
+def _ticket_list_answer(
+    runtime: Runtime, organization: Organization, viewer: Actor, parsed: ParsedCommand
+) -> dict[str, Any]:
+    text, blocks = _ticket_list(runtime, organization, viewer, parsed)
+    return {"response_type": "ephemeral", "text": text, "blocks": blocks}
 
 
 def _ticket_list(
