@@ -58,6 +58,15 @@ class Block(StrEnum):
     DEFAULT_PRIORITY = "default_priority"
     COMPANIES = "companies"
     REQUEST_CHANNELS = "request_channels"
+    # /ticket setup, automations: each block is named after the setting it edits.
+    TIMEZONE = "timezone"
+    AUTO_CLOSE_DAYS = "auto_close_days"
+    PENDING_REMINDER_DAYS = "pending_reminder_business_days"
+    PENDING_REMINDERS = "pending_reminders_before_resolve"
+    CSAT_ENABLED = "csat_enabled"
+    CSAT_SAMPLE_PERCENT = "csat_sample_percent"
+    CSAT_COOLDOWN_HOURS = "csat_cooldown_hours"
+    DIGEST_TIME = "digest_time"
     # The card's actions block is "ticket_actions:<ticket id>" so an action knows its ticket.
     CARD_ACTIONS = "ticket_actions"
 

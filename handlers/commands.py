@@ -20,6 +20,7 @@ from bot.flows import views as ticket_views
 from bot.ids import Command
 from bot.runtime import Runtime
 from bot.services.actors import Actor
+from bot.services.automation_settings import lifecycle_settings
 from handlers.common import open_ticket_modal
 from models import Member, Organization
 
@@ -204,6 +205,7 @@ def open_setup_modal(
         default_priority=organization.default_priority,
         companies=companies,
         request_channels=organization.settings.get("request_channels") or [],
+        automations=lifecycle_settings(organization),
     )
     client.views_open(trigger_id=command["trigger_id"], view=view)
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from slack_bolt import Ack, App
 
 from bot.blocks.conversation import ticket_id_from_metadata
-from bot.blocks.setup import CompanyLine, parse_company_lines
+from bot.blocks.setup import CompanyLine, parse_company_lines, read_automation_section
 from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.core.text import from_slack
 from bot.flows import setup as setup_flow
@@ -143,6 +143,7 @@ class SetupForm(BaseModel):
     default_priority: str | None = None
     companies: list[CompanyLine] = []
     request_channels: list[str] = []
+    automations: dict[str, Any] = {}
 
     @classmethod
     def from_view(cls, view: dict[str, Any]) -> SetupForm:
@@ -163,6 +164,7 @@ class SetupForm(BaseModel):
             ),
             companies=companies,
             request_channels=element(Block.REQUEST_CHANNELS).get("selected_conversations") or [],
+            automations=read_automation_section(values),
         )
 
 
@@ -182,6 +184,7 @@ def submit_setup(
             default_priority=form.default_priority,
             companies=form.companies,
             request_channels=form.request_channels,
+            automations=form.automations,
         )
     runtime.directory.forget_staff(organization)
     ack()

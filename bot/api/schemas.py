@@ -260,3 +260,25 @@ class CommentList(BaseModel):
 
 class AttachmentList(BaseModel):
     items: list[TicketAttachmentPublic]
+
+
+class OrganizationSettings(BaseModel):
+    """The organization's time zone and the knobs of its automations. A number may be
+    fractional; 0 or null turns the automation off."""
+
+    timezone: str = Field(description="IANA time zone: where days and months begin.")
+    auto_close_days: float | None = Field(
+        description="A resolved ticket closes after this many days without a reply."
+    )
+    pending_reminder_business_days: float | None = Field(
+        description="A pending ticket reminds its requester after this many business days."
+    )
+    pending_reminders_before_resolve: int | None = Field(
+        description="After this many reminders without a reply, the ticket is resolved."
+    )
+    csat_enabled: bool = Field(description="Ask the requester how we did when resolved.")
+    csat_sample_percent: float | None = Field(description="Share of resolved tickets asked.")
+    csat_cooldown_hours: float | None = Field(
+        description="At most one survey per requester in this many hours."
+    )
+    digest_time: str | None = Field(description="Daily digest time of day, HH:MM (24-hour).")
