@@ -282,3 +282,18 @@ class OrganizationSettings(BaseModel):
         description="At most one survey per requester in this many hours."
     )
     digest_time: str | None = Field(description="Daily digest time of day, HH:MM (24-hour).")
+
+
+class OrganizationSettingsUpdate(BaseModel):
+    """Any of the settings; those not named are kept. 0 or null turns an automation off."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Paris"])
+    auto_close_days: float | None = Field(default=None, ge=0, le=365)
+    pending_reminder_business_days: float | None = Field(default=None, ge=0, le=365)
+    pending_reminders_before_resolve: int | None = Field(default=None, ge=0, le=20)
+    csat_enabled: bool | None = None
+    csat_sample_percent: float | None = Field(default=None, ge=0, le=100)
+    csat_cooldown_hours: float | None = Field(default=None, ge=0, le=24 * 365)
+    digest_time: str | None = Field(default=None, pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")

@@ -124,8 +124,11 @@ def ticket_changed(
     actor: Member | None,
     actor_name: str,
     changes: Sequence[Change],
+    tell_requester: bool = True,
 ) -> None:
-    """Update the card in place and add one line per change in its thread."""
+    """Update the card in place and add one line per change in its thread. The requester
+    hears of a status change unless they made it, or the caller tells them in its own
+    words (`tell_requester` False)."""
     if not changes:
         return
     refresh_card(session, organization=organization, ticket=ticket)
@@ -144,7 +147,7 @@ def ticket_changed(
         )
     actor_id = actor.id if actor else None
     for change in changes:
-        if change.field == "status" and ticket.requester_id != actor_id:
+        if change.field == "status" and tell_requester and ticket.requester_id != actor_id:
             text = _status_notice(ticket, change, _who(session, actor_id, actor_name))
             if text:
                 requester_notice(session, organization=organization, ticket=ticket, text=text)
@@ -329,6 +332,13 @@ def requester_reply_text(author: str, content: str) -> str:
     return truncate(
         f":speech_balloon: *{author}* (requester) replied:\n{content}", MESSAGE_TEXT_MAX
     )
+
+
+def staff_thread_note(
+    session: Session, *, organization: Organization, ticket: Ticket, text: str
+) -> int:
+    """A line from Ticketbot in the card's thread (staff only; `text` already escaped)."""
+    return _to_staff_thread(session, organization, ticket, truncate(text, MESSAGE_TEXT_MAX))
 
 
 def _to_staff_thread(
