@@ -43,6 +43,7 @@ FIELD_TO_BLOCK = {
     "companies": Block.COMPANIES,
     "name": Block.COMPANIES,
     "email": Block.COMPANIES,
+    "csat_comment": Block.CSAT_COMMENT,
     # The automations' blocks are named after their settings.
     **{block.value: block for block in AUTOMATION_BLOCKS},
 }

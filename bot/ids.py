@@ -22,6 +22,7 @@ class Callback(StrEnum):
     INTERNAL_NOTE_MODAL = "internal_note_modal"
     REPLY_MODAL = "reply_to_requester_modal"
     SETUP_MODAL = "setup_modal"
+    CSAT_COMMENT_MODAL = "csat_comment_modal"
 
 
 class Action(StrEnum):
@@ -37,6 +38,10 @@ class Action(StrEnum):
     # On the offer Ticketbot makes for a DM outside any ticket thread.
     OFFER_NEW_TICKET = "offer_new_ticket"
     OFFER_ADD_TO_TICKET = "offer_add_to_ticket"
+    # The satisfaction survey in the requester's DM thread (value: the ticket id).
+    CSAT_GOOD = "csat_good"
+    CSAT_BAD = "csat_bad"
+    CSAT_COMMENT = "csat_comment"
     # App Home links to cards.
     OPEN_CARD = "home_open_card"
 
@@ -67,6 +72,8 @@ class Block(StrEnum):
     CSAT_SAMPLE_PERCENT = "csat_sample_percent"
     CSAT_COOLDOWN_HOURS = "csat_cooldown_hours"
     DIGEST_TIME = "digest_time"
+    # The satisfaction comment modal.
+    CSAT_COMMENT = "csat_comment"
     # The card's actions block is "ticket_actions:<ticket id>" so an action knows its ticket.
     CARD_ACTIONS = "ticket_actions"
 

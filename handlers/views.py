@@ -12,6 +12,7 @@ from bot.blocks.conversation import ticket_id_from_metadata
 from bot.blocks.setup import CompanyLine, parse_company_lines, read_automation_section
 from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.core.text import from_slack
+from bot.flows import csat as csat_flows
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
 from bot.ids import Block, Callback, Field
@@ -190,8 +191,26 @@ def submit_setup(
     ack()
 
 
+def submit_survey_comment(
+    ack: Ack, view: dict[str, Any], runtime: Runtime, organization: Organization, member: Member
+) -> None:
+    """The requester's comment on the satisfaction survey."""
+    values = (view.get("state") or {}).get("values") or {}
+    text = ((values.get(Block.CSAT_COMMENT) or {}).get(Field.VALUE) or {}).get("value")
+    with runtime.db.session() as session:
+        csat_flows.comment(
+            session,
+            organization=organization,
+            member=member,
+            ticket_id=int(_metadata(view).get("ticket_id") or 0),
+            text=from_slack(text),
+        )
+    ack()
+
+
 def register(app: App) -> None:
     app.view(Callback.NEW_TICKET_MODAL)(submit_new_ticket)
     app.view(Callback.INTERNAL_NOTE_MODAL)(submit_comment)
     app.view(Callback.REPLY_MODAL)(submit_comment)
     app.view(Callback.SETUP_MODAL)(submit_setup)
+    app.view(Callback.CSAT_COMMENT_MODAL)(submit_survey_comment)

@@ -22,6 +22,13 @@ def test_demo_runs_end_to_end(capsys, tmp_path):
     assert "Ticket #1 received" in alice
     assert "I renewed your VPN certificate" in alice
     assert "is resolved" in alice
+    # The satisfaction survey: asked of Alice, answered, shown to the staff.
+    assert "How did we do? Ticket #1 is resolved" in alice
+    assert "You answered Good. Thank you!" in alice
+    assert "[Good] [Bad] [Add a comment]" in alice
+    assert "@Alice rated the support Good." in staff
+    assert "Fixed within the hour, thanks Tom." in staff
+    assert "Satisfaction: Good" in staff
     assert "certificate expired yesterday" not in alice  # the internal note stays internal
     assert "Ticket #2 received" in bob and "Filed as ticket #2" in bob
     assert "0 Slack messages failed to deliver" in out

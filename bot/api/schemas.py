@@ -297,3 +297,9 @@ class OrganizationSettingsUpdate(BaseModel):
     csat_sample_percent: float | None = Field(default=None, ge=0, le=100)
     csat_cooldown_hours: float | None = Field(default=None, ge=0, le=24 * 365)
     digest_time: str | None = Field(default=None, pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")
+
+
+class CsatReport(BaseModel):
+    good: int
+    bad: int
+    score_percent: float | None = Field(description="Good answers as a share of all, in %.")

@@ -65,6 +65,8 @@ class TicketView:
     company_id: int | None = None
     # The organization's client companies (id, name), offered on the card's company menu.
     company_options: tuple[tuple[int, str], ...] = ()
+    # The requester's answer to the satisfaction survey ("Good", "Bad"), if any.
+    satisfaction: str | None = None
 
 
 def _plain(text: str, limit: int | None = None) -> dict[str, Any]:
@@ -150,6 +152,8 @@ def ticket_card(ticket: TicketView, *, now: datetime) -> list[dict[str, Any]]:
     context = ["Opened just now" if opened == "just now" else f"Opened {opened} ago"]
     if ticket.source_permalink:
         context.append(f"<{ticket.source_permalink}|Original message>")
+    if ticket.satisfaction:
+        context.append(f"Satisfaction: {ticket.satisfaction}")
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]}
     )

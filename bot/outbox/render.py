@@ -6,10 +6,12 @@ the /ticket views.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.blocks.csat import RATING_LABELS
 from bot.blocks.tickets import (
     PersonView,
     TicketView,
@@ -19,6 +21,7 @@ from bot.blocks.tickets import (
     ticket_fallback_text,
 )
 from bot.outbox.rows import RENDER, Rendered
+from bot.services import csat
 from bot.services import organizations as orgs
 from models import (
     ClientCompany,
@@ -29,6 +32,7 @@ from models import (
     Ticket,
     TicketPriority,
     TicketStatus,
+    saved_id,
     utcnow,
 )
 
@@ -81,6 +85,9 @@ def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
         source_permalink=_source_permalink(session, ticket),
         with_company_options=True,
     )
+    rating = csat.rating_of(session, ticket_id=saved_id(ticket))
+    if rating is not None:
+        view = replace(view, satisfaction=RATING_LABELS[rating])
     return {"text": ticket_fallback_text(view), "blocks": ticket_card(view, now=utcnow())}
 
 

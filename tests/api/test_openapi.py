@@ -35,6 +35,7 @@ OPERATIONS = {
     ): "download_attachment_content",
     ("/api/settings", "get"): "get_settings",
     ("/api/settings", "patch"): "update_settings",
+    ("/api/reports/csat", "get"): "csat_report",
 }
 
 

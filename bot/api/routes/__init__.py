@@ -4,7 +4,7 @@ around a service or flow call, answer with the model's Public shape."""
 from fastapi import APIRouter
 
 from bot.api.deps import api_router
-from bot.api.routes import attachments, comments, settings, tickets
+from bot.api.routes import attachments, comments, reports, settings, tickets
 from bot.core.settings import Settings
 
 
@@ -15,4 +15,5 @@ def create_api_router(config: Settings) -> APIRouter:
     router.include_router(comments.router)
     router.include_router(attachments.build_router(config.max_attachment_bytes))
     router.include_router(settings.router)
+    router.include_router(reports.router)
     return router
