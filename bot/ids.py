@@ -42,6 +42,8 @@ class Action(StrEnum):
     CSAT_GOOD = "csat_good"
     CSAT_BAD = "csat_bad"
     CSAT_COMMENT = "csat_comment"
+    # App Home: the notification switches (checkboxes).
+    NOTIFICATIONS = "home_notifications"
     # App Home links to cards.
     OPEN_CARD = "home_open_card"
 

@@ -15,6 +15,7 @@ from bot.core.errors import NotFound, PermissionDenied
 from bot.flows import conversation
 from bot.flows import csat as csat_flows
 from bot.flows import tickets as ticket_flows
+from bot.flows import views as ticket_views
 from bot.flows.reactions import fetch_message
 from bot.ids import Action
 from bot.outbox.render import ticket_view
@@ -215,6 +216,18 @@ def open_survey_comment(
     client.views_open(trigger_id=body["trigger_id"], view=modal)
 
 
+def switch_notifications(
+    ack: Ack, action: dict[str, Any], runtime: Runtime, member: Member, actor: Actor
+) -> None:
+    """The App Home's notification checkboxes: the ticked kinds are on, the others off."""
+    ack()
+    enabled = [o.get("value", "") for o in action.get("selected_options") or []]
+    with runtime.db.session() as session:
+        ticket_views.save_notifications(
+            session, member=member, is_staff=actor.is_staff, enabled=enabled
+        )
+
+
 def acknowledge_link(ack: Ack) -> None:
     """Link buttons (App Home's "Open card") also send an action; nothing to do."""
     ack()
@@ -237,3 +250,4 @@ def register(app: App) -> None:
     app.action(Action.CSAT_GOOD)(answer_survey)
     app.action(Action.CSAT_BAD)(answer_survey)
     app.action(Action.CSAT_COMMENT)(open_survey_comment)
+    app.action(Action.NOTIFICATIONS)(switch_notifications)

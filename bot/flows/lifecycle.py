@@ -14,7 +14,7 @@ from bot.services import lifecycle
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
 from bot.services.automation_settings import LifecycleSettings, lifecycle_settings
-from models import Organization, Ticket, TicketStatus, saved_id
+from models import Notice, Organization, Ticket, TicketStatus, saved_id
 
 AUTOMATION = Actor.integration("Ticketbot")
 
@@ -42,16 +42,17 @@ def auto_close(
         return False
     _set_status(session, organization, current, TicketStatus.CLOSED, tell_requester=False)
     assert settings.auto_close_days
-    messages.requester_notice(
-        session,
-        organization=organization,
-        ticket=current,
-        text=(
-            f":lock: Ticket #{current.ticket_number} is now closed: there was no reply for "
-            f"{_days(settings.auto_close_days)} after it was resolved. If you still need "
-            "help, reply here and a new ticket will be opened."
-        ),
-    )
+    if messages.wants(session, current.requester_id, Notice.STATUS_CHANGE):
+        messages.requester_notice(
+            session,
+            organization=organization,
+            ticket=current,
+            text=(
+                f":lock: Ticket #{current.ticket_number} is now closed: there was no reply for "
+                f"{_days(settings.auto_close_days)} after it was resolved. If you still need "
+                "help, reply here and a new ticket will be opened."
+            ),
+        )
     return True
 
 
@@ -97,15 +98,16 @@ def pending_step(
             f"{reminders} reminder{'s' if reminders != 1 else ''}."
         ),
     )
-    messages.requester_notice(
-        session,
-        organization=organization,
-        ticket=current,
-        text=(
-            f":white_check_mark: Ticket #{number} is resolved, as we did not hear back from "
-            "you. If you still need help, reply here and it reopens."
-        ),
-    )
+    if messages.wants(session, current.requester_id, Notice.STATUS_CHANGE):
+        messages.requester_notice(
+            session,
+            organization=organization,
+            ticket=current,
+            text=(
+                f":white_check_mark: Ticket #{number} is resolved, as we did not hear back "
+                "from you. If you still need help, reply here and it reopens."
+            ),
+        )
     return True
 
 

@@ -18,6 +18,7 @@ from bot.blocks.tickets import (
 )
 from bot.outbox.render import ticket_view
 from bot.outbox.rows import RECORD_COMMENT, RENDER, STAFF_CHANNEL, Lane, Rendered, enqueue
+from bot.services import preferences
 from bot.services.tickets import Change
 from models import (
     AuthorType,
@@ -25,6 +26,7 @@ from models import (
     CommentType,
     Member,
     MessageRole,
+    Notice,
     Organization,
     OutboxMessage,
     OutboxStatus,
@@ -147,7 +149,12 @@ def ticket_changed(
         )
     actor_id = actor.id if actor else None
     for change in changes:
-        if change.field == "status" and tell_requester and ticket.requester_id != actor_id:
+        if (
+            change.field == "status"
+            and tell_requester
+            and ticket.requester_id != actor_id
+            and wants(session, ticket.requester_id, Notice.STATUS_CHANGE)
+        ):
             text = _status_notice(ticket, change, _who(session, actor_id, actor_name))
             if text:
                 requester_notice(session, organization=organization, ticket=ticket, text=text)
@@ -157,7 +164,11 @@ def ticket_changed(
             and change.new != actor_id
         ):
             assignee = session.get(Member, change.new)
-            if assignee is not None and assignee.slack_user_id:
+            if (
+                assignee is not None
+                and assignee.slack_user_id
+                and wants(session, assignee.id, Notice.ASSIGNMENT)
+            ):
                 _direct_message(
                     session,
                     organization,
@@ -169,6 +180,11 @@ def ticket_changed(
 
 
 REOPENED_FROM = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def wants(session: Session, member_id: int | None, notice: Notice) -> bool:
+    """Whether the member gets DMs of this kind (their App Home switches)."""
+    return member_id is not None and notice not in preferences.muted(session, member_id=member_id)
 
 
 def _who(session: Session, member_id: int | None, name: str) -> str:
@@ -316,7 +332,12 @@ def comment_added(
         session, organization, ticket, requester_reply_text(author, content), mirrors=comment
     )
     assignee = session.get(Member, ticket.assigned_staff_id) if ticket.assigned_staff_id else None
-    if assignee is not None and assignee.slack_user_id and assignee.id != comment.author_id:
+    if (
+        assignee is not None
+        and assignee.slack_user_id
+        and assignee.id != comment.author_id
+        and wants(session, assignee.id, Notice.REQUESTER_REPLY)
+    ):
         _direct_message(
             session,
             organization,

@@ -233,6 +233,7 @@ def test_requester_hears_about_status_changes_but_not_twice(ticket: World):
         ":hourglass_flowing_sand: Ticket #1 is waiting for you: please reply in this thread "
         "with what the IT team asked for.",
         ":white_check_mark: Ticket #1 is resolved. If it isn't fixed, reply here and it reopens.",
+        "How did we do? Ticket #1 is resolved: tell us how it went.",  # the survey
         ":lock: Ticket #1 is closed.",
         ":arrows_counterclockwise: Ticket #1 was reopened.",
     ]
