@@ -11,6 +11,7 @@ from sqlalchemy import delete
 from sqlmodel import col
 
 from bot.core.db import Database
+from bot.flows import digest as digest_flows
 from bot.flows import lifecycle as lifecycle_flows
 from bot.services import lifecycle
 from bot.services import organizations as orgs
@@ -104,6 +105,19 @@ def run_lifecycle(db: Database, now: datetime | None = None) -> int:
     return acted
 
 
+def send_digests(db: Database, now: datetime | None = None) -> int:
+    """Daily digests due now (each person's time zone, the staff channel's in the
+    organization's); returns how many were sent. Safe to run in several processes."""
+    now = now or utcnow()
+    sent = 0
+    for organization_id in _organization_ids(db):
+        with db.session() as session:
+            organization = session.get(Organization, organization_id)
+            assert organization is not None
+            sent += digest_flows.send_digests(session, organization=organization, now=now)
+    return sent
+
+
 def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
     def every(job: Callable[..., Any], job_id: str, *args: Any, **interval: Any) -> None:
         # Stable ids replace a job registered before; a late run is run once, not many times.
@@ -128,5 +142,6 @@ def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
         next_run_time=utcnow() + timedelta(seconds=30),
     )
     every(run_lifecycle, "lifecycle", runtime.db, minutes=1)
+    every(send_digests, "digests", runtime.db, minutes=1)
     # The worker also wakes on every commit; this catches rows whose backoff has passed.
     every(runtime.delivery.wake, "outbox_wake", seconds=5)

@@ -8,7 +8,7 @@ the instant they check.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -167,11 +167,8 @@ def pending_steps(
     reminders without a reply, the ticket is resolved N business days after the last.
     Only the latest step due is returned for a ticket (a job that did not run for a
     while does not send a burst of reminders)."""
-    every = settings.pending_reminder_business_days
-    if not every:
+    if not settings.pending_reminder_business_days:
         return []
-    reminders = settings.pending_reminders_before_resolve or 0
-    zone = settings.zone
     steps: list[PendingStep] = []
     pending = session.exec(
         select(Ticket)
@@ -181,21 +178,52 @@ def pending_steps(
     for ticket in pending:
         since = pending_since(session, ticket=ticket)
         due: PendingStep | None = None
-        step = 1
-        at = add_business_days(since, every, zone, is_business_day=is_business_day)
-        while at <= now:
-            resolve = bool(reminders) and step > reminders
-            due = PendingStep(ticket, since, None if resolve else step, at)
-            if resolve:
+        for step in _schedule(ticket, since, settings, is_business_day):
+            if step.due_at > now:
                 break
-            step += 1
-            at = add_business_days(at, every, zone, is_business_day=is_business_day)
+            due = step
         done = due is not None and is_done(
             session, organization=organization, kind=PENDING, key=due.key
         )
         if due is not None and not done:
             steps.append(due)
     return steps
+
+
+def _schedule(
+    ticket: Ticket, since: datetime, settings: LifecycleSettings, is_business_day: BusinessDay
+) -> Iterator[PendingStep]:
+    """The reminders of a pending period, then its resolution (if a count is set)."""
+    every = settings.pending_reminder_business_days
+    if not every:
+        return
+    reminders = settings.pending_reminders_before_resolve or 0
+    at, step = since, 1
+    while True:
+        at = add_business_days(at, every, settings.zone, is_business_day=is_business_day)
+        if reminders and step > reminders:
+            yield PendingStep(ticket, since, None, at)
+            return
+        yield PendingStep(ticket, since, step, at)
+        step += 1
+
+
+def next_pending_step(
+    session: Session,
+    *,
+    ticket: Ticket,
+    settings: LifecycleSettings,
+    after: datetime,
+    is_business_day: BusinessDay = weekdays,
+) -> PendingStep | None:
+    """The first reminder or resolution of a pending ticket due after `after`."""
+    if ticket.status != TicketStatus.PENDING:
+        return None
+    since = pending_since(session, ticket=ticket)
+    for step in _schedule(ticket, since, settings, is_business_day):
+        if step.due_at > after:
+            return step
+    return None
 
 
 def is_done(session: Session, *, organization: Organization, kind: str, key: str) -> bool:
