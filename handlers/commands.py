@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.blocks.setup import setup_modal
 from bot.blocks.text import escape
 from bot.blocks.tickets import ModalPrefill, usage_text
+from bot.flows import reports as report_flows
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
 from bot.flows import views as ticket_views
@@ -52,6 +53,8 @@ def parse_ticket_command(text: str | None) -> ParsedCommand:
     word = first.lower()
     if word in ("help", "mine", "setup") and not rest:
         return ParsedCommand(word)
+    if word == "report":
+        return ParsedCommand("report", title=rest)
     digits = first.removeprefix("#")
     if not rest and digits.isdigit() and len(digits) <= MAX_TICKET_NUMBER_DIGITS:
         return ParsedCommand("show", number=int(digits))
@@ -77,11 +80,24 @@ def ticket_command(
     elif parsed.kind == "setup":
         ack()
         open_setup_modal(client, runtime, organization, member, command)
+    elif parsed.kind == "report":
+        ack(response_type="ephemeral", text=_request_report(runtime, organization, actor, parsed))
     elif parsed.kind in ("mine", "show"):
         text, blocks = _ticket_list(runtime, organization, actor, parsed)
         ack(response_type="ephemeral", text=text, blocks=blocks)
     else:
         ack(**_open_form(client, runtime, organization, member, actor, parsed, command))
+
+
+def _request_report(
+    runtime: Runtime, organization: Organization, actor: Actor, parsed: ParsedCommand
+) -> str:
+    """`/ticket report [YYYY-MM] [client]`: the report goes to the asker's DM."""
+    with runtime.db.session() as session:
+        month = report_flows.request_report(
+            session, organization=organization, actor=actor, text=parsed.title
+        )
+    return f"Your report for {month} is on its way to your direct messages with Ticketbot."
 
 
 def _ticket_list(

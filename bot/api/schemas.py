@@ -303,3 +303,18 @@ class CsatReport(BaseModel):
     good: int
     bad: int
     score_percent: float | None = Field(description="Good answers as a share of all, in %.")
+
+
+class WeekCountBody(BaseModel):
+    week_start: str = Field(description="First day of the week inside the month (YYYY-MM-DD).")
+    opened: int
+    resolved: int
+
+
+class MonthlyReportBody(BaseModel):
+    month: str
+    timezone: str
+    client_company_id: int | None
+    client_company: str | None
+    weeks: list[WeekCountBody]
+    csat: CsatReport

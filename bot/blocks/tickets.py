@@ -417,6 +417,7 @@ USAGE = (
     "• `/ticket new &lt;title&gt;` — the same, for a one-word title\n"
     "• `/ticket mine` — the tickets you asked for\n"
     "• `/ticket 42` — show ticket #42\n"
+    "• `/ticket report [YYYY-MM] [client]` — the monthly report in your DM (IT team)\n"
     "• `/ticket help` — this message\n"
     "You can also use the *Create ticket* shortcut on any message, "
     "or react to a message with :ticket:."

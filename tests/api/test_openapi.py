@@ -36,6 +36,7 @@ OPERATIONS = {
     ("/api/settings", "get"): "get_settings",
     ("/api/settings", "patch"): "update_settings",
     ("/api/reports/csat", "get"): "csat_report",
+    ("/api/reports/monthly", "get"): "monthly_report",
 }
 
 
