@@ -10,7 +10,7 @@ from sqlmodel import Session
 from bot.blocks.csat import RATING_LABELS, survey_blocks, survey_text
 from bot.blocks.text import escape
 from bot.outbox import messages
-from bot.outbox.rows import Lane, enqueue
+from bot.outbox.rows import Lane, enqueue, person
 from bot.services import csat
 from bot.services.actors import Actor
 from bot.services.automation_settings import lifecycle_settings
@@ -86,7 +86,7 @@ def answer(
     if not given.changed or ticket is None:
         return given
     label = RATING_LABELS[rating]
-    who = f"<@{member.slack_user_id}>" if member.slack_user_id else escape(member.name)
+    who = person(saved_id(member))
     if channel and ts:
         until = (given.response.asked_at + csat.ANSWER_WINDOW).date()
         enqueue(
@@ -108,7 +108,9 @@ def answer(
         line = f":bar_chart: {who} rated the support *{label}*."
     else:
         line = f":bar_chart: {who} changed their rating to *{label}*."
-    messages.staff_thread_note(session, organization=organization, ticket=ticket, text=line)
+    messages.staff_thread_note(
+        session, organization=organization, ticket=ticket, text=line, names=[saved_id(member)]
+    )
     messages.refresh_card(session, organization=organization, ticket=ticket)
     return given
 
@@ -134,12 +136,13 @@ def comment(
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
         return
-    who = f"<@{member.slack_user_id}>" if member.slack_user_id else escape(member.name)
+    who = person(saved_id(member))
     messages.staff_thread_note(
         session,
         organization=organization,
         ticket=ticket,
         text=f":speech_balloon: {who} commented on the support:\n{escape(response.comment or '')}",
+        names=[saved_id(member)],
     )
     messages.requester_notice(
         session,

@@ -104,8 +104,8 @@ def test_a_technician_switches_off_assignment_and_reply_dms(ticket: World):
     press_card(world, world.tech2, Action.ASSIGNEE, selected_user=world.tech)
     alice_replies(world, "Hello?")
     texts = dm_texts(world, world.tech)
-    assert sum("assigned you ticket #1" in t for t in texts) == 1
-    assert sum("replied on ticket #1" in t for t in texts) == 1
+    assert sum("assigned you" in t for t in texts) == 1
+    assert sum(" replied on " in t for t in texts) == 1
 
 
 def test_the_actor_is_never_told_of_their_own_change(ticket: World):
