@@ -22,6 +22,7 @@ from bot.outbox.render import ticket_view
 from bot.runtime import Runtime
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
+from handlers.commands import open_setup_modal
 from handlers.common import open_ticket_modal, source_prefill
 from models import CsatRating, Member, Organization, saved_id
 
@@ -186,6 +187,20 @@ def requester_verdict(
     respond(text=text, replace_original=True)
 
 
+def open_setup(
+    ack: Ack,
+    body: dict[str, Any],
+    client: Any,
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+) -> None:
+    """ "Set up Ticketbot" (the welcome DM, an admin's App Home): the `/ticket setup` form."""
+    ack()
+    who = {"user_id": (body.get("user") or {}).get("id"), "trigger_id": body["trigger_id"]}
+    open_setup_modal(client, runtime, organization, member, who)
+
+
 def _survey_ticket_id(action: dict[str, Any]) -> int:
     value = action.get("value") or ""
     if not value.isdigit():
@@ -269,6 +284,7 @@ def register(app: App) -> None:
     app.action(Action.OFFER_NEW_TICKET)(offer_new_ticket)
     app.action(ADD_TO_TICKET)(offer_add_to_ticket)
     app.action(OPEN_CARD)(acknowledge_link)
+    app.action(Action.OPEN_SETUP)(open_setup)
     for action_id in (Action.REQUESTER_FIXED, Action.REQUESTER_STILL_BROKEN):
         app.action(action_id)(requester_verdict)
     app.action(Action.CSAT_GOOD)(answer_survey)

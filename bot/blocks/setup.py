@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.blocks.tickets import priority_options
 from bot.core.errors import InvalidInput
-from bot.ids import Block, Callback, Field
+from bot.ids import Action, Block, Callback, Field
 from bot.services.automation_settings import LifecycleSettings
 from models import TicketPriority
 
@@ -273,3 +273,34 @@ def read_automation_section(values: dict[str, Any]) -> dict[str, Any]:
     if read[Block.TIMEZONE.value] is None:
         read[Block.TIMEZONE.value] = "UTC"
     return read
+
+
+def setup_button() -> dict[str, Any]:
+    """An actions block with the "Set up Ticketbot" button (opens `/ticket setup`)."""
+    return {
+        "type": "actions",
+        "block_id": "setup_actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": Action.OPEN_SETUP,
+                "text": {"type": "plain_text", "text": "Set up Ticketbot", "emoji": True},
+                "style": "primary",
+            }
+        ],
+    }
+
+
+WELCOME = (
+    ":wave: *Thanks for installing Ticketbot!* One step before your team can use it: choose "
+    "the staff channel where ticket cards go (and, if you like, categories and client "
+    "companies). Until then tickets are kept and requesters are told they are waiting."
+)
+
+
+def welcome_blocks() -> list[dict[str, Any]]:
+    """The DM to whoever installed the app."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": WELCOME}},
+        setup_button(),
+    ]
