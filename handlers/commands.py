@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.error import URLError
@@ -14,6 +15,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.blocks.setup import setup_modal
 from bot.blocks.text import escape
 from bot.blocks.tickets import ModalPrefill, usage_text
+from bot.flows import reports as report_flows
 from bot.flows import search as search_flows
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
@@ -21,6 +23,7 @@ from bot.flows import views as ticket_views
 from bot.ids import Command
 from bot.runtime import Runtime
 from bot.services.actors import Actor
+from bot.services.automation_settings import lifecycle_settings
 from bot.slack.people import is_workspace_admin
 from handlers import timers
 from handlers.common import open_ticket_modal
@@ -44,8 +47,6 @@ class ParsedCommand:
 # Sub-commands that stand alone, and those that take arguments (DESIGN §9 to §11).
 ALONE = ("help", "mine", "setup")
 WITH_ARGUMENTS = ("time", "find", "view", "report")
-# Sub-commands of the design not built yet: the usage text lists what exists.
-NOT_AVAILABLE_YET = ("report",)
 
 
 def parse_ticket_command(text: str | None) -> ParsedCommand:
@@ -78,18 +79,15 @@ def ticket_command(
     actor: Actor,
 ) -> None:
     parsed = parse_ticket_command(command.get("text"))
-    if parsed.kind == "help" or parsed.kind in NOT_AVAILABLE_YET:
-        ack(response_type="ephemeral", text=usage_text(unknown=parsed.word or None))
-    elif parsed.kind == "setup":
+    if parsed.kind == "setup":
         ack()
         open_setup_modal(client, runtime, organization, member, command)
-    elif parsed.kind == "time":
-        ack(**_time_answer(runtime, organization, member, actor, parsed))
     elif parsed.kind in ("find", "view"):
         ack()
         respond(**search_answer(runtime, organization, member, actor, parsed))
-    elif parsed.kind in ("mine", "show"):
-        ack(**_ticket_list_answer(runtime, organization, actor, parsed))
+    elif parsed.kind in ANSWERED_IN_THE_ACK:
+        answer = ANSWERED_IN_THE_ACK[parsed.kind]
+        ack(**answer(runtime, organization, member, actor, parsed))
     else:
         ack(**_open_form(client, runtime, organization, member, actor, parsed, command))
 
@@ -128,10 +126,49 @@ def _time_answer(
 
 
 def _ticket_list_answer(
-    runtime: Runtime, organization: Organization, viewer: Actor, parsed: ParsedCommand
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    actor: Actor,
+    parsed: ParsedCommand,
 ) -> dict[str, Any]:
-    text, blocks = _ticket_list(runtime, organization, viewer, parsed)
+    """`/ticket mine`, `/ticket 42`."""
+    text, blocks = _ticket_list(runtime, organization, actor, parsed)
     return {"response_type": "ephemeral", "text": text, "blocks": blocks}
+
+
+def _help_answer(
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    actor: Actor,
+    parsed: ParsedCommand,
+) -> dict[str, Any]:
+    """`/ticket help`."""
+    return {"response_type": "ephemeral", "text": usage_text(unknown=parsed.word or None)}
+
+
+def _report_answer(
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    actor: Actor,
+    parsed: ParsedCommand,
+) -> dict[str, Any]:
+    """`/ticket report [YYYY-MM] [client]`."""
+    text = _request_report(runtime, organization, actor, parsed)
+    return {"response_type": "ephemeral", "text": text}
+
+
+def _request_report(
+    runtime: Runtime, organization: Organization, actor: Actor, parsed: ParsedCommand
+) -> str:
+    """`/ticket report [YYYY-MM] [client]`: the report goes to the asker's DM."""
+    with runtime.db.session() as session:
+        month = report_flows.request_report(
+            session, organization=organization, actor=actor, text=parsed.rest
+        )
+    return f"Your report for {month} is on its way to your direct messages with Ticketbot."
 
 
 def _ticket_list(
@@ -257,8 +294,20 @@ def open_setup_modal(
         companies=companies,
         request_channels=organization.settings.get("request_channels") or [],
         sla=sla,
+        automations=lifecycle_settings(organization),
     )
     client.views_open(trigger_id=command["trigger_id"], view=view)
+
+
+# Sub-commands answered in the command's own reply (the others open a modal or answer
+# through response_url).
+ANSWERED_IN_THE_ACK: dict[str, Callable[..., dict[str, Any]]] = {
+    "help": _help_answer,
+    "mine": _ticket_list_answer,
+    "show": _ticket_list_answer,
+    "time": _time_answer,
+    "report": _report_answer,
+}
 
 
 def register(app: App) -> None:

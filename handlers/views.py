@@ -12,10 +12,17 @@ from sqlmodel import Session
 
 from bot.blocks.conversation import ticket_id_from_metadata
 from bot.blocks.search import view_saved_modal
-from bot.blocks.setup import CompanyLine, SlaPicks, parse_company_lines, read_sla_picks
+from bot.blocks.setup import (
+    CompanyLine,
+    SlaPicks,
+    parse_company_lines,
+    read_automation_section,
+    read_sla_picks,
+)
 from bot.core.errors import InvalidInput
 from bot.core.text import from_slack
 from bot.flows import conversation
+from bot.flows import csat as csat_flows
 from bot.flows import search as search_flows
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
@@ -175,6 +182,7 @@ class SetupForm(BaseModel):
     companies: list[CompanyLine] = []
     request_channels: list[str] = []
     sla_picks: SlaPicks | None = None
+    automations: dict[str, Any] = {}
 
     @classmethod
     def from_view(cls, view: dict[str, Any]) -> SetupForm:
@@ -196,6 +204,7 @@ class SetupForm(BaseModel):
             companies=companies,
             request_channels=element(Block.REQUEST_CHANNELS).get("selected_conversations") or [],
             sla_picks=read_sla_picks(values),
+            automations=read_automation_section(values),
         )
 
 
@@ -216,6 +225,7 @@ def submit_setup(
             companies=form.companies,
             request_channels=form.request_channels,
             sla_picks=form.sla_picks,
+            automations=form.automations,
             saved_by=stored or member,
         )
     runtime.directory.forget_staff(organization)
@@ -247,9 +257,27 @@ def submit_saved_view(
     ack(response_action="update", view=view_saved_modal(saved_name))
 
 
+def submit_survey_comment(
+    ack: Ack, view: dict[str, Any], runtime: Runtime, organization: Organization, member: Member
+) -> None:
+    """The requester's comment on the satisfaction survey."""
+    values = (view.get("state") or {}).get("values") or {}
+    text = ((values.get(Block.CSAT_COMMENT) or {}).get(Field.VALUE) or {}).get("value")
+    with runtime.db.session() as session:
+        csat_flows.comment(
+            session,
+            organization=organization,
+            member=member,
+            ticket_id=int(_metadata(view).get("ticket_id") or 0),
+            text=from_slack(text),
+        )
+    ack()
+
+
 def register(app: App) -> None:
     app.view(Callback.SAVE_VIEW_MODAL)(submit_saved_view)
     app.view(Callback.NEW_TICKET_MODAL)(submit_new_ticket)
     app.view(Callback.INTERNAL_NOTE_MODAL)(submit_comment)
     app.view(Callback.REPLY_MODAL)(submit_comment)
     app.view(Callback.SETUP_MODAL)(submit_setup)
+    app.view(Callback.CSAT_COMMENT_MODAL)(submit_survey_comment)

@@ -18,6 +18,13 @@ from models.base import (
     utcnow,
 )
 from models.comment import TicketComment
+from models.lifecycle import (
+    AutomationRun,
+    CsatRating,
+    CsatResponse,
+    Notice,
+    NotificationPreference,
+)
 from models.organization import ClientCompany, Member, Organization
 from models.sla import (
     BusinessCalendar,
@@ -46,14 +53,19 @@ metadata = SQLModel.metadata
 __all__ = [
     "DEFAULT_CATEGORIES",
     "AuthorType",
+    "AutomationRun",
     "BusinessCalendar",
     "ClientCompany",
     "ClockStatus",
     "CommentType",
+    "CsatRating",
+    "CsatResponse",
     "IcalToken",
     "Member",
     "MemberRole",
     "MessageRole",
+    "Notice",
+    "NotificationPreference",
     "Organization",
     "OutboxMessage",
     "OutboxStatus",

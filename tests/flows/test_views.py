@@ -111,6 +111,8 @@ def test_staff_app_home_asks_the_same_few_statements_for_a_full_page(db: Databas
     # three lists, their people, their companies, card links; the running timer, today's
     # time; the saved views and the counts of all views (one statement)
     assert many == few <= 10
+    # three lists, their people, their companies, card links, the notification switches
+    assert many == few <= 7
 
 
 def test_a_requesters_list_asks_the_same_statements_for_many_tickets(db: Database):
