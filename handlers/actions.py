@@ -332,19 +332,23 @@ def ask_view_name(ack: Ack, action: dict[str, Any], body: dict[str, Any], client
     client.views_open(trigger_id=body["trigger_id"], view=save_view_modal(ref.query))
 
 
+# The card's buttons and menus that change the ticket.
+CARD_CHANGES = (
+    Action.ASSIGN_TO_ME,
+    Action.ASSIGNEE,
+    Action.STATUS,
+    Action.PRIORITY,
+    Action.CLIENT_COMPANY,
+    Action.CATEGORY,
+    Action.REOPEN,
+)
+
+
 def register(app: App) -> None:
     app.action(SEARCH_PAGE)(search_page)
     app.action(OPEN_VIEW)(open_saved_view)
     app.action(SAVE_VIEW)(ask_view_name)
-    for action_id in (
-        Action.ASSIGN_TO_ME,
-        Action.ASSIGNEE,
-        Action.STATUS,
-        Action.PRIORITY,
-        Action.CLIENT_COMPANY,
-        Action.CATEGORY,
-        Action.REOPEN,
-    ):
+    for action_id in CARD_CHANGES:
         app.action(action_id)(card_action)
     app.action(Action.CARD_MORE)(card_more)
     for action_id in (Action.REPLY_TO_REQUESTER, Action.ADD_INTERNAL_NOTE):

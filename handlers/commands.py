@@ -285,17 +285,15 @@ def open_setup_modal(
     with runtime.db.session() as session:
         setup_flow.record_slack_admin(session, member=member, slack_admin=slack_admin)
         setup_flow.ensure_can_configure(member, slack_admin=slack_admin)
-        companies = setup_flow.company_lines(session, organization)
-        sla = setup_flow.sla_choices(session, organization)
-    view = setup_modal(
-        staff_channel=runtime.directory.staff_channel(organization),
-        categories=organization.categories,
-        default_priority=organization.default_priority,
-        companies=companies,
-        request_channels=organization.settings.get("request_channels") or [],
-        sla=sla,
-        automations=lifecycle_settings(organization),
-    )
+        view = setup_modal(
+            staff_channel=runtime.directory.staff_channel(organization),
+            categories=organization.categories,
+            default_priority=organization.default_priority,
+            companies=setup_flow.company_lines(session, organization),
+            request_channels=organization.settings.get("request_channels") or [],
+            sla=setup_flow.sla_choices(session, organization),
+            automations=lifecycle_settings(organization),
+        )
     client.views_open(trigger_id=command["trigger_id"], view=view)
 
 
