@@ -7,8 +7,8 @@ Slack would send.  Self-contained: standard library and slack_sdk only, no Ticke
 
 from .blockkit import BlockKitLimits, validate_blocks, validate_view
 from .driver import DriverResponse, SlackDriver, compute_signature
+from .records import APP_ID, RecordedCall, SlackError, Team
 from .server import SlackSimulator
-from .workspace import APP_ID, RecordedCall, SlackError, Team
 
 __all__ = [
     "APP_ID",

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from . import elements
 from .blockkit import validate_view
-from .workspace import APP_ID, Channel, RecordedCall, SlackError, Team
+from .records import APP_ID, Channel, RecordedCall, SlackError, Team
 
 if TYPE_CHECKING:
     from .server import SlackSimulator

@@ -33,16 +33,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from . import webapi
 from .blockkit import load_limits, validate_blocks
+from .records import DEFAULT_BOT_SCOPES, OAuthApp, OAuthCode, RecordedCall, SlackError, Team
 from .specs import default_spec_dir, load_method_specs
-from .workspace import (
-    DEFAULT_BOT_SCOPES,
-    OAuthApp,
-    OAuthCode,
-    RecordedCall,
-    SlackError,
-    Team,
-    Workspace,
-)
+from .workspace import Workspace
 
 logger = logging.getLogger(__name__)
 

@@ -18,16 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .blockkit import validate_blocks, validate_view
+from .records import APP_ID, Channel, PendingUpload, SlackError, Team, is_thread_reply
 from .specs import MethodSpec
-from .workspace import (
-    APP_ID,
-    Channel,
-    PendingUpload,
-    SlackError,
-    Team,
-    Workspace,
-    is_thread_reply,
-)
+from .workspace import Workspace
 
 # Arguments that carry JSON documents.  They arrive as JSON-encoded strings in form bodies
 # and as real JSON values in JSON bodies; each handler parses them with its own error code.
