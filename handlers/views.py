@@ -12,18 +12,18 @@ from sqlmodel import Session
 
 from bot.blocks.conversation import ticket_id_from_metadata
 from bot.blocks.setup import CompanyLine, parse_company_lines
-from bot.core.errors import InvalidInput, NotFound, PermissionDenied
+from bot.core.errors import InvalidInput
 from bot.core.text import from_slack
+from bot.flows import conversation
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
 from bot.flows.reactions import fetch_message
 from bot.flows.tickets import source_files
 from bot.ids import Block, Callback, Field
 from bot.runtime import Runtime
-from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
 from bot.slack.dedupe import submission
-from models import CommentType, Member, Organization
+from models import Member, Organization
 from models.ticket import TicketCreate
 
 
@@ -134,38 +134,26 @@ def submit_new_ticket(
     ack()
 
 
-def _comment_form(view: dict[str, Any]) -> tuple[bool, str, int | None]:
-    """(an internal note?, the text, the ticket's id) of a note or reply modal."""
-    internal = view.get("callback_id") == Callback.INTERNAL_NOTE_MODAL
-    block = Block.NOTE if internal else Block.REPLY
-    text = (((view.get("state") or {}).get("values") or {}).get(block) or {}).get(Field.VALUE) or {}
-    return (
-        internal,
-        from_slack(text.get("value")),
-        ticket_id_from_metadata(view.get("private_metadata")),
-    )
-
-
 def submit_comment(
     ack: Ack, body: dict[str, Any], runtime: Runtime, organization: Organization, actor: Actor
 ) -> None:
-    """An internal note or a reply to the requester, from the card's modals."""
-    internal, text, ticket_id = _comment_form(body["view"])
-    if not actor.is_staff:
-        raise PermissionDenied("Only the IT team can do that.")
-    if ticket_id is None:
-        raise NotFound("I lost track of which ticket this was for; please try again.")
+    """An internal note or a reply to the requester (then, perhaps, Pending or resolved),
+    from the card's modals."""
+    view = body["view"]
+    internal = view.get("callback_id") == Callback.INTERNAL_NOTE_MODAL
+    values = (view.get("state") or {}).get("values") or {}
+    text = (values.get(Block.NOTE if internal else Block.REPLY) or {}).get(Field.VALUE) or {}
+    then = ((values.get(Block.REPLY_THEN) or {}).get(Field.VALUE) or {}).get("selected_option")
     with submission(runtime.db, body) as session:  # the same submission again: no effect
-        ticket = ticket_service.get_ticket(
-            session, organization_id=organization.id, ticket_id=ticket_id
-        )
-        ticket_flows.add_comment(
+        conversation.comment_from_card(
             session,
             organization=organization,
-            ticket=ticket,
             actor=actor,
-            content=text,
-            comment_type=CommentType.INTERNAL_NOTE if internal else CommentType.PUBLIC_REPLY,
+            ticket_id=ticket_id_from_metadata(view.get("private_metadata")),
+            content=from_slack(text.get("value")),
+            internal=internal,
+            then=(then or {}).get("value"),
+            is_staff=runtime.directory.staff_check(organization),
         )
     ack()
 
@@ -217,6 +205,7 @@ def submit_setup(
             default_priority=form.default_priority,
             companies=form.companies,
             request_channels=form.request_channels,
+            saved_by=stored or member,
         )
     runtime.directory.forget_staff(organization)
     ack()

@@ -373,7 +373,14 @@ class DeliveryWorker:
             self._resolve_refs(session, organization, row, args)
             self._wait_for_staff_channel(organization, row, args)
             try:
-                outbox_render.render(session, row, args)
+                outbox_render.render(
+                    session,
+                    row,
+                    args,
+                    has_staff_channel=bool(
+                        organization.staff_channel_id or self.default_staff_channel
+                    ),
+                )
             except outbox_render.TicketGone as gone:
                 raise Undeliverable(f"ticket_not_found: {gone}") from gone
         if dm_user:
@@ -619,8 +626,11 @@ class DeliveryWorker:
         ):
             self._retry_later(row, f"{row.method}: {code} (DM channel opened again next time)")
             return
-        if row.method == "chat.delete" and code == "message_not_found":
-            self._finish(row.id, sent=(None, None))  # type: ignore[arg-type]  # already gone
+        if (row.method, code) in (
+            ("chat.delete", "message_not_found"),  # already gone
+            ("reactions.add", "already_reacted"),  # already marked
+        ):
+            self._finish(row.id, sent=(None, None))  # type: ignore[arg-type]
             return
         if code in PERMANENT_ERRORS:
             self._finish(row.id, failed=f"{row.method}: {code}")  # type: ignore[arg-type]
