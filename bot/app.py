@@ -16,6 +16,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.blocks.notices import notice_modal
+from bot.blocks.setup import AUTOMATION_BLOCKS
 from bot.core.errors import DomainError, PermissionDenied
 from bot.core.settings import Settings
 from bot.ids import BOT_SCOPES, Block
@@ -45,6 +46,9 @@ FIELD_TO_BLOCK = {
     "companies": Block.COMPANIES,
     "name": Block.COMPANIES,
     "email": Block.COMPANIES,
+    "csat_comment": Block.CSAT_COMMENT,
+    # The automations' blocks are named after their settings.
+    **{block.value: block for block in AUTOMATION_BLOCKS},
 }
 # What a person sees when their request could not be carried out.
 DATABASE_DOWN = (

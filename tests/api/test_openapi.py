@@ -33,6 +33,10 @@ OPERATIONS = {
         "/api/tickets/{ticket_id}/attachments/{attachment_id}/content",
         "get",
     ): "download_attachment_content",
+    ("/api/settings", "get"): "get_settings",
+    ("/api/settings", "patch"): "update_settings",
+    ("/api/reports/csat", "get"): "csat_report",
+    ("/api/reports/monthly", "get"): "monthly_report",
 }
 
 
