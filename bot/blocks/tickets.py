@@ -500,7 +500,7 @@ class ModalPrefill:
 PRIVATE_METADATA_MAX = 3000
 # What a message's source needs to be found again: its files are read again on submission
 # when they do not fit (many long names).
-SOURCE_ESSENTIALS = ("channel", "ts", "thread_ts", "author")
+SOURCE_ESSENTIALS = ("channel", "ts", "thread_ts", "author", "offer_ts")
 
 
 def _remembered(prefill: ModalPrefill) -> str:

@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "917517ab3e20"
-down_revision: str | None = "d5e7a1c3b9f2"
+down_revision: str | None = "8946cb3f343a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

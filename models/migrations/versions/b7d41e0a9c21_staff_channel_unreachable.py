@@ -1,7 +1,7 @@
 """staff channel unreachable: why, since when, next try
 
 Revision ID: b7d41e0a9c21
-Revises: 8946cb3f343a
+Revises: 917517ab3e20
 Create Date: 2026-12-04 16:30:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "b7d41e0a9c21"
-down_revision: str | None = "8946cb3f343a"
+down_revision: str | None = "917517ab3e20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
