@@ -206,25 +206,8 @@ def reply_from_requester(
     actor = Actor.for_member(requester, is_staff=False)
     text = message.text.strip() or "(sent a file)"
     if ticket.status == TicketStatus.CLOSED:
-        follow_up = ticket_flows.file_ticket(
-            session,
-            organization=organization,
-            filer=actor,
-            requester=requester,
-            request=TicketCreate(
-                title=f"Follow-up to #{ticket.ticket_number}: {ticket.title}"[:200],
-                description=text,
-            ),
-            parent_ticket_id=ticket.id,
-        )
-        messages.requester_notice(
-            session,
-            organization=organization,
-            ticket=ticket,
-            text=(
-                f"Ticket #{ticket.ticket_number} is closed, so I opened "
-                f"ticket #{follow_up.ticket_number} for your message."
-            ),
+        follow_up = open_follow_up(
+            session, organization=organization, ticket=ticket, requester=requester, text=text
         )
         return RequesterReply(ticket=follow_up, comment=None, follow_up_of=ticket)
     comment = ticket_flows.add_comment(
@@ -260,6 +243,39 @@ def reply_from_requester(
             changes=[change],
         )
     return RequesterReply(ticket=ticket, comment=comment, reopened=change is not None)
+
+
+def open_follow_up(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    requester: Member,
+    text: str,
+) -> Ticket:
+    """The requester wrote to a closed ticket: a follow-up ticket linked to it (with fresh
+    SLA clocks) takes the message, and the requester is told where it went."""
+    follow_up = ticket_flows.file_ticket(
+        session,
+        organization=organization,
+        filer=Actor.for_member(requester, is_staff=False),
+        requester=requester,
+        request=TicketCreate(
+            title=f"Follow-up to #{ticket.ticket_number}: {ticket.title}"[:200],
+            description=text,
+        ),
+        parent_ticket_id=ticket.id,
+    )
+    messages.requester_notice(
+        session,
+        organization=organization,
+        ticket=ticket,
+        text=(
+            f"Ticket #{ticket.ticket_number} is closed, so I opened "
+            f"ticket #{follow_up.ticket_number} for your message."
+        ),
+    )
+    return follow_up
 
 
 def _comment_at(
