@@ -209,10 +209,10 @@ def test_one_ticket_through_warning_breach_pause_reopen_and_follow_up(world: Wor
     assert sla_line(world, 2) == "First response due in 1 h · Mon 22:20"
     assert sla_line(world, 1) == ":red_circle: *First response breached*"
     slack.new()
-    at(world, clock, 545)  # the follow-up's 75 %: nobody assigned, so the staff channel
+    at(world, clock, 545)  # the follow-up's 75 %: it kept its assignee, who is told
     assert sla_posts(slack.new()) == [
         (
-            "staff",
+            "dm:tech",
             ":warning: Ticket #2 (Follow-up to #1: VPN drops every hour): first "
             "response due in 15 m (Mon 22:20); 75% of the time is used.",
         ),
