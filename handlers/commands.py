@@ -14,12 +14,14 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.blocks.setup import setup_modal
 from bot.blocks.text import escape
 from bot.blocks.tickets import ModalPrefill, usage_text
+from bot.flows import reports as report_flows
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
 from bot.flows import views as ticket_views
 from bot.ids import Command
 from bot.runtime import Runtime
 from bot.services.actors import Actor
+from bot.services.automation_settings import lifecycle_settings
 from handlers.common import open_ticket_modal
 from models import Member, Organization
 
@@ -71,7 +73,9 @@ def ticket_command(
     actor: Actor,
 ) -> None:
     parsed = parse_ticket_command(command.get("text"))
-    if parsed.kind == "help" or parsed.kind in WITH_ARGUMENTS:
+    if parsed.kind == "report":
+        ack(response_type="ephemeral", text=_request_report(runtime, organization, actor, parsed))
+    elif parsed.kind == "help" or parsed.kind in WITH_ARGUMENTS:
         ack(response_type="ephemeral", text=usage_text(unknown=parsed.word or None))
     elif parsed.kind == "setup":
         ack()
@@ -81,6 +85,17 @@ def ticket_command(
         ack(response_type="ephemeral", text=text, blocks=blocks)
     else:
         ack(**_open_form(client, runtime, organization, member, actor, parsed, command))
+
+
+def _request_report(
+    runtime: Runtime, organization: Organization, actor: Actor, parsed: ParsedCommand
+) -> str:
+    """`/ticket report [YYYY-MM] [client]`: the report goes to the asker's DM."""
+    with runtime.db.session() as session:
+        month = report_flows.request_report(
+            session, organization=organization, actor=actor, text=parsed.rest
+        )
+    return f"Your report for {month} is on its way to your direct messages with Ticketbot."
 
 
 def _ticket_list(
@@ -190,23 +205,22 @@ def open_setup_modal(
     member: Member,
     command: dict[str, Any],
 ) -> None:
-    """`/ticket setup`: the settings modal, for workspace admins and Ticketbot admins."""
-    # Asked of Slack now: being made a workspace admin must work without waiting.
+    """`/ticket setup`: the settings modal, for workspace admins and Ticketbot admins (asked
+    of Slack now: being made a workspace admin must work without waiting)."""
     slack_user = client.users_info(user=command["user_id"])["user"]
     slack_admin = bool(slack_user.get("is_admin") or slack_user.get("is_owner"))
     with runtime.db.session() as session:
         setup_flow.record_slack_admin(session, member=member, slack_admin=slack_admin)
         setup_flow.ensure_can_configure(member, slack_admin=slack_admin)
-        companies = setup_flow.company_lines(session, organization)
-        sla = setup_flow.sla_choices(session, organization)
-    view = setup_modal(
-        staff_channel=runtime.directory.staff_channel(organization),
-        categories=organization.categories,
-        default_priority=organization.default_priority,
-        companies=companies,
-        request_channels=organization.settings.get("request_channels") or [],
-        sla=sla,
-    )
+        view = setup_modal(
+            staff_channel=runtime.directory.staff_channel(organization),
+            categories=organization.categories,
+            default_priority=organization.default_priority,
+            companies=setup_flow.company_lines(session, organization),
+            request_channels=organization.settings.get("request_channels") or [],
+            sla=setup_flow.sla_choices(session, organization),
+            automations=lifecycle_settings(organization),
+        )
     client.views_open(trigger_id=command["trigger_id"], view=view)
 
 

@@ -17,6 +17,13 @@ from models.base import (
     utcnow,
 )
 from models.comment import TicketComment
+from models.lifecycle import (
+    AutomationRun,
+    CsatRating,
+    CsatResponse,
+    Notice,
+    NotificationPreference,
+)
 from models.organization import ClientCompany, Member, Organization
 from models.sla import (
     BusinessCalendar,
@@ -43,13 +50,18 @@ metadata = SQLModel.metadata
 __all__ = [
     "DEFAULT_CATEGORIES",
     "AuthorType",
+    "AutomationRun",
     "BusinessCalendar",
     "ClientCompany",
     "ClockStatus",
     "CommentType",
+    "CsatRating",
+    "CsatResponse",
     "Member",
     "MemberRole",
     "MessageRole",
+    "Notice",
+    "NotificationPreference",
     "Organization",
     "OutboxMessage",
     "OutboxStatus",

@@ -1,7 +1,7 @@
 """sla calendars policies targets and clocks
 
 Revision ID: d55ce0b123d9
-Revises: 8946cb3f343a
+Revises: 917517ab3e20
 Create Date: 2026-12-04 15:56:16.278251
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import models.base
 
 revision: str = "d55ce0b123d9"
-down_revision: str | None = "8946cb3f343a"
+down_revision: str | None = "917517ab3e20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
