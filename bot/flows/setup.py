@@ -155,6 +155,7 @@ def apply_setup(
     if sla_picks is not None:
         apply_sla_picks(session, organization=org, picks=sla_picks)
     # Cards that waited for a staff channel (or were deferred) go out now.
+    installs.retry_staff_channel(session, organization=org)
     installs.reconnect(session, organization=org)
     for ticket_id in orgs.rematch_members(session, organization=org):
         ticket = session.get(Ticket, ticket_id)

@@ -1,7 +1,7 @@
 """sla calendars policies targets and clocks
 
 Revision ID: d55ce0b123d9
-Revises: 917517ab3e20
+Revises: b7d41e0a9c21
 Create Date: 2026-12-04 15:56:16.278251
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import models.base
 
 revision: str = "d55ce0b123d9"
-down_revision: str | None = "917517ab3e20"
+down_revision: str | None = "b7d41e0a9c21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
