@@ -278,8 +278,8 @@ def open_setup_modal(
     member: Member,
     command: dict[str, Any],
 ) -> None:
-    """`/ticket setup`: the settings modal, for workspace admins and Ticketbot admins."""
-    # Asked of Slack now: being made a workspace admin must work without waiting.
+    """`/ticket setup`: the settings modal, for workspace admins and Ticketbot admins (asked
+    of Slack now: being made a workspace admin must work without waiting)."""
     slack_user = client.users_info(user=command["user_id"])["user"]
     slack_admin = is_workspace_admin(slack_user, organization)
     with runtime.db.session() as session:

@@ -61,6 +61,18 @@ def comment_author(
     )
 
 
+def reopens_as_follow_up(ticket: Ticket, author: Actor, comment_type: str) -> bool:
+    """A public reply by the ticket's requester to a closed ticket starts a follow-up
+    ticket (as a reply in Slack does)."""
+    return (
+        ticket.status == "closed"
+        and comment_type == "public_reply"
+        and not author.is_staff
+        and author.member is not None
+        and author.member.id == ticket.requester_id
+    )
+
+
 def check_client_company(
     session: Session, *, organization: Organization, company_id: int | None
 ) -> None:

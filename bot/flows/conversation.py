@@ -217,31 +217,8 @@ def reply_from_requester(
     actor = Actor.for_member(requester, is_staff=False)
     text = message.text.strip() or "(sent a file)"
     if ticket.status == TicketStatus.CLOSED:
-        follow_up = ticket_flows.file_ticket(
-            session,
-            organization=organization,
-            filer=actor,
-            requester=requester,
-            request=TicketCreate(
-                title=f"Follow-up to #{ticket.ticket_number}: {ticket.title}"[:200],
-                description=text,
-                priority=ticket.priority,
-                category=ticket.category if ticket.category in organization.categories else None,
-            ),
-            parent_ticket_id=ticket.id,
-        )
-        ticket_service.carry_over(session, parent=ticket, follow_up=follow_up)
-        messages.follow_up_opened(
-            session, organization=organization, parent=ticket, follow_up=follow_up
-        )
-        messages.requester_notice(
-            session,
-            organization=organization,
-            ticket=ticket,
-            text=(
-                f"Ticket #{ticket.ticket_number} is closed, so I opened "
-                f"ticket #{follow_up.ticket_number} for your message."
-            ),
+        follow_up = open_follow_up(
+            session, organization=organization, ticket=ticket, requester=requester, text=text
         )
         return RequesterReply(ticket=follow_up, comment=None, follow_up_of=ticket)
     comment = ticket_flows.add_comment(
@@ -283,6 +260,47 @@ def reply_from_requester(
                 session, organization=organization, ticket=ticket, requester=requester
             )
     return RequesterReply(ticket=ticket, comment=comment, reopened=change is not None)
+
+
+def open_follow_up(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    requester: Member,
+    text: str,
+) -> Ticket:
+    """The requester wrote to a closed ticket: a follow-up ticket linked to it takes the
+    message, with fresh SLA clocks; it keeps the closed ticket's priority, category,
+    assignee and client; the closed card's thread points to it and the requester is told
+    where their message went."""
+    follow_up = ticket_flows.file_ticket(
+        session,
+        organization=organization,
+        filer=Actor.for_member(requester, is_staff=False),
+        requester=requester,
+        request=TicketCreate(
+            title=f"Follow-up to #{ticket.ticket_number}: {ticket.title}"[:200],
+            description=text,
+            priority=ticket.priority,
+            category=ticket.category if ticket.category in organization.categories else None,
+        ),
+        parent_ticket_id=ticket.id,
+    )
+    ticket_service.carry_over(session, parent=ticket, follow_up=follow_up)
+    messages.follow_up_opened(
+        session, organization=organization, parent=ticket, follow_up=follow_up
+    )
+    messages.requester_notice(
+        session,
+        organization=organization,
+        ticket=ticket,
+        text=(
+            f"Ticket #{ticket.ticket_number} is closed, so I opened "
+            f"ticket #{follow_up.ticket_number} for your message."
+        ),
+    )
+    return follow_up
 
 
 def requester_verdict(

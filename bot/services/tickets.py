@@ -393,14 +393,19 @@ def carry_over(session: Session, *, parent: Ticket, follow_up: Ticket) -> None:
     """A follow-up of a closed ticket keeps its assignee and client company (logged as
     Ticketbot's changes); priority and category come with the filing itself."""
     ticketbot = Actor(name="Ticketbot", is_staff=True)
+    changed_terms = False
     for field in ("assigned_staff_id", "client_company_id"):
         old, new = getattr(follow_up, field), getattr(parent, field)
         if new is None or old == new:
             continue
         setattr(follow_up, field, new)
         _log(session, ticket=follow_up, actor=ticketbot, field=field, old=old, new=new)
+        if field == "client_company_id":
+            changed_terms = True
     session.add(follow_up)
     session.flush()
+    if changed_terms:  # the client's SLA policy may differ from the requester's default
+        sla.on_terms_changed(session, ticket=follow_up)
 
 
 def close_for_requester(
@@ -422,6 +427,7 @@ def close_for_requester(
     _log(session, ticket=ticket, actor=actor, field="status", old=change.old, new=change.new)
     session.add(ticket)
     session.flush()
+    sla.on_status_changed(session, ticket=ticket, old=change.old, new=change.new, at=now)
     return change
 
 

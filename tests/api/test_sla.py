@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.jobs import send_sla_alerts
+from bot.services.business_time import Calendar, add_business_time
 from tests.api.conftest import Api
 from tests.sla_fixtures import EXAMPLES, calendar_config, example, instant
 
@@ -149,21 +150,43 @@ def test_e15_restart_mode_through_the_api(api: Api, clock):
     assert second["due_at"] == "2026-03-19T14:00:00Z"  # the example's note
 
 
-def test_e21_through_the_api_a_closed_ticket_keeps_its_met_clocks(api: Api, clock):
-    """E21's follow-up opens from Slack (tests/flows/test_sla_flows.py); through the API
-    the closed ticket's clocks stay finished."""
+def test_e21_a_reply_to_a_closed_ticket_opens_a_follow_up_with_fresh_clocks(api: Api, clock):
     ex = example("E21")
+    cal = ex["calendar"]
     setup_policy(
         api,
-        ex["calendar"],
+        cal,
         targets=[
             {"priority": "medium", "metric": "first_response", "minutes": 60},
             {"priority": "medium", "metric": "resolution", "minutes": 480},
         ],
     )
-    ticket = play(api, clock, {**ex, "end_user_comments": []})
-    assert the_clock(ticket, "resolution")["status"] == "met"
-    assert the_clock(ticket, "first_response")["status"] == "cancelled"
+    old = play(api, clock, {**ex, "end_user_comments": []})
+    reply_at = instant(ex["end_user_comments"][0], cal)
+    clock.set(reply_at)
+    response = api.post(
+        f"/api/tickets/{old['id']}/comments",
+        json={
+            "content": "It broke again",
+            "comment_type": "public_reply",
+            "author_id": api.ws.alice.id,
+        },
+    )
+    assert response.status_code == 201, response.text
+    follow_up = api.get(f"/api/tickets/{response.json()['ticket_id']}").json()
+    assert follow_up["id"] != old["id"]
+    assert follow_up["parent_ticket_id"] == old["id"]  # no reopen: a linked follow-up
+    old = api.get(f"/api/tickets/{old['id']}").json()
+    assert old["status"] == "closed"
+    assert the_clock(old, "resolution")["status"] == "met"
+    calendar = Calendar.build(**calendar_config(cal))
+    for metric, minutes in (("first_response", 60), ("resolution", 480)):
+        fresh = the_clock(follow_up, metric)
+        assert (fresh["cycle"], fresh["status"]) == (1, "running")
+        assert fresh["started_at"] == z(reply_at)  # from 2026-03-23T10:00 local
+        assert fresh["due_at"] == z(
+            add_business_time(calendar, reply_at, timedelta(minutes=minutes))
+        )
 
 
 def test_a_ticket_without_a_policy_has_no_clocks(api: Api):

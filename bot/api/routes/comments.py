@@ -12,6 +12,7 @@ from bot.api.deps import (
 )
 from bot.api.errors import error_responses
 from bot.api.schemas import CommentCreateRequest, CommentList
+from bot.flows import conversation
 from bot.flows import tickets as ticket_flows
 from bot.services import comments as comment_service
 from models.comment import TicketCommentPublic
@@ -30,17 +31,29 @@ def create_comment(
     ticket_id: TicketId, body: CommentCreateRequest, caller: Caller, runtime: RuntimeDep
 ) -> TicketCommentPublic:
     """A public reply is sent to the requester by DM; an internal note goes to the
-    card's thread in the staff channel only."""
+    card's thread in the staff channel only. A public reply of the requester to a closed
+    ticket opens a follow-up ticket linked to it and is saved there (see `ticket_id`)."""
     with runtime.db.session() as session:
         organization = organization_of(session, caller)
         ticket = ticket_of(session, caller, ticket_id)
+        author = intake.comment_author(
+            session, organization=organization, caller=caller, author_id=body.author_id
+        )
+        if author.member is not None and intake.reopens_as_follow_up(
+            ticket, author, body.comment_type
+        ):
+            ticket = conversation.open_follow_up(
+                session,
+                organization=organization,
+                ticket=ticket,
+                requester=author.member,
+                text="",
+            )
         comment = ticket_flows.add_comment(
             session,
             organization=organization,
             ticket=ticket,
-            actor=intake.comment_author(
-                session, organization=organization, caller=caller, author_id=body.author_id
-            ),
+            actor=author,
             content=body.content,
             comment_type=body.comment_type,
         )

@@ -1,7 +1,7 @@
 """sla calendars policies targets and clocks
 
 Revision ID: d55ce0b123d9
-Revises: 8946cb3f343a
+Revises: b7d41e0a9c21
 Create Date: 2026-12-04 15:56:16.278251
 """
 
