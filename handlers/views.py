@@ -10,16 +10,15 @@ from slack_bolt import Ack, App
 
 from bot.blocks.conversation import ticket_id_from_metadata
 from bot.blocks.setup import CompanyLine, parse_company_lines
-from bot.core.errors import InvalidInput, NotFound, PermissionDenied
+from bot.core.errors import InvalidInput
 from bot.core.text import from_slack
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
 from bot.flows import time_tracking as time_flows
 from bot.ids import Block, Callback, Field
 from bot.runtime import Runtime
-from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
-from models import CommentType, Member, Organization
+from models import Member, Organization
 from models.ticket import TicketCreate
 
 
@@ -118,25 +117,22 @@ def _value(view: dict[str, Any], block: Block) -> str:
 def submit_comment(
     ack: Ack, view: dict[str, Any], runtime: Runtime, organization: Organization, actor: Actor
 ) -> None:
-    """An internal note or a reply to the requester, from the card's modals."""
+    """An internal note or a reply to the requester (then, perhaps, Pending or resolved),
+    from the card's modals."""
     internal = view.get("callback_id") == Callback.INTERNAL_NOTE_MODAL
-    content = _value(view, Block.NOTE if internal else Block.REPLY)
-    ticket_id = ticket_id_from_metadata(view.get("private_metadata"))
-    if not actor.is_staff:
-        raise PermissionDenied("Only the IT team can do that.")
-    if ticket_id is None:
-        raise NotFound("I lost track of which ticket this was for; please try again.")
+    values = (view.get("state") or {}).get("values") or {}
+    text = (values.get(Block.NOTE if internal else Block.REPLY) or {}).get(Field.VALUE) or {}
+    then = ((values.get(Block.REPLY_THEN) or {}).get(Field.VALUE) or {}).get("selected_option")
     with runtime.db.session() as session:
-        ticket = ticket_service.get_ticket(
-            session, organization_id=organization.id, ticket_id=ticket_id
-        )
-        time_flows.add_comment_with_time(
+        time_flows.comment_from_card_with_time(
             session,
             organization=organization,
-            ticket=ticket,
             actor=actor,
-            content=from_slack(content),
-            comment_type=CommentType.INTERNAL_NOTE if internal else CommentType.PUBLIC_REPLY,
+            ticket_id=ticket_id_from_metadata(view.get("private_metadata")),
+            content=from_slack(text.get("value")),
+            internal=internal,
+            then=(then or {}).get("value"),
+            is_staff=runtime.directory.staff_check(organization),
             duration=_value(view, Block.LOG_TIME),
         )
     ack()
@@ -189,6 +185,7 @@ def submit_setup(
             default_priority=form.default_priority,
             companies=form.companies,
             request_channels=form.request_channels,
+            saved_by=stored or member,
         )
     runtime.directory.forget_staff(organization)
     ack()

@@ -73,7 +73,7 @@ def test_start_and_stop_on_the_card(carded: World):
     press(world, world.tech, Action.STOP_TIMER)
     (entry,) = entries(world)
     assert (entry.actual_minutes, entry.billable_minutes, entry.source) == (45, 45, "timer")
-    assert thread_lines(world) == [f"<@{world.tech}> logged 45 min (billable)"]
+    assert thread_lines(world) == ["Tom logged 45 min (billable)"]
     assert "since" not in card_texts(world) and Action.STOP_TIMER not in action_ids(world)
 
 
@@ -163,7 +163,7 @@ def test_log_time_modal_with_field_errors(carded: World):
         "log",
     )
     assert thread_lines(world) == [
-        f"<@{world.tech}> logged 1 h 30 min (not billable) — Swapped the &lt;!channel&gt; cable"
+        "Tom logged 1 h 30 min (not billable) — Swapped the &lt;!channel&gt; cable"
     ]
     assert remote.id != internal.id
 
@@ -181,8 +181,8 @@ def test_time_commands(carded: World):
     stopped = time_command(world, world.tech, "stop rebooted it")
     assert stopped.startswith("Stopped your timer on #1: 15 min (billable) — rebooted it")
     assert thread_lines(world) == [
-        f"<@{world.tech}> logged 45 min (billable) — checked cables",
-        f"<@{world.tech}> logged 15 min (billable) — rebooted it",
+        "Tom logged 45 min (billable) — checked cables",
+        "Tom logged 15 min (billable) — rebooted it",
     ]
     assert "is not a duration" in time_command(world, world.tech, "log 1 soon")
     assert "24 hours" in time_command(world, world.tech, "log 1 25h")
@@ -234,7 +234,7 @@ def test_internal_note_and_reply_modals_log_time(carded: World):
     world.deliver()
     (entry,) = entries(world)
     assert entry.actual_minutes == 30
-    assert f"<@{world.tech}> logged 30 min (billable)" in thread_lines(world)
+    assert "Tom logged 30 min (billable)" in thread_lines(world)
 
 
 def test_app_home_shows_the_running_timer_with_a_stop_button(carded: World):
