@@ -63,7 +63,7 @@ def build(path: Path, tickets: int, entries: int) -> None:
     now = sqlite_time(MONTH_START - timedelta(days=400))
     connection.execute(
         "INSERT INTO organization (id, slack_team_id, name, settings, last_ticket_number,"
-        " created_at, updated_at, timezone) VALUES (1, 'T0BENCH', 'Bench', ?, ?, ?, ?, 'UTC')",
+        " created_at, updated_at) VALUES (1, 'T0BENCH', 'Bench', ?, ?, ?, ?)",
         ('{"time_rounding": {"increment": 15, "minimum": 15}}', tickets, now, now),
     )
     connection.executemany(

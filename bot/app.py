@@ -14,6 +14,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
+from bot.blocks.setup import AUTOMATION_BLOCKS
 from bot.core.errors import DomainError, PermissionDenied
 from bot.core.settings import Settings
 from bot.ids import BOT_SCOPES, Block, Callback
@@ -48,6 +49,9 @@ FIELD_TO_BLOCK = {
     "started_at": Block.DURATION,
     "work_type_id": Block.WORK_TYPE,
     "note": Block.TIME_NOTE,
+    "csat_comment": Block.CSAT_COMMENT,
+    # The automations' blocks are named after their settings.
+    **{block.value: block for block in AUTOMATION_BLOCKS},
 }
 # Comment modals show content errors on their one input.
 COMMENT_BLOCKS = {"internal_note_modal": Block.NOTE, "reply_to_requester_modal": Block.REPLY}

@@ -14,12 +14,14 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.blocks.setup import setup_modal
 from bot.blocks.text import escape
 from bot.blocks.tickets import ModalPrefill, usage_text
+from bot.flows import reports as report_flows
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
 from bot.flows import views as ticket_views
 from bot.ids import Command
 from bot.runtime import Runtime
 from bot.services.actors import Actor
+from bot.services.automation_settings import lifecycle_settings
 from handlers import timers
 from handlers.common import open_ticket_modal
 from models import Member, Organization
@@ -75,6 +77,8 @@ def ticket_command(
     if parsed.kind == "time":
         text = timers.time_command_text(parsed.rest, runtime, organization, member, actor)
         ack(response_type="ephemeral", text=text)
+    elif parsed.kind == "report":
+        ack(response_type="ephemeral", text=_request_report(runtime, organization, actor, parsed))
     elif parsed.kind == "help" or parsed.kind in WITH_ARGUMENTS:
         ack(response_type="ephemeral", text=usage_text(unknown=parsed.word or None))
     elif parsed.kind == "setup":
@@ -85,6 +89,17 @@ def ticket_command(
         ack(response_type="ephemeral", text=text, blocks=blocks)
     else:
         ack(**_open_form(client, runtime, organization, member, actor, parsed, command))
+
+
+def _request_report(
+    runtime: Runtime, organization: Organization, actor: Actor, parsed: ParsedCommand
+) -> str:
+    """`/ticket report [YYYY-MM] [client]`: the report goes to the asker's DM."""
+    with runtime.db.session() as session:
+        month = report_flows.request_report(
+            session, organization=organization, actor=actor, text=parsed.rest
+        )
+    return f"Your report for {month} is on its way to your direct messages with Ticketbot."
 
 
 def _ticket_list(
@@ -208,6 +223,7 @@ def open_setup_modal(
         default_priority=organization.default_priority,
         companies=companies,
         request_channels=organization.settings.get("request_channels") or [],
+        automations=lifecycle_settings(organization),
     )
     client.views_open(trigger_id=command["trigger_id"], view=view)
 

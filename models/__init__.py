@@ -17,6 +17,13 @@ from models.base import (
     utcnow,
 )
 from models.comment import TicketComment
+from models.lifecycle import (
+    AutomationRun,
+    CsatRating,
+    CsatResponse,
+    Notice,
+    NotificationPreference,
+)
 from models.organization import ClientCompany, Member, Organization
 from models.slack import (
     MessageRole,
@@ -35,12 +42,17 @@ metadata = SQLModel.metadata
 __all__ = [
     "DEFAULT_CATEGORIES",
     "AuthorType",
+    "AutomationRun",
     "ClientCompany",
     "CommentType",
+    "CsatRating",
+    "CsatResponse",
     "IcalToken",
     "Member",
     "MemberRole",
     "MessageRole",
+    "Notice",
+    "NotificationPreference",
     "Organization",
     "OutboxMessage",
     "OutboxStatus",

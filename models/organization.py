@@ -27,8 +27,6 @@ class Organization(SQLModel, table=True):
     name: str = Field(max_length=200)
     staff_channel_id: str | None = Field(default=None, max_length=32)
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    # IANA time zone of the organization: where its days and months begin (reports).
-    timezone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
     # Set when the app was uninstalled or its tokens revoked: Slack deliveries pause until
     # the workspace installs the app again. The organization and its data stay.
     slack_disconnected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

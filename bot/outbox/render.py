@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.blocks.csat import RATING_LABELS
 from bot.blocks.text import first_name
 from bot.blocks.tickets import (
     Activity,
@@ -25,8 +26,8 @@ from bot.blocks.tickets import (
 )
 from bot.blocks.time_tracking import timing_line
 from bot.outbox.rows import CARD_LINK, LINK_CARD, NAMES, RENDER, Rendered
+from bot.services import csat, time_tracking
 from bot.services import organizations as orgs
-from bot.services import time_tracking
 from models import (
     AuthorType,
     ClientCompany,
@@ -41,6 +42,7 @@ from models import (
     TicketEvent,
     TicketPriority,
     TicketStatus,
+    saved_id,
     utcnow,
 )
 
@@ -107,6 +109,9 @@ def card_view(session: Session, ticket: Ticket) -> TicketView:
         with_company_options=True,
         with_timers=True,
     )
+    rating = csat.rating_of(session, ticket_id=saved_id(ticket))
+    if rating is not None:
+        view = replace(view, satisfaction=RATING_LABELS[rating])
     organization = session.get(Organization, ticket.organization_id)
     parent = session.get(Ticket, ticket.parent_ticket_id) if ticket.parent_ticket_id else None
     latest = session.exec(

@@ -42,6 +42,10 @@ OPERATIONS = {
     ("/api/work-types", "post"): "create_work_type",
     ("/api/work-types", "get"): "list_work_types",
     ("/api/reports/time", "get"): "time_report",
+    ("/api/settings", "get"): "get_settings",
+    ("/api/settings", "patch"): "update_settings",
+    ("/api/reports/csat", "get"): "csat_report",
+    ("/api/reports/monthly", "get"): "monthly_report",
 }
 
 

@@ -1,7 +1,7 @@
-"""time tracking: work types, time entries, calendar tokens, organization time zone
+"""time tracking: work types, time entries, calendar tokens
 
 Revision ID: b80e43711d9c
-Revises: 8946cb3f343a
+Revises: 917517ab3e20
 Create Date: 2026-12-04 15:54:16.783326
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "b80e43711d9c"
-down_revision: str | None = "8946cb3f343a"
+down_revision: str | None = "917517ab3e20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -137,20 +137,10 @@ def upgrade() -> None:
         sqlite_where=sa.text("ended_at IS NULL"),
         postgresql_where=sa.text("ended_at IS NULL"),
     )
-    op.add_column(
-        "organization",
-        sa.Column(
-            "timezone",
-            sqlmodel.sql.sqltypes.AutoString(length=64),
-            server_default="UTC",
-            nullable=False,
-        ),
-    )
 
 
 def downgrade() -> None:
 
-    op.drop_column("organization", "timezone")
     op.drop_index(
         "uq_time_entry_one_running",
         table_name="time_entry",
