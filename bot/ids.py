@@ -22,6 +22,7 @@ class Callback(StrEnum):
     INTERNAL_NOTE_MODAL = "internal_note_modal"
     REPLY_MODAL = "reply_to_requester_modal"
     SETUP_MODAL = "setup_modal"
+    NOTICE_MODAL = "notice_modal"  # only tells the person something (an error)
     CSAT_COMMENT_MODAL = "csat_comment_modal"
     LOG_TIME_MODAL = "log_time_modal"
 

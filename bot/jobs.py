@@ -150,7 +150,8 @@ def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
         next_run_time=utcnow() + timedelta(seconds=30),
     )
     every(remind_long_timers, "remind_long_timers", runtime.db, minutes=5)
-
+    # Workspaces paused by a refusal from Slack come back as soon as their token works.
+    every(runtime.check_disconnected, "check_disconnected", minutes=2)
     every(run_lifecycle, "lifecycle", runtime.db, minutes=1)
     every(send_digests, "digests", runtime.db, minutes=1)
     # The worker also wakes on every commit; this catches rows whose backoff has passed.

@@ -1,7 +1,7 @@
 """time tracking: work types, time entries, calendar tokens
 
 Revision ID: b80e43711d9c
-Revises: 917517ab3e20
+Revises: b7d41e0a9c21
 Create Date: 2026-12-04 15:54:16.783326
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "b80e43711d9c"
-down_revision: str | None = "917517ab3e20"
+down_revision: str | None = "b7d41e0a9c21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
