@@ -21,11 +21,11 @@ from bot.blocks.setup import (
 )
 from bot.core.errors import InvalidInput
 from bot.core.text import from_slack
-from bot.flows import conversation
 from bot.flows import csat as csat_flows
 from bot.flows import search as search_flows
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
+from bot.flows import time_tracking as time_flows
 from bot.flows.reactions import fetch_message
 from bot.flows.tickets import source_files
 from bot.ids import Block, Callback, Field
@@ -159,7 +159,7 @@ def submit_comment(
     values = (view.get("state") or {}).get("values") or {}
     then = ((values.get(Block.REPLY_THEN) or {}).get(Field.VALUE) or {}).get("selected_option")
     with submission(runtime.db, body) as session:  # the same submission again: no effect
-        conversation.comment_from_card(
+        time_flows.comment_from_card_with_time(
             session,
             organization=organization,
             actor=actor,

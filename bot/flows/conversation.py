@@ -17,7 +17,6 @@ from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.core.text import from_slack
 from bot.flows import attachments
 from bot.flows import tickets as ticket_flows
-from bot.flows import time_tracking as time_flows
 from bot.ids import Reaction, ReplyThen
 from bot.outbox import messages
 from bot.services import comments as comment_service
@@ -600,7 +599,6 @@ def comment_from_card(
     internal: bool,
     then: str | None = None,
     is_staff: StaffCheck,
-    duration: str = "",
 ) -> TicketComment:
     """A note or a reply written in the card's modals; after a reply, `then` may set the
     ticket Pending (waiting for the requester's answer) or resolve it, in the same unit of
@@ -612,14 +610,13 @@ def comment_from_card(
     ticket = ticket_service.get_ticket(
         session, organization_id=organization.id, ticket_id=ticket_id
     )
-    comment = time_flows.add_comment_with_time(
+    comment = ticket_flows.add_comment(
         session,
         organization=organization,
         ticket=ticket,
         actor=actor,
         content=content,
         comment_type=CommentType.INTERNAL_NOTE if internal else CommentType.PUBLIC_REPLY,
-        duration=duration,
     )
     if not internal and then in (ReplyThen.PENDING, ReplyThen.RESOLVED):
         ticket_flows.change_ticket(

@@ -9,32 +9,25 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.blocks.text import escape, first_name
-from bot.blocks.tickets import change_line
 from bot.blocks.time_tracking import TIME_USAGE, entry_line, overlap_warning, status_text
-from bot.flows import tickets as ticket_flows
-from bot.flows import time_reports
+from bot.flows import conversation, time_reports
 from bot.outbox import messages
-from bot.outbox.rows import Lane, enqueue
 from bot.services import tickets as ticket_service
 from bot.services import time_tracking as tt
-from bot.services.actors import Actor
-from models import CommentType, Member, MessageRole, Organization, Ticket, TicketComment, TimeEntry
+from bot.services.actors import Actor, StaffCheck
+from models import Member, Organization, Ticket, TicketComment, TimeEntry
 
 
 def _thread_line(
     session: Session, organization: Organization, ticket: Ticket, actor: Actor, what: str
 ) -> None:
-    who = escape(first_name(actor.name))  # named, not mentioned, as every thread line
-    enqueue(
+    messages.staff_thread_line(
         session,
         organization=organization,
         ticket=ticket,
-        method="chat.postMessage",
-        payload={"text": change_line(who, [what])},
-        lane=Lane.STAFF,
-        channel_ref=MessageRole.STAFF_CARD,
-        thread_ref=MessageRole.STAFF_CARD,
+        actor_id=actor.member_id,
+        actor_name=actor.name,
+        what=what,
     )
 
 
@@ -345,28 +338,35 @@ def time_command(
     return TIME_USAGE
 
 
-def add_comment_with_time(
+def comment_from_card_with_time(
     session: Session,
     *,
     organization: Organization,
-    ticket: Ticket,
     actor: Actor,
+    ticket_id: int | None,
     content: str,
-    comment_type: CommentType,
+    internal: bool,
+    then: str | None = None,
+    is_staff: StaffCheck,
     duration: str = "",
 ) -> TicketComment:
     """A reply or internal note from the card's modals, with the time it took when given.
     The duration is read first: a bad one refuses the whole submission, nothing written."""
     minutes = tt.parse_duration(duration) if duration.strip() else None
-    comment = ticket_flows.add_comment(
+    comment = conversation.comment_from_card(
         session,
         organization=organization,
-        ticket=ticket,
         actor=actor,
+        ticket_id=ticket_id,
         content=content,
-        comment_type=comment_type,
+        internal=internal,
+        then=then,
+        is_staff=is_staff,
     )
     if minutes is not None and actor.member is not None:
+        ticket = ticket_service.get_ticket(
+            session, organization_id=organization.id, ticket_id=comment.ticket_id
+        )
         log_time(
             session,
             organization=organization,

@@ -760,3 +760,19 @@ def setup_saved(
         payload={"dm_user": slack_user_id, "text": truncate(text, MESSAGE_TEXT_MAX)},
         lane=Lane.NOTIFY,
     )
+
+
+def staff_thread_line(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    actor_id: int | None,
+    actor_name: str,
+    what: str,
+) -> int:
+    """ "Tom logged 45 min (billable)" in the card's thread (time tracking's lines); `what`
+    is ready mrkdwn."""
+    text = change_line(_named(actor_id, actor_name), [what])
+    names = [actor_id] if actor_id is not None else []
+    return _to_staff_thread(session, organization, ticket, text, names=names)

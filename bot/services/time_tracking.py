@@ -197,7 +197,7 @@ def format_minutes(minutes: int) -> str:
 
 def zone_of(organization: Organization) -> ZoneInfo:
     try:
-        return ZoneInfo(organization.timezone or "UTC")
+        return ZoneInfo(organization.settings.get("timezone") or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
 

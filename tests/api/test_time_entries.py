@@ -168,8 +168,11 @@ def test_monthly_report_json_and_csv_equal_a_hand_computed_total(api: Api):
         org = session.exec(
             select(Organization).where(Organization.id == api.ws.organization.id)
         ).one()
-        org.timezone = "Europe/Berlin"
-        org.settings = {**org.settings, "time_rounding": {"increment": 15, "minimum": 15}}
+        org.settings = {
+            **org.settings,
+            "timezone": "Europe/Berlin",
+            "time_rounding": {"increment": 15, "minimum": 15},
+        }
         acme = orgs.create_client_company(session, organization=org, name="Acme")
         other = orgs.create_client_company(session, organization=org, name="Other")
         tia = orgs.create_member(

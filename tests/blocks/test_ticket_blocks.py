@@ -87,7 +87,8 @@ def test_card_shows_number_title_people_and_fields():
 
 def test_card_actions_carry_the_ticket_and_every_control():
     blocks = ticket_card(view(category_options=("network", "email")), now=NOW)
-    buttons, menus = [b for b in blocks if b["type"] == "actions"][:2]  # then the timer row
+    buttons, menus, timer = [b for b in blocks if b["type"] == "actions"]
+    assert [e["action_id"] for e in timer["elements"]] == [Action.START_TIMER, Action.LOG_TIME]
     assert buttons["block_id"] == card_actions_block_id(7)
     assert ticket_id_from_block_id(buttons["block_id"]) == 7
     assert ticket_id_from_block_id(menus["block_id"]) == 7

@@ -357,7 +357,7 @@ def test_monthly_report_equals_a_hand_computed_total(db, ws):
     """Europe/Berlin: an entry at 23:30 UTC on the month's last day belongs to next month."""
     with db.session() as session:
         org = session.merge(ws.organization)
-        org.timezone = "Europe/Berlin"
+        org.settings = {**org.settings, "timezone": "Europe/Berlin"}
         acme = orgs.create_client_company(session, organization=org, name="Acme")
         other = orgs.create_client_company(session, organization=org, name="Other")
         tt.set_organization_rounding(

@@ -261,7 +261,7 @@ def time_report(
     return TimeReportPublic(
         month=report.month,
         client_company_id=report.client_company_id,
-        timezone=organization.timezone,
+        timezone=str(tt.zone_of(organization)),
         start=report.start,
         end=report.end,
         lines=[ReportLinePublic(**vars(line)) for line in report.lines],

@@ -1,7 +1,7 @@
 """time tracking: work types, time entries, calendar tokens
 
 Revision ID: b80e43711d9c
-Revises: 8946cb3f343a
+Revises: b7d41e0a9c21
 Create Date: 2026-12-04 15:54:16.783326
 """
 
