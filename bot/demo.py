@@ -73,7 +73,8 @@ EMOJI = {
     "large_blue_circle": "🔵",
     "large_orange_circle": "🟠",
     "red_circle": "🔴",
-    "new": "🆕",
+    "inbox_tray": "📥",
+    "checkered_flag": "🏁",
     "hammer_and_wrench": "🛠",
     "hourglass_flowing_sand": "⏳",
     "white_check_mark": "✅",
@@ -99,7 +100,14 @@ class Transcript:
         def person(match: re.Match[str]) -> str:
             return "@" + self.names.get(match.group(1), match.group(1))
 
+        def channel(match: re.Match[str]) -> str:
+            try:
+                return "#" + self.sim.workspace.channel(match.group(1)).name
+            except KeyError:
+                return match.group(0)
+
         text = re.sub(r"<@([A-Z0-9]+)>", person, text)
+        text = re.sub(r"<#([A-Z0-9]+)>", channel, text)
         text = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", text)
         text = re.sub(r":([a-z_]+):", lambda m: EMOJI.get(m.group(1), m.group(0)), text)
         text = re.sub(r"(?<!\w)[*_]([^*_\n]+)[*_](?!\w)", r"\1", text)  # bold, italics
@@ -125,7 +133,11 @@ class Transcript:
             controls = []
             for element in block["elements"]:
                 if element["type"] == "button":
-                    controls.append(f"[{element['text']['text']}]")
+                    primary = "*" if element.get("style") == "primary" else ""
+                    controls.append(f"[{primary}{element['text']['text']}{primary}]")
+                elif element["type"] == "overflow":
+                    more = " · ".join(o["text"]["text"] for o in element["options"])
+                    controls.append(f"[⋯ {more}]")
                 elif element["type"] == "users_select":
                     chosen = element.get("initial_user")
                     controls.append(
@@ -250,23 +262,22 @@ def _story(sim: SlackSimulator, database: Path, files: Path) -> int:
         driver.submit_view(TEAM, tom, sim.open_views(tom)[-1]["id"], {"Priority": "medium"})
         _settle(runtime)
 
-        _step("Tom claims ticket #1 with “Assign to me”, then sets it to Pending")
+        _step("Tom claims ticket #1 with “Assign to me”")
         card = next(m for m in sim.messages(staff) if m.get("text", "").startswith("Ticket #1"))
         driver.block_action(TEAM, tom, Action.ASSIGN_TO_ME, channel_id=staff, message_ts=card["ts"])
         _settle(runtime)
+
+        _step(
+            "Tom adds an internal note (the card's ⋯ menu), then replies to Alice with "
+            "“Send and set Pending”"
+        )
         driver.block_action(
             TEAM,
             tom,
-            Action.STATUS,
-            selected_option_value="pending",
+            Action.CARD_MORE,
+            selected_option_value="note",
             channel_id=staff,
             message_ts=card["ts"],
-        )
-        _settle(runtime)
-
-        _step("Tom adds an internal note, then replies to Alice (“Reply to requester”)")
-        driver.block_action(
-            TEAM, tom, Action.ADD_INTERNAL_NOTE, channel_id=staff, message_ts=card["ts"]
         )
         driver.submit_view(
             TEAM,
@@ -281,7 +292,11 @@ def _story(sim: SlackSimulator, database: Path, files: Path) -> int:
             TEAM,
             tom,
             sim.open_views(tom)[-1]["id"],
-            {"Reply": "I renewed your VPN certificate. Could you try again and send a screenshot?"},
+            {
+                "Reply": "I renewed your VPN certificate. Could you try again and send a "
+                "screenshot?",
+                "Then": "pending",
+            },
         )
         _settle(runtime)
 

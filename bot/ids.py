@@ -36,15 +36,40 @@ class Action(StrEnum):
     REPLY_TO_REQUESTER = "ticket_reply_to_requester"
     ADD_INTERNAL_NOTE = "ticket_add_internal_note"
     CLIENT_COMPANY = "ticket_client_company"
+    CATEGORY = "ticket_category"
+    REOPEN = "ticket_reopen"
+    CARD_MORE = "ticket_more"  # the card's ⋯ menu (values: CardMore)
     # On the offer Ticketbot makes for a DM outside any ticket thread.
     OFFER_NEW_TICKET = "offer_new_ticket"
     OFFER_ADD_TO_TICKET = "offer_add_to_ticket"
+    # On the requester's "resolved" notice (value: the ticket id).
+    REQUESTER_FIXED = "requester_fixed"
+    REQUESTER_STILL_BROKEN = "requester_still_broken"
+    # App Home's "New ticket" button.
+    HOME_NEW_TICKET = "home_new_ticket"
     # App Home links to cards.
     OPEN_CARD = "home_open_card"
     # /ticket find and saved views: a page of results, saving the query, opening a view.
     SEARCH_PAGE = "search_page"
     SAVE_VIEW = "search_save_view"
     OPEN_VIEW = "home_open_view"
+
+
+class ReplyThen(StrEnum):
+    """What happens to the ticket after a reply from the reply modal."""
+
+    NOTHING = "nothing"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+
+
+class CardMore(StrEnum):
+    """Values of the card's ⋯ menu (Action.CARD_MORE): the controls needed now and then."""
+
+    NOTE = "note"
+    ASSIGN_TO_ME = "assign_to_me"
+    UNASSIGN = "unassign"
+    CLOSE = "close"
 
 
 class Block(StrEnum):
@@ -57,6 +82,7 @@ class Block(StrEnum):
     REQUESTER = "requester"
     NOTE = "note"
     REPLY = "reply"
+    REPLY_THEN = "reply_then"  # the reply modal's "Then" choice (values: ReplyThen)
     CLIENT_COMPANY = "client_company"
     # /ticket setup
     STAFF_CHANNEL = "staff_channel"
@@ -68,6 +94,8 @@ class Block(StrEnum):
     VIEW_NAME = "view_name"
     # The card's actions block is "ticket_actions:<ticket id>" so an action knows its ticket.
     CARD_ACTIONS = "ticket_actions"
+    # The card's menus (assignee, status, priority, category, client): "ticket_menus:<id>".
+    CARD_MENUS = "ticket_menus"
 
 
 class Field(StrEnum):
@@ -80,6 +108,9 @@ class Reaction(StrEnum):
     """Emoji reactions with a meaning."""
 
     FILE_TICKET = "ticket"
+    # Marks Ticketbot puts on a staff member's message in a card's thread.
+    SAVED_AS_NOTE = "lock"  # saved as an internal note (🔒 means internal, nothing else)
+    SENT_TO_REQUESTER = "outbox_tray"  # sent to the requester (📤)
 
 
 # Message metadata event type carried by every message the outbox posts (crash recovery).
@@ -99,6 +130,7 @@ BOT_SCOPES: tuple[str, ...] = (
     "im:history",
     "im:write",
     "reactions:read",
+    "reactions:write",
     "team:read",
     "users:read",
     "users:read.email",

@@ -16,7 +16,7 @@ from bot.flows import conversation
 from bot.flows import search as search_flows
 from bot.flows import tickets as ticket_flows
 from bot.flows.reactions import fetch_message
-from bot.ids import Action
+from bot.ids import Action, CardMore
 from bot.outbox.render import ticket_view
 from bot.runtime import Runtime
 from bot.services import tickets as ticket_service
@@ -49,41 +49,44 @@ def card_action(
     member: Member,
     actor: Actor,
 ) -> None:
-    """Assign, reassign, change status or priority from the card; staff only."""
+    """Assign, reassign, change status, priority, category or client; staff only."""
     ack()
-    ticket_id = _staff_ticket_id(actor, action)
+    ticket_id, picked = _staff_ticket_id(actor, action), action.get("selected_user")
     with runtime.db.session() as session:
-        picked = action.get("selected_user")
-        picked_id = (
-            runtime.directory.member_for(session, organization, picked).id if picked else None
-        )
+        picked_id = picked and runtime.directory.member_for(session, organization, picked).id
         ticket_flows.change_ticket_by_id(
             session,
             organization=organization,
             ticket_id=ticket_id,
             actor=actor,
-            changes=_changes(action, member.id, picked_id),
+            changes=ticket_flows.card_changes(
+                *_control(action), member_id=member.id, picked_id=picked_id
+            ),
             is_staff=runtime.directory.staff_check(organization),
         )
 
 
-def _changes(
-    action: dict[str, Any], member_id: int | None, picked_id: int | None
-) -> dict[str, Any]:
-    action_id = action.get("action_id")
-    if action_id == Action.ASSIGN_TO_ME:
-        return {"assigned_staff_id": member_id}
-    if action_id == Action.ASSIGNEE:
-        return {"assigned_staff_id": picked_id}
-    option = action.get("selected_option") or {}
-    if action_id == Action.STATUS:
-        return {"status": option.get("value")}
-    if action_id == Action.CLIENT_COMPANY:
-        value = option.get("value") or ""
-        if not value.isdigit():
-            raise NotFound("I don't know that client company.")
-        return {"client_company_id": int(value)}
-    return {"priority": option.get("value")}
+def _control(action: dict[str, Any]) -> tuple[str, str | None]:
+    """The control used on the card (its action_id) and the option chosen, if any."""
+    return action.get("action_id", ""), (action.get("selected_option") or {}).get("value")
+
+
+def card_more(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: Any,
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+    actor: Actor,
+) -> None:
+    """The card's ⋯ menu: a note opens its form; the rest change the ticket."""
+    if (action.get("selected_option") or {}).get("value") == CardMore.NOTE:
+        note = {**action, "action_id": Action.ADD_INTERNAL_NOTE}
+        open_comment_modal(ack, note, body, client, runtime, organization, member, actor)
+    else:
+        card_action(ack, action, runtime, organization, member, actor)
 
 
 def open_comment_modal(
@@ -124,15 +127,10 @@ def offer_new_ticket(
     """ "File as a new ticket" under a DM: the new-ticket form, prefilled from the DM."""
     ack()
     where = json.loads(action.get("value") or "{}")
-    message = _dm_message(client, where)
-    open_ticket_modal(
-        client,
-        runtime,
-        organization,
-        actor,
-        body["trigger_id"],
-        source_prefill(message, where["channel"], None),
-    )
+    prefill = source_prefill(_dm_message(client, where), where["channel"], None)
+    # The offer is replaced by the confirmation once the ticket is filed.
+    prefill.source["offer_ts"] = (body.get("container") or {}).get("message_ts")
+    open_ticket_modal(client, runtime, organization, actor, body["trigger_id"], prefill)
 
 
 def offer_add_to_ticket(
@@ -167,6 +165,27 @@ def _dm_message(client: Any, where: dict[str, Any]) -> dict[str, Any]:
     if message is None:
         raise NotFound("I can't find that message any more.")
     return message
+
+
+def requester_verdict(
+    ack: Ack,
+    action: dict[str, Any],
+    respond: Any,
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+) -> None:
+    """ "It's fixed" / "Still broken" under a notice to the requester."""
+    ack()
+    with runtime.db.session() as session:
+        text = conversation.requester_verdict(
+            session,
+            organization=organization,
+            member=member,
+            ticket_id=action.get("value") or "",
+            fixed=action.get("action_id") == Action.REQUESTER_FIXED,
+        )
+    respond(text=text, replace_original=True)
 
 
 def acknowledge_link(ack: Ack) -> None:
@@ -236,10 +255,15 @@ def register(app: App) -> None:
         Action.STATUS,
         Action.PRIORITY,
         Action.CLIENT_COMPANY,
+        Action.CATEGORY,
+        Action.REOPEN,
     ):
         app.action(action_id)(card_action)
+    app.action(Action.CARD_MORE)(card_more)
     for action_id in (Action.REPLY_TO_REQUESTER, Action.ADD_INTERNAL_NOTE):
         app.action(action_id)(open_comment_modal)
     app.action(Action.OFFER_NEW_TICKET)(offer_new_ticket)
     app.action(ADD_TO_TICKET)(offer_add_to_ticket)
     app.action(OPEN_CARD)(acknowledge_link)
+    for action_id in (Action.REQUESTER_FIXED, Action.REQUESTER_STILL_BROKEN):
+        app.action(action_id)(requester_verdict)

@@ -32,36 +32,33 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ParsedCommand:
-    kind: str  # "new" (open the modal), "help", "mine", "show", "find", "view" or "unknown"
+    kind: str  # "new" (open the modal), "help", "mine", "setup", "show", or a SUBCOMMANDS word
     title: str = ""
     word: str = ""
     number: int | None = None
+    rest: str = ""  # what follows a sub-command that takes arguments
+
+
+# Sub-commands that stand alone, and those that take arguments (DESIGN §9 to §11).
+ALONE = ("help", "mine", "setup")
+WITH_ARGUMENTS = ("time", "find", "view", "report")
 
 
 def parse_ticket_command(text: str | None) -> ParsedCommand:
-    """Read `/ticket` text: nothing or several words file a ticket; one word is a sub-command.
-
-    `/ticket printer on fire` opens the form titled "printer on fire"; `/ticket help` shows
-    usage; any other single lowercase word is taken for a mistyped sub-command (a one-word
-    title can still be given with `/ticket new vpn`).
-    """
-    raw = (text or "").strip()
-    text = " ".join(raw.split())
+    """Read `/ticket` text: only an exact sub-command (`help`, `mine`, `setup`, a ticket
+    number, `time …`, `find …`, `view …`, `report …`) is a command; any other text is the
+    new ticket's title, whole (`/ticket New laptop for Dana`, `/ticket printer`)."""
+    text = " ".join((text or "").split())
     if not text:
         return ParsedCommand("new")
     first, _, rest = text.partition(" ")
-    word = first.lower()
-    if word in ("help", "mine", "setup") and not rest:
-        return ParsedCommand(word)
-    if word in ("find", "view"):  # the rest as typed: quoted text keeps its spaces
-        return ParsedCommand(word, title=raw[len(first) :].strip())
+    if first in ALONE and not rest:
+        return ParsedCommand(first)
+    if first in WITH_ARGUMENTS:
+        return ParsedCommand(first, word=first, rest=rest)
     digits = first.removeprefix("#")
     if not rest and digits.isdigit() and len(digits) <= MAX_TICKET_NUMBER_DIGITS:
         return ParsedCommand("show", number=int(digits))
-    if word == "new":
-        return ParsedCommand("new", title=rest)
-    if not rest and word.isascii() and word.isalpha() and word == first:
-        return ParsedCommand("unknown", word=first)
     return ParsedCommand("new", title=text)
 
 
@@ -76,14 +73,14 @@ def ticket_command(
     actor: Actor,
 ) -> None:
     parsed = parse_ticket_command(command.get("text"))
-    if parsed.kind in ("help", "unknown"):
+    if parsed.kind in ("find", "view"):
+        ack()
+        respond(**search_answer(runtime, organization, member, actor, parsed))
+    elif parsed.kind == "help" or parsed.kind in WITH_ARGUMENTS:
         ack(response_type="ephemeral", text=usage_text(unknown=parsed.word or None))
     elif parsed.kind == "setup":
         ack()
         open_setup_modal(client, runtime, organization, member, command)
-    elif parsed.kind in ("find", "view"):
-        ack()
-        respond(**search_answer(runtime, organization, member, actor, parsed))
     elif parsed.kind in ("mine", "show"):
         text, blocks = _ticket_list(runtime, organization, actor, parsed)
         ack(response_type="ephemeral", text=text, blocks=blocks)
@@ -106,7 +103,7 @@ def search_answer(
             viewer=actor,
             member=member,
             find=parsed.kind == "find",
-            text=parsed.title,
+            text=parsed.rest,
             now=runtime.clock(),
         )
     return {"response_type": "ephemeral", "text": answer.text, "blocks": answer.blocks}

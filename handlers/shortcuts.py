@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.tickets import ModalPrefill
 from bot.flows import conversation
-from bot.ids import Callback
+from bot.ids import Action, Callback
 from bot.runtime import Runtime
 from bot.services.actors import Actor
 from handlers.common import open_ticket_modal, source_prefill
@@ -27,6 +27,19 @@ def new_ticket_shortcut(
 ) -> None:
     ack()
     open_ticket_modal(client, runtime, organization, actor, shortcut["trigger_id"], ModalPrefill())
+
+
+def home_new_ticket(
+    ack: Ack,
+    body: dict[str, Any],
+    client: Any,
+    runtime: Runtime,
+    organization: Organization,
+    actor: Actor,
+) -> None:
+    """App Home's "New ticket" button: the same form as the shortcut."""
+    ack()
+    open_ticket_modal(client, runtime, organization, actor, body["trigger_id"], ModalPrefill())
 
 
 def create_ticket_from_message(
@@ -77,3 +90,4 @@ def register(app: App) -> None:
     app.shortcut(Callback.NEW_TICKET_SHORTCUT)(new_ticket_shortcut)
     app.shortcut(Callback.CREATE_TICKET_FROM_MESSAGE)(create_ticket_from_message)
     app.shortcut(Callback.SEND_TO_REQUESTER)(send_to_requester)
+    app.action(Action.HOME_NEW_TICKET)(home_new_ticket)

@@ -11,16 +11,16 @@ from slack_bolt import Ack, App
 from bot.blocks.conversation import ticket_id_from_metadata
 from bot.blocks.search import view_saved_modal
 from bot.blocks.setup import CompanyLine, parse_company_lines
-from bot.core.errors import InvalidInput, NotFound, PermissionDenied
+from bot.core.errors import InvalidInput
 from bot.core.text import from_slack
+from bot.flows import conversation
 from bot.flows import search as search_flows
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
 from bot.ids import Block, Callback, Field
 from bot.runtime import Runtime
-from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
-from models import CommentType, Member, Organization
+from models import Member, Organization
 from models.ticket import TicketCreate
 
 
@@ -113,26 +113,22 @@ def submit_new_ticket(
 def submit_comment(
     ack: Ack, view: dict[str, Any], runtime: Runtime, organization: Organization, actor: Actor
 ) -> None:
-    """An internal note or a reply to the requester, from the card's modals."""
+    """An internal note or a reply to the requester (then, perhaps, Pending or resolved),
+    from the card's modals."""
     internal = view.get("callback_id") == Callback.INTERNAL_NOTE_MODAL
-    block = Block.NOTE if internal else Block.REPLY
-    text = (((view.get("state") or {}).get("values") or {}).get(block) or {}).get(Field.VALUE) or {}
-    ticket_id = ticket_id_from_metadata(view.get("private_metadata"))
-    if not actor.is_staff:
-        raise PermissionDenied("Only the IT team can do that.")
-    if ticket_id is None:
-        raise NotFound("I lost track of which ticket this was for; please try again.")
+    values = (view.get("state") or {}).get("values") or {}
+    text = (values.get(Block.NOTE if internal else Block.REPLY) or {}).get(Field.VALUE) or {}
+    then = ((values.get(Block.REPLY_THEN) or {}).get(Field.VALUE) or {}).get("selected_option")
     with runtime.db.session() as session:
-        ticket = ticket_service.get_ticket(
-            session, organization_id=organization.id, ticket_id=ticket_id
-        )
-        ticket_flows.add_comment(
+        conversation.comment_from_card(
             session,
             organization=organization,
-            ticket=ticket,
             actor=actor,
+            ticket_id=ticket_id_from_metadata(view.get("private_metadata")),
             content=from_slack(text.get("value")),
-            comment_type=CommentType.INTERNAL_NOTE if internal else CommentType.PUBLIC_REPLY,
+            internal=internal,
+            then=(then or {}).get("value"),
+            is_staff=runtime.directory.staff_check(organization),
         )
     ack()
 
@@ -184,6 +180,7 @@ def submit_setup(
             default_priority=form.default_priority,
             companies=form.companies,
             request_channels=form.request_channels,
+            saved_by=stored or member,
         )
     runtime.directory.forget_staff(organization)
     ack()

@@ -15,14 +15,24 @@ def test_demo_runs_end_to_end(capsys, tmp_path):
     )
     assert "#1 My laptop won't connect to the VPN" in staff
     assert "#2 The 3rd floor printer jams on every page" in staff
-    assert "@Tom set status to Pending" in staff
-    assert "Internal note from @Tom" in staff
+    assert "Tom took this" in staff and "Tom set status to Pending" in staff
+    assert "waiting for your answer" in alice  # Pending set with the reply: a question asked
+    assert "@Tom set status" not in staff  # change lines name, they do not ping
+    assert "Alice answered: back to Open" in staff
+    assert "[*Assign to me*]" in staff  # card #2, unassigned: the primary button
+    assert "[Reopen] [Reply to requester] [⋯ Add internal note · Close ticket" in staff
+    assert "Client: none" not in staff and "Category: none" not in staff
+    assert "Opened just now · waiting on IT" in staff
+    assert "Internal note from Tom" in staff
     assert "vpn-connected.png" in staff  # Alice's screenshot, shared into the staff thread
-    assert "@Tom set status to Resolved" in staff
+    assert "Tom set status to Resolved" in staff
     assert "Ticket #1 received" in alice
     assert "I renewed your VPN certificate" in alice
-    assert "is resolved" in alice
+    assert "is resolved. Is it fixed for you?" in alice
+    assert "[*It's fixed*] [Still broken]" in alice  # the resolved notice's buttons
+    assert "reply here and it reopens" not in alice
     assert "certificate expired yesterday" not in alice  # the internal note stays internal
-    assert "Ticket #2 received" in bob and "Filed as ticket #2" in bob
+    assert "Tom filed your message in #general as ticket #2" in bob  # who, what, where
+    assert "Filed as ticket #2" in bob
     assert "0 Slack messages failed to deliver" in out
     assert (tmp_path / "demo.db").exists()

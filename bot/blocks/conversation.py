@@ -9,9 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.blocks.text import SECTION_TEXT_MAX, age, escape, escape_truncated, mention, truncate
+from bot.blocks.text import (
+    SECTION_TEXT_MAX,
+    ago,
+    escape,
+    escape_truncated,
+    first_name,
+    mention,
+    truncate,
+)
 from bot.blocks.tickets import PRIORITY_EMOJI, STATUS_EMOJI, TicketView
-from bot.ids import Action, Block, Callback, Field
+from bot.ids import Action, Block, Callback, Field, ReplyThen
 from models import TicketPriority, TicketStatus
 
 COMMENT_INPUT_MAX = 3000
@@ -88,8 +96,18 @@ def internal_note_modal(ticket: TicketView) -> dict[str, Any]:
     }
 
 
+REPLY_THEN_LABELS = {
+    ReplyThen.NOTHING: "Just send",
+    ReplyThen.PENDING: "Send and set Pending (waiting for their answer)",
+    ReplyThen.RESOLVED: "Send and resolve",
+}
+
+
 def reply_modal(ticket: TicketView, *, staff_name: str) -> dict[str, Any]:
     requester = ticket.requester.name if ticket.requester else "the requester"
+    then_options = [
+        {"text": _plain(label), "value": value} for value, label in REPLY_THEN_LABELS.items()
+    ]
     return {
         "type": "modal",
         "callback_id": Callback.REPLY_MODAL,
@@ -109,6 +127,18 @@ def reply_modal(ticket: TicketView, *, staff_name: str) -> dict[str, Any]:
                     "action_id": Field.VALUE,
                     "multiline": True,
                     "max_length": COMMENT_INPUT_MAX,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": Block.REPLY_THEN,
+                "label": _plain("Then"),
+                "optional": True,
+                "element": {
+                    "type": "radio_buttons",
+                    "action_id": Field.VALUE,
+                    "options": then_options,
+                    "initial_option": then_options[0],
                 },
             },
             {
@@ -177,7 +207,7 @@ def ticket_details(
     status, priority = TicketStatus(ticket.status), TicketPriority(ticket.priority)
     facts = (
         f"{STATUS_EMOJI[status]} {status.label} · {PRIORITY_EMOJI[priority]} {priority.label}"
-        f" · opened {age(ticket.created_at, now)} ago"
+        f" · opened {ago(ticket.created_at, now)}"
     )
     if for_staff:
         requester = mention(
@@ -215,17 +245,28 @@ def ticket_details(
     return blocks
 
 
+def list_facts(ticket: TicketView, now: datetime) -> str:
+    """A listed ticket's state in words: "Open · Tom has it · updated 5 m ago"."""
+    status = TicketStatus(ticket.status)
+    who = f"{first_name(ticket.assignee.name)} has it" if ticket.assignee else "not assigned yet"
+    if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        who = f"by {first_name(ticket.assignee.name)}" if ticket.assignee else ""
+    updated = ticket.updated_at or ticket.created_at
+    parts = [status.label, who, f"updated {ago(updated, now)}"]
+    return " · ".join(p for p in parts if p)
+
+
 def ticket_list(
-    tickets: Sequence[TicketView], *, empty: str, now: datetime
+    tickets: Sequence[TicketView], *, empty: str, now: datetime, heading: str | None = None
 ) -> list[dict[str, Any]]:
     if not tickets:
         return [{"type": "section", "text": {"type": "mrkdwn", "text": empty}}]
-    lines = []
+    lines = [f"*{heading}*"] if heading else []
     for ticket in tickets[:20]:
         status = TicketStatus(ticket.status)
         lines.append(
             f"{STATUS_EMOJI[status]} *#{ticket.number}* {escape_truncated(ticket.title, 120)}"
-            f" · {status.label} · opened {age(ticket.created_at, now)} ago"
+            f" · {list_facts(ticket, now)}"
         )
     return [
         {
@@ -238,15 +279,15 @@ def ticket_list(
 def _home_ticket(
     ticket: TicketView, *, card_link: str | None, now: datetime
 ) -> list[dict[str, Any]]:
-    status, priority = TicketStatus(ticket.status), TicketPriority(ticket.priority)
+    priority = TicketPriority(ticket.priority)
     section: dict[str, Any] = {
         "type": "section",
         "text": {
             "type": "mrkdwn",
             "text": truncate(
                 f"*#{ticket.number}* {escape_truncated(ticket.title, 150)}\n"
-                f"{STATUS_EMOJI[status]} {status.label} · {PRIORITY_EMOJI[priority]} "
-                f"{priority.label} · opened {age(ticket.created_at, now)} ago",
+                f"{STATUS_EMOJI[TicketStatus(ticket.status)]} {list_facts(ticket, now)} · "
+                f"{PRIORITY_EMOJI[priority]} {priority.label}",
                 SECTION_TEXT_MAX,
             ),
         },
@@ -261,6 +302,21 @@ def _home_ticket(
     return [section]
 
 
+def _new_ticket_button() -> dict[str, Any]:
+    return {
+        "type": "actions",
+        "block_id": "home_actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": Action.HOME_NEW_TICKET,
+                "text": _plain("New ticket"),
+                "style": "primary",
+            }
+        ],
+    }
+
+
 def staff_home(
     *,
     mine: Sequence[TicketView],
@@ -269,7 +325,7 @@ def staff_home(
     card_links: dict[int, str],
     now: datetime,
 ) -> dict[str, Any]:
-    blocks: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = [_new_ticket_button()]
     for title, tickets, empty in (
         ("My open tickets", mine, "Nothing assigned to you. :tada:"),
         ("Unassigned", unassigned, "Every open ticket has an owner."),
@@ -295,13 +351,14 @@ def requester_home(
     `conversations` must hold public replies only; nothing internal is passed in here."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain("Your IT tickets")},
+        _new_ticket_button(),
         {
             "type": "context",
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": "File a new one with `/ticket`, or reply to a ticket in "
-                    "its direct message thread.",
+                    "text": "Or type `/ticket` anywhere. To add to a ticket, reply in its "
+                    "direct message thread.",
                 }
             ],
         },
@@ -324,3 +381,31 @@ def requester_home(
             )
         blocks.append({"type": "divider"})
     return {"type": "home", "blocks": blocks[:100]}
+
+
+def verdict_notice(text: str, ticket_id: int, *, still_broken: bool) -> list[dict[str, Any]]:
+    """A notice to the requester with **It's fixed** (and **Still broken**) buttons: the
+    "resolved" notice, and the one saying their reply reopened the ticket."""
+    value = str(ticket_id)
+    buttons: list[dict[str, Any]] = [
+        {
+            "type": "button",
+            "action_id": Action.REQUESTER_FIXED,
+            "text": _plain("It's fixed"),
+            "style": "primary",
+            "value": value,
+        }
+    ]
+    if still_broken:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": Action.REQUESTER_STILL_BROKEN,
+                "text": _plain("Still broken"),
+                "value": value,
+            }
+        )
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}},
+        {"type": "actions", "block_id": f"verdict:{ticket_id}", "elements": buttons},
+    ]

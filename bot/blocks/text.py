@@ -51,12 +51,26 @@ def mention(slack_user_id: str | None, fallback: str | None = None) -> str:
 
 
 def age(since: datetime, now: datetime) -> str:
-    """A short human age: "just now", "5m", "3h", "2d"."""
+    """A short human age: "just now", "5 m", "3 h", "2 d"."""
     delta = now - since
     if delta < timedelta(minutes=1):
         return "just now"
     if delta < timedelta(hours=1):
-        return f"{int(delta.total_seconds() // 60)}m"
+        return f"{int(delta.total_seconds() // 60)} m"
     if delta < timedelta(days=1):
-        return f"{int(delta.total_seconds() // 3600)}h"
-    return f"{delta.days}d"
+        return f"{int(delta.total_seconds() // 3600)} h"
+    return f"{delta.days} d"
+
+
+def ago(since: datetime, now: datetime) -> str:
+    """When something happened: "just now", "5 m ago", "2 d ago"."""
+    short = age(since, now)
+    return short if short == "just now" else f"{short} ago"
+
+
+def first_name(name: str | None) -> str:
+    """How a card names a person in passing: the first word of their name, escaped."""
+    words = (name or "").split()
+    if not words:
+        return "Someone"
+    return escape(words[0][:1].upper() + words[0][1:])

@@ -6,6 +6,7 @@ Pure functions of plain data; unit-tested without Slack.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,13 +16,14 @@ from bot.blocks.text import (
     HEADER_TEXT_MAX,
     MESSAGE_TEXT_MAX,
     SECTION_TEXT_MAX,
-    age,
+    ago,
     escape,
     escape_truncated,
+    first_name,
     mention,
     truncate,
 )
-from bot.ids import Action, Block, Callback, Field
+from bot.ids import Action, Block, Callback, CardMore, Field
 from models import TicketPriority, TicketStatus
 from models.ticket import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 
@@ -32,11 +34,11 @@ PRIORITY_EMOJI = {
     TicketPriority.URGENT: ":red_circle:",
 }
 STATUS_EMOJI = {
-    TicketStatus.OPEN: ":new:",
+    TicketStatus.OPEN: ":inbox_tray:",
     TicketStatus.IN_PROGRESS: ":hammer_and_wrench:",
     TicketStatus.PENDING: ":hourglass_flowing_sand:",
     TicketStatus.RESOLVED: ":white_check_mark:",
-    TicketStatus.CLOSED: ":lock:",
+    TicketStatus.CLOSED: ":checkered_flag:",  # (:lock: means internal, nothing else)
 }
 
 
@@ -44,6 +46,15 @@ STATUS_EMOJI = {
 class PersonView:
     name: str
     slack_user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """The latest thing someone said on a ticket: "Alice replied", "Tom added a note"."""
+
+    who: str
+    internal: bool
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,17 @@ class TicketView:
     company_id: int | None = None
     # The organization's client companies (id, name), offered on the card's company menu.
     company_options: tuple[tuple[int, str], ...] = ()
+    # The organization's categories, offered on the card's category menu.
+    category_options: tuple[str, ...] = ()
+    # The latest comment, for the card's activity line.
+    last_activity: Activity | None = None
+    # Unresolved, and the last public word is IT's: the requester has the next move.
+    waiting_on_requester: bool = False
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    updated_at: datetime | None = None
+    # A follow-up of a closed ticket: the number of the ticket it follows.
+    follows_number: int | None = None
 
 
 def _plain(text: str, limit: int | None = None) -> dict[str, Any]:
@@ -76,21 +98,29 @@ def _option(text: str, value: str) -> dict[str, Any]:
 
 
 def ticket_fallback_text(ticket: TicketView) -> str:
-    """The notification text of a card: shown in push notifications and screen readers."""
-    return truncate(f"Ticket #{ticket.number}: {escape(ticket.title)}", MESSAGE_TEXT_MAX)
+    """The notification text of a card: shown in push notifications and screen readers.
+    A high or urgent ticket says so in words (not only by the colour of an emoji)."""
+    text = f"Ticket #{ticket.number}: {escape(ticket.title)}"
+    if ticket.priority in (TicketPriority.HIGH, TicketPriority.URGENT):
+        text += f" · {TicketPriority(ticket.priority).label} priority"
+    return truncate(text, MESSAGE_TEXT_MAX)
 
 
 def card_actions_block_id(ticket_id: int) -> str:
     return f"{Block.CARD_ACTIONS}:{ticket_id}"
 
 
+def card_menus_block_id(ticket_id: int) -> str:
+    return f"{Block.CARD_MENUS}:{ticket_id}"
+
+
 def ticket_id_from_block_id(block_id: str | None) -> int | None:
-    """The ticket id encoded in a card's actions block_id, or None for anything else."""
-    prefix = f"{Block.CARD_ACTIONS}:"
-    if not block_id or not block_id.startswith(prefix):
-        return None
-    raw = block_id[len(prefix) :]
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    """The ticket id encoded in a card's actions or menus block_id, or None."""
+    for prefix in (f"{Block.CARD_ACTIONS}:", f"{Block.CARD_MENUS}:"):
+        if block_id and block_id.startswith(prefix):
+            raw = block_id[len(prefix) :]
+            return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    return None
 
 
 def status_options() -> list[dict[str, Any]]:
@@ -101,10 +131,12 @@ def priority_options() -> list[dict[str, Any]]:
     return [_option(f"{p.label}", p.value) for p in TicketPriority]
 
 
-def ticket_card(ticket: TicketView, *, now: datetime) -> list[dict[str, Any]]:
-    """The staff card: what the ticket is, and every triage action."""
+RESOLVED_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def _card_fields(ticket: TicketView) -> list[str]:
+    """The card's facts; a fact with nothing to say is left out."""
     status, priority = TicketStatus(ticket.status), TicketPriority(ticket.priority)
-    header = truncate(f"#{ticket.number} {ticket.title}", HEADER_TEXT_MAX)
     requester = (
         mention(ticket.requester.slack_user_id, ticket.requester.name)
         if ticket.requester
@@ -115,25 +147,166 @@ def ticket_card(ticket: TicketView, *, now: datetime) -> list[dict[str, Any]]:
         if ticket.assignee
         else "_Unassigned_"
     )
+    fields = [f"*Requester*\n{requester}"]
     if ticket.company:
-        client = escape_truncated(ticket.company, 200)
+        fields.append(f"*Client*\n{escape_truncated(ticket.company, 200)}")
     elif ticket.company_options:
-        client = ":warning: _not matched: choose below_"
-    else:
-        client = "_none_"
-    fields = [
-        f"*Requester*\n{requester}",
-        f"*Client*\n{client}",
+        fields.append("*Client*\n:warning: _not matched: choose below_")
+    fields += [
         f"*Priority*\n{PRIORITY_EMOJI[priority]} {priority.label}",
         f"*Status*\n{STATUS_EMOJI[status]} {status.label}",
-        f"*Category*\n{escape_truncated(ticket.category, 100) if ticket.category else '_none_'}",
-        f"*Assignee*\n{assignee}",
     ]
+    if ticket.category:
+        fields.append(f"*Category*\n{escape_truncated(ticket.category, 100)}")
+    fields.append(f"*Assignee*\n{assignee}")
+    return fields
+
+
+def card_activity_line(ticket: TicketView, *, now: datetime) -> str:
+    """ "Opened 2 d ago · Alice replied 5 m ago · waiting on IT": the card's age and turn."""
+    status = TicketStatus(ticket.status)
+    parts = [f"Opened {ago(ticket.created_at, now)}"]
+    if ticket.last_activity is not None:
+        did = "added a note" if ticket.last_activity.internal else "replied"
+        parts.append(f"{ticket.last_activity.who} {did} {ago(ticket.last_activity.at, now)}")
+    if status == TicketStatus.CLOSED:
+        parts.append(f"closed {ago(ticket.closed_at, now)}" if ticket.closed_at else "closed")
+    elif status == TicketStatus.RESOLVED:
+        parts.append(
+            f"resolved {ago(ticket.resolved_at, now)}" if ticket.resolved_at else "resolved"
+        )
+    elif status == TicketStatus.PENDING or ticket.waiting_on_requester:
+        who = first_name(ticket.requester.name) if ticket.requester else "the requester"
+        parts.append(f"waiting on {who}")
+    else:
+        parts.append("waiting on IT")
+    if ticket.follows_number is not None:
+        parts.append(f"follow-up to #{ticket.follows_number}")
+    if ticket.source_permalink:
+        parts.append(f"<{ticket.source_permalink}|Original message>")
+    return " · ".join(parts)
+
+
+def _button(action_id: str, text: str, value: str, *, primary: bool = False) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": _plain(text),
+        "value": value,
+    }
+    if primary:
+        button["style"] = "primary"
+    return button
+
+
+def _card_buttons(ticket: TicketView) -> list[dict[str, Any]]:
+    """The card's buttons: the next step for this state first (primary), rare ones in ⋯."""
+    status, value = TicketStatus(ticket.status), str(ticket.id)
+    reply = _button(Action.REPLY_TO_REQUESTER, "Reply to requester", value)
+    more = [(CardMore.NOTE, "Add internal note")]
+    if status in RESOLVED_STATUSES:
+        buttons = [_button(Action.REOPEN, "Reopen", value)]
+        if status == TicketStatus.RESOLVED:
+            buttons.append(reply)
+            more.append((CardMore.CLOSE, "Close ticket"))
+    elif ticket.assignee is None:
+        buttons = [_button(Action.ASSIGN_TO_ME, "Assign to me", value, primary=True), reply]
+    else:
+        buttons = [{**reply, "style": "primary"}]
+        more += [(CardMore.ASSIGN_TO_ME, "Assign to me"), (CardMore.UNASSIGN, "Unassign")]
+    if ticket.assignee is not None and status in RESOLVED_STATUSES:
+        more.append((CardMore.UNASSIGN, "Unassign"))
+    overflow = {
+        "type": "overflow",
+        "action_id": Action.CARD_MORE,
+        "options": [_option(text, option) for option, text in more[:5]],
+    }
+    return [*buttons, overflow] if len(more) > 1 else [*buttons, _note_button(value)]
+
+
+def _note_button(value: str) -> dict[str, Any]:
+    return _button(Action.ADD_INTERNAL_NOTE, "Add internal note", value)
+
+
+def _card_menus(ticket: TicketView) -> list[dict[str, Any]]:
+    """Assignee, status, priority, category and client menus, showing the current values."""
+    status, priority = TicketStatus(ticket.status), TicketPriority(ticket.priority)
+    assignee_select: dict[str, Any] = {
+        "type": "users_select",
+        "action_id": Action.ASSIGNEE,
+        "placeholder": _plain("Assign to…"),
+    }
+    if ticket.assignee and ticket.assignee.slack_user_id:
+        assignee_select["initial_user"] = ticket.assignee.slack_user_id
+    menus: list[dict[str, Any]] = [
+        assignee_select,
+        {
+            "type": "static_select",
+            "action_id": Action.STATUS,
+            "placeholder": _plain("Status"),
+            "options": status_options(),
+            "initial_option": _option(status.label, status.value),
+        },
+        {
+            "type": "static_select",
+            "action_id": Action.PRIORITY,
+            "placeholder": _plain("Priority"),
+            "options": priority_options(),
+            "initial_option": _option(priority.label, priority.value),
+        },
+    ]
+    if ticket.category_options:
+        menus.append(
+            _select(
+                Action.CATEGORY,
+                "Category",
+                [(c, category_label(c)) for c in ticket.category_options],
+                ticket.category,
+            )
+        )
+    if ticket.company_options:
+        menus.append(
+            _select(
+                Action.CLIENT_COMPANY,
+                "Client company",
+                [(str(cid), name) for cid, name in ticket.company_options],
+                str(ticket.company_id) if ticket.company_id else None,
+            )
+        )
+    return menus
+
+
+def category_label(category: str) -> str:
+    return category.title() if category.islower() else category
+
+
+def _select(
+    action_id: str, placeholder: str, choices: list[tuple[str, str]], current: str | None
+) -> dict[str, Any]:
+    options = [_option(text, value) for value, text in choices[:100]]
+    select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": action_id,
+        "placeholder": _plain(placeholder),
+        "options": options,
+    }
+    chosen = next((o for o in options if o["value"] == current), None)
+    if chosen is not None:
+        select["initial_option"] = chosen
+    return select
+
+
+def ticket_card(ticket: TicketView, *, now: datetime) -> list[dict[str, Any]]:
+    """The staff card: what the ticket is, how old, whose turn, and the triage controls."""
+    header = truncate(f"#{ticket.number} {ticket.title}", HEADER_TEXT_MAX)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(header)},
         {
             "type": "section",
-            "fields": [{"type": "mrkdwn", "text": truncate(f, FIELD_TEXT_MAX)} for f in fields],
+            "fields": [
+                {"type": "mrkdwn", "text": truncate(f, FIELD_TEXT_MAX)}
+                for f in _card_fields(ticket)
+            ],
         },
     ]
     if ticket.description:
@@ -146,103 +319,85 @@ def ticket_card(ticket: TicketView, *, now: datetime) -> list[dict[str, Any]]:
                 },
             }
         )
-    opened = age(ticket.created_at, now)
-    context = ["Opened just now" if opened == "just now" else f"Opened {opened} ago"]
-    if ticket.source_permalink:
-        context.append(f"<{ticket.source_permalink}|Original message>")
     blocks.append(
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]}
-    )
-    assignee_select: dict[str, Any] = {
-        "type": "users_select",
-        "action_id": Action.ASSIGNEE,
-        "placeholder": _plain("Assign to…"),
-    }
-    if ticket.assignee and ticket.assignee.slack_user_id:
-        assignee_select["initial_user"] = ticket.assignee.slack_user_id
-    status_select = {
-        "type": "static_select",
-        "action_id": Action.STATUS,
-        "placeholder": _plain("Status"),
-        "options": status_options(),
-        "initial_option": _option(status.label, status.value),
-    }
-    priority_select = {
-        "type": "static_select",
-        "action_id": Action.PRIORITY,
-        "placeholder": _plain("Priority"),
-        "options": priority_options(),
-        "initial_option": _option(priority.label, priority.value),
-    }
-    value = str(ticket.id)
-    company_select: list[dict[str, Any]] = []
-    if ticket.company_options:
-        options = [_option(name, str(cid)) for cid, name in ticket.company_options[:100]]
-        select: dict[str, Any] = {
-            "type": "static_select",
-            "action_id": Action.CLIENT_COMPANY,
-            "placeholder": _plain("Client company"),
-            "options": options,
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": card_activity_line(ticket, now=now)}],
         }
-        current = next((o for o in options if o["value"] == str(ticket.company_id)), None)
-        if current is not None:
-            select["initial_option"] = current
-        company_select.append(select)
+    )
     blocks.append(
         {
             "type": "actions",
             "block_id": card_actions_block_id(ticket.id),
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": Action.ASSIGN_TO_ME,
-                    "text": _plain("Assign to me"),
-                    "value": value,
-                    "style": "primary",
-                },
-                assignee_select,
-                status_select,
-                priority_select,
-                *company_select,
-                {
-                    "type": "button",
-                    "action_id": Action.REPLY_TO_REQUESTER,
-                    "text": _plain("Reply to requester"),
-                    "value": value,
-                },
-                {
-                    "type": "button",
-                    "action_id": Action.ADD_INTERNAL_NOTE,
-                    "text": _plain("Add internal note"),
-                    "value": value,
-                },
-            ],
+            "elements": _card_buttons(ticket),
+        }
+    )
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": card_menus_block_id(ticket.id),
+            "elements": _card_menus(ticket),
         }
     )
     return blocks
 
 
-def change_line(actor_slack_id: str | None, actor_name: str, what: str) -> str:
-    """One line in the card's thread: "<@U1> set status to *Pending*"."""
-    return truncate(f"{mention(actor_slack_id, actor_name)} {what}", MESSAGE_TEXT_MAX)
+def change_line(who: str, whats: Sequence[str]) -> str:
+    """One line in the card's thread for changes made together, naming people without a
+    mention: "Tom took this and set priority to *High*". `who` is ready mrkdwn."""
+    said = whats[0] if len(whats) == 1 else ", ".join(whats[:-1]) + " and " + whats[-1]
+    return truncate(f"{who} {said}", MESSAGE_TEXT_MAX)
 
 
-def describe_change(field_name: str, new_label: str | None) -> str:
-    """The `what` of a change line, with user text escaped."""
+def describe_change(field_name: str, new_label: str | None, *, to_actor: bool = False) -> str:
+    """The `what` of a change line. User text is escaped here, except an assignee's
+    `new_label`, which is a ready name; `to_actor`: the actor took the ticket themselves."""
     if field_name == "assigned_staff_id":
-        return f"assigned the ticket to {new_label}" if new_label else "unassigned the ticket"
+        if to_actor:
+            return "took this"
+        return f"assigned this to {new_label}" if new_label else "unassigned this"
     label = FIELD_LABELS.get(field_name, field_name.replace("_", " "))
     return f"set {label} to *{escape(new_label) if new_label else 'none'}*"
+
+
+# Thread lines for status changes a requester causes ("{who}" is the requester).
+REOPENED_BY_REPLY = "Reopened: {who} replied"
+ANSWERED = "{who} answered: back to *Open*"
+CONFIRMED_FIXED = "{who} confirmed it's fixed: closed"
+STILL_BROKEN = "Reopened: {who} says it's still broken"
 
 
 FIELD_LABELS = {"client_company_id": "client company", "device_id": "device"}
 
 
-def requester_received_text(ticket: TicketView) -> str:
-    return truncate(f"Ticket #{ticket.number} received: {escape(ticket.title)}", MESSAGE_TEXT_MAX)
+@dataclass(frozen=True)
+class FiledFor:
+    """A ticket someone filed on the requester's behalf: who (a ready name) and, when it
+    was filed from a message, the channel of that message."""
+
+    by: str
+    channel: str | None = None
 
 
-def requester_received_blocks(ticket: TicketView) -> list[dict[str, Any]]:
+def _received_headline(ticket: TicketView, filed_for: FiledFor | None) -> str:
+    if filed_for is None:
+        return f"Ticket #{ticket.number} received"
+    if filed_for.channel:
+        return (
+            f"{filed_for.by} filed your message in <#{filed_for.channel}> "
+            f"as ticket #{ticket.number}"
+        )
+    return f"{filed_for.by} filed ticket #{ticket.number} for you"
+
+
+def requester_received_text(ticket: TicketView, filed_for: FiledFor | None = None) -> str:
+    headline = _received_headline(ticket, filed_for)
+    return truncate(f"{headline}: {escape(ticket.title)}", MESSAGE_TEXT_MAX)
+
+
+def requester_received_blocks(
+    ticket: TicketView, filed_for: FiledFor | None = None
+) -> list[dict[str, Any]]:
     """The DM that acknowledges a ticket; its thread is the requester's conversation."""
     return [
         {
@@ -250,7 +405,7 @@ def requester_received_blocks(ticket: TicketView) -> list[dict[str, Any]]:
             "text": {
                 "type": "mrkdwn",
                 "text": truncate(
-                    f":ticket: *Ticket #{ticket.number} received*\n"
+                    f":ticket: *{_received_headline(ticket, filed_for)}*\n"
                     f"{escape_truncated(ticket.title, TITLE_MAX_LENGTH * 5)}",
                     SECTION_TEXT_MAX,
                 ),
@@ -294,7 +449,7 @@ def new_ticket_modal(
 ) -> dict[str, Any]:
     """The "New ticket" modal: Title, Description, Priority, Category (+ Requester for staff)."""
     priority = TicketPriority(prefill.priority or default_priority)
-    category_options = [_option(c.title() if c.islower() else c, c) for c in categories[:100]]
+    category_options = [_option(category_label(c), c) for c in categories[:100]]
     category_element: dict[str, Any] = {
         "type": "static_select",
         "action_id": Field.VALUE,
@@ -410,8 +565,7 @@ USAGE = (
     "*Ticketbot* — IT help, right here in Slack.\n"
     "• `/ticket` — open the new-ticket form\n"
     "• `/ticket &lt;what's wrong&gt;` — open the form with that as the title\n"
-    "• `/ticket new &lt;title&gt;` — the same, for a one-word title\n"
-    "• `/ticket mine` — the tickets you asked for\n"
+    "• `/ticket mine` — your tickets\n"
     "• `/ticket 42` — show ticket #42\n"
     "• `/ticket find &lt;query&gt;` — find tickets, e.g. `/ticket find status:open "
     "priority:&gt;=high assignee:me printer`\n"
@@ -424,13 +578,15 @@ USAGE = (
 
 
 def usage_text(unknown: str | None = None) -> str:
+    """The help; with `unknown`, a sub-command this installation does not offer."""
     if unknown:
-        return f"I don't know `{escape(truncate(unknown, 50))}`.\n\n{USAGE}"
+        return f"`/ticket {escape(truncate(unknown, 50))}` is not available here.\n\n{USAGE}"
     return USAGE
 
 
 __all__ = [
     "DESCRIPTION_MAX_LENGTH",
+    "FiledFor",
     "ModalPrefill",
     "PersonView",
     "TicketView",

@@ -47,6 +47,9 @@ def file_on_reaction(
     people react). Returns the queued job's outbox id."""
     request_channels = organization.settings.get("request_channels") or []
     if request_channels and channel not in request_channels:
+        _explain_request_channels(
+            session, organization=organization, reactor=reactor, channel=channel
+        )
         return None
     if ticket_flows.ticket_for_source_message(
         session, organization=organization, channel=channel, ts=ts
@@ -54,6 +57,37 @@ def file_on_reaction(
         return None
     return enqueue_filing(
         session, organization=organization, reactor=reactor, channel=channel, ts=ts
+    )
+
+
+EXPLAINED = "reaction_explained_to"  # organization setting: members told the rule below
+
+
+def _explain_request_channels(
+    session: Session, *, organization: Organization, reactor: Member, channel: str
+) -> None:
+    """Tell the reactor, once, privately, why their :ticket: did nothing here."""
+    org = session.get(Organization, organization.id)
+    if org is None or reactor.id is None or not reactor.slack_user_id:
+        return
+    told = list(org.settings.get(EXPLAINED) or [])
+    if reactor.id in told:
+        return
+    org.settings = {**org.settings, EXPLAINED: [*told, reactor.id]}
+    session.add(org)
+    where = ", ".join(f"<#{c}>" for c in org.settings.get("request_channels") or [])
+    outbox.enqueue(
+        session,
+        organization=org,
+        ticket=None,
+        method="chat.postEphemeral",
+        payload={
+            "channel": channel,
+            "user": reactor.slack_user_id,
+            "text": f"A :ticket: reaction files a ticket only in {where}. To file this "
+            "message, use *Create ticket* in its ⋯ menu (More actions).",
+        },
+        lane="notify",
     )
 
 

@@ -8,9 +8,10 @@ from sqlmodel import Session, select
 
 from bot.blocks.setup import CompanyLine
 from bot.core.errors import InvalidInput, PermissionDenied
+from bot.outbox import messages
 from bot.services import organizations as orgs
 from bot.slack import installs
-from models import ClientCompany, Member, MemberRole, Organization, saved_id
+from models import ClientCompany, Member, MemberRole, Organization, Ticket, saved_id
 
 NOT_ALLOWED = "Only workspace admins and owners, or Ticketbot admins, can change the setup."
 
@@ -58,8 +59,11 @@ def apply_setup(
     default_priority: str | None,
     companies: Sequence[CompanyLine],
     request_channels: Sequence[str],
+    saved_by: Member | None = None,
 ) -> Organization:
-    """Save the organization's settings; everything is checked before anything is written."""
+    """Save the organization's settings; everything is checked before anything is written.
+    Members without a company are matched again (their tickets' cards are redrawn), and
+    `saved_by` is told by DM what is now in effect."""
     if not staff_channel:
         raise InvalidInput("Choose the staff channel.", field="staff_channel")
     names = [c.name.lower() for c in companies]
@@ -110,4 +114,30 @@ def apply_setup(
     session.flush()
     # Cards that waited for a staff channel (or were deferred) go out now.
     installs.reconnect(session, organization=org)
+    for ticket_id in orgs.rematch_members(session, organization=org):
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is not None:
+            messages.refresh_card(session, organization=org, ticket=ticket)
+    if saved_by is not None and saved_by.slack_user_id:
+        messages.setup_saved(
+            session,
+            organization=org,
+            slack_user_id=saved_by.slack_user_id,
+            text=setup_saved_text(org, companies=len(companies)),
+        )
     return org
+
+
+def setup_saved_text(organization: Organization, *, companies: int) -> str:
+    """What the admin who saved `/ticket setup` is told is now in effect."""
+    request_channels = organization.settings.get("request_channels") or []
+    where = (
+        ", ".join(f"<#{c}>" for c in request_channels)
+        if request_channels
+        else "any channel Ticketbot is in"
+    )
+    return (
+        f":white_check_mark: Setup saved. Ticket cards go to <#{organization.staff_channel_id}>. "
+        f"{companies} client compan{'y' if companies == 1 else 'ies'}. "
+        f"A :ticket: reaction files a message in {where}."
+    )

@@ -11,9 +11,10 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.blocks.text import truncate
-from bot.core.errors import InvalidInput
+from bot.core.errors import InvalidInput, NotFound
 from bot.core.text import from_slack
 from bot.flows import attachments
+from bot.ids import Action, CardMore
 from bot.outbox import messages
 from bot.services import comments as comment_service
 from bot.services import tickets as ticket_service
@@ -27,6 +28,7 @@ from models import (
     SlackMessageRef,
     Ticket,
     TicketComment,
+    TicketStatus,
 )
 from models.ticket import TITLE_MAX_LENGTH, TicketCreate
 
@@ -163,6 +165,40 @@ def file_ticket(
     # Last: the organization's other filings wait from here until this one commits.
     ticket_service.number_ticket(session, ticket=ticket)
     return ticket
+
+
+def card_changes(
+    control: str, value: str | None, *, member_id: int | None, picked_id: int | None
+) -> dict[str, Any]:
+    """The change a control of the card asks for: `control` is its action_id, `value` the
+    option chosen (menus, ⋯), `picked_id` the member chosen in the assignee picker."""
+    if control == Action.CARD_MORE:
+        control, value = _MORE.get(value or "", ("", None))
+    if control == Action.ASSIGN_TO_ME:
+        return {"assigned_staff_id": member_id}
+    if control == Action.ASSIGNEE:
+        return {"assigned_staff_id": picked_id}
+    if control == Action.REOPEN:
+        return {"status": TicketStatus.OPEN.value}
+    if control in _FIELD_OF_MENU:
+        return {_FIELD_OF_MENU[control]: value}
+    if control == Action.CLIENT_COMPANY:
+        if not value or not value.isdigit() or len(value) > 18:
+            raise NotFound("I don't know that client company.")
+        return {"client_company_id": int(value)}
+    raise NotFound("I don't know that control.")
+
+
+_MORE: dict[str, tuple[str, str | None]] = {
+    CardMore.ASSIGN_TO_ME: (Action.ASSIGN_TO_ME, None),
+    CardMore.UNASSIGN: (Action.ASSIGNEE, None),
+    CardMore.CLOSE: (Action.STATUS, TicketStatus.CLOSED.value),
+}
+_FIELD_OF_MENU: dict[str, str] = {
+    Action.STATUS: "status",
+    Action.PRIORITY: "priority",
+    Action.CATEGORY: "category",
+}
 
 
 def change_ticket_by_id(

@@ -185,17 +185,38 @@ def _home_view(session: Session, *, organization: Organization, viewer: Actor) -
 def my_tickets_blocks(
     session: Session, *, organization: Organization, viewer: Actor
 ) -> list[dict[str, Any]]:
-    """`/ticket mine`: the tickets the person asked for (open ones first)."""
+    """`/ticket mine`: the tickets the person asked for (open ones first); for staff, first
+    the open tickets assigned to them."""
     requester_view = Actor(name=viewer.name, is_staff=False, member=viewer.member)
     tickets = ticket_service.list_tickets(
         session, organization_id=organization.id, viewer=requester_view, limit=20
     )
     tickets.sort(key=lambda t: (t.status not in OPEN_STATUSES, -t.updated_at.timestamp()))
-    return ticket_list(
-        _ticket_views(session, tickets)[0],
-        empty="You have no tickets. File one with `/ticket`.",
-        now=utcnow(),
+    now = utcnow()
+    if not viewer.is_staff:
+        return ticket_list(
+            _ticket_views(session, tickets)[0],
+            empty="You have no tickets. File one with `/ticket`.",
+            now=now,
+        )
+    assigned = ticket_service.list_tickets(
+        session,
+        organization_id=organization.id,
+        viewer=viewer,
+        filters=TicketFilter(status=list(OPEN_STATUSES), assigned_staff_id=viewer.member_id),
+        limit=20,
     )
+    assigned_views, asked_views = _ticket_views(session, assigned, tickets)
+    blocks = ticket_list(
+        assigned_views,
+        empty="*Assigned to you*\nNothing open is assigned to you. The unassigned tickets "
+        "are on Ticketbot's Home tab.",
+        now=now,
+        heading="Assigned to you",
+    )
+    if asked_views:
+        blocks += ticket_list(asked_views, empty="", now=now, heading="You asked for")
+    return blocks
 
 
 def ticket_blocks(

@@ -7,17 +7,33 @@ unit of work; the worker sends them after commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
 
+from bot.blocks.conversation import verdict_notice
 from bot.blocks.text import MESSAGE_TEXT_MAX, escape, truncate
 from bot.blocks.tickets import (
+    STATUS_EMOJI,
     change_line,
     describe_change,
 )
+from bot.ids import Reaction
 from bot.outbox.render import ticket_view
-from bot.outbox.rows import RECORD_COMMENT, RENDER, STAFF_CHANNEL, Lane, Rendered, enqueue
+from bot.outbox.rows import (
+    CARD_LINK,
+    LINK_CARD,
+    NAMES,
+    RECORD_COMMENT,
+    RENDER,
+    STAFF_CHANNEL,
+    Lane,
+    Rendered,
+    enqueue,
+    person,
+)
 from bot.services.tickets import Change
 from models import (
     AuthorType,
@@ -34,6 +50,7 @@ from models import (
     TicketComment,
     TicketPriority,
     TicketStatus,
+    utcnow,
 )
 
 
@@ -83,7 +100,23 @@ def ticket_created(
             lane=Lane.REQUESTER,
             record_as=MessageRole.REQUESTER_DM,
         )
-    if source and source.get("channel") and source.get("ts"):
+    if source and source.get("channel") and source.get("offer_ts"):
+        # Filed from Ticketbot's "Should I file this as a ticket?" offer: the offer itself
+        # becomes the confirmation (its buttons go).
+        enqueue(
+            session,
+            organization=organization,
+            ticket=ticket,
+            method="chat.update",
+            payload={
+                "channel": source["channel"],
+                "ts": str(source["offer_ts"]),
+                "blocks": [],
+                RENDER: Rendered.FILED_NOTICE,
+            },
+            lane=Lane.SOURCE,
+        )
+    elif source and source.get("channel") and source.get("ts"):
         payload = {
             "channel": source["channel"],
             "thread_ts": source.get("thread_ts") or source["ts"],
@@ -102,8 +135,29 @@ def ticket_created(
         )
 
 
-def refresh_card(session: Session, *, organization: Organization, ticket: Ticket) -> int:
-    """Redraw the card in place (something it shows changed without a change line)."""
+def refresh_card(session: Session, *, organization: Organization, ticket: Ticket) -> int | None:
+    """Redraw the card in place (something it shows changed).
+
+    Coalesced: the card is drawn when its row is delivered, so while a redraw (or the
+    card's first post) waits unclaimed in the outbox, it will show this change too and no
+    second row is written; a burst of comments costs Slack one `chat.update`. The waiting
+    row is locked (PostgreSQL) so a worker cannot claim it until this change commits."""
+    now = utcnow()
+    waiting = session.exec(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.ticket_id == ticket.id,
+            OutboxMessage.lane == Lane.STAFF,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            or_(
+                col(OutboxMessage.claimed_until).is_(None),
+                col(OutboxMessage.claimed_until) < now,
+            ),
+        )
+        .with_for_update()
+    ).all()
+    if any(row.payload.get(RENDER) == Rendered.TICKET_CARD for row in waiting):
+        return None
     return enqueue(
         session,
         organization=organization,
@@ -124,30 +178,43 @@ def ticket_changed(
     actor: Member | None,
     actor_name: str,
     changes: Sequence[Change],
+    said: str | None = None,
 ) -> None:
-    """Update the card in place and add one line per change in its thread."""
+    """Update the card in place and add one line for the changes in its thread: `said`
+    when given (a line with "{who}" for the actor), else what changed."""
     if not changes:
         return
     refresh_card(session, organization=organization, ticket=ticket)
-    actor_slack_id = actor.slack_user_id if actor else None
-    for change in changes:
-        what = describe_change(change.field, _label(session, change.field, change.new))
-        enqueue(
-            session,
-            organization=organization,
-            ticket=ticket,
-            method="chat.postMessage",
-            payload={"text": change_line(actor_slack_id, actor_name, what)},
-            lane=Lane.STAFF,
-            channel_ref=MessageRole.STAFF_CARD,
-            thread_ref=MessageRole.STAFF_CARD,
-        )
     actor_id = actor.id if actor else None
+    who = _named(actor_id, actor_name)
+    if said is not None:
+        text = said.replace("{who}", who)
+    else:
+        text = change_line(
+            who,
+            [
+                describe_change(
+                    change.field,
+                    _label(session, change.field, change.new),
+                    to_actor=change.new is not None and change.new == actor_id,
+                )
+                for change in changes
+            ],
+        )
+    _to_staff_thread(session, organization, ticket, text, names=_ids(actor_id, changes))
     for change in changes:
         if change.field == "status" and ticket.requester_id != actor_id:
-            text = _status_notice(ticket, change, _who(session, actor_id, actor_name))
-            if text:
-                requester_notice(session, organization=organization, ticket=ticket, text=text)
+            notice = _status_notice(ticket, change, _who(session, actor_id, actor_name))
+            if change.new == TicketStatus.PENDING and not _staff_spoke_last(session, ticket):
+                notice = None  # nobody asked the requester anything: nothing to wait for
+            if notice:
+                requester_notice(
+                    session,
+                    organization=organization,
+                    ticket=ticket,
+                    text=notice,
+                    verdict=_Verdict() if change.new == TicketStatus.RESOLVED else None,
+                )
         if (
             change.field == "assigned_staff_id"
             and change.new is not None
@@ -161,11 +228,45 @@ def ticket_changed(
                     ticket,
                     assignee.slack_user_id,
                     f":bust_in_silhouette: {_who(session, actor_id, actor_name)} assigned you "
-                    f"ticket #{ticket.ticket_number}: {escape(ticket.title)}",
+                    f"{CARD_LINK}{_priority_words(ticket)}: {escape(ticket.title)}",
                 )
 
 
 REOPENED_FROM = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def _priority_words(ticket: Ticket) -> str:
+    """A ticket's priority in a notification when it asks for haste: " (urgent)"."""
+    priority = TicketPriority(ticket.priority)
+    if priority in (TicketPriority.HIGH, TicketPriority.URGENT):
+        return f" ({priority.label.lower()} priority)"
+    return ""
+
+
+def _staff_spoke_last(session: Session, ticket: Ticket) -> bool:
+    """Whether the ticket's latest public comment is the IT team's (a question or an
+    answer the requester has to act on)."""
+    last = session.exec(
+        select(TicketComment.author_type)
+        .where(
+            TicketComment.ticket_id == ticket.id,
+            TicketComment.comment_type == CommentType.PUBLIC_REPLY,
+        )
+        .order_by(col(TicketComment.id).desc())
+        .limit(1)
+    ).first()
+    return last == AuthorType.STAFF
+
+
+def _named(member_id: int | None, name: str) -> str:
+    """A person in a staff-thread line: their first name, filled in at delivery (no
+    mention); someone who is not a member (a REST token) by their whole name."""
+    return person(member_id) if member_id else escape(name)
+
+
+def _ids(actor_id: int | None, changes: Sequence[Change]) -> list[int]:
+    ids = [c.new for c in changes if c.field == "assigned_staff_id" and c.new is not None]
+    return [i for i in (actor_id, *ids) if i is not None]
 
 
 def _who(session: Session, member_id: int | None, name: str) -> str:
@@ -186,52 +287,96 @@ def _status_notice(ticket: Ticket, change: Change, who: str) -> str | None:
         return f":hammer_and_wrench: {who} started working on ticket #{number}."
     if new == TicketStatus.PENDING:
         return (
-            f":hourglass_flowing_sand: Ticket #{number} is waiting for you: please reply in "
-            "this thread with what the IT team asked for."
+            f":hourglass_flowing_sand: Ticket #{number} is waiting for your answer to the "
+            "IT team's message above: reply in this thread."
         )
     if new == TicketStatus.RESOLVED:
-        return (
-            f":white_check_mark: Ticket #{number} is resolved. If it isn't fixed, reply here "
-            "and it reopens."
-        )
+        return f":white_check_mark: Ticket #{number} is resolved. Is it fixed for you?"
     if new == TicketStatus.CLOSED:
-        return f":lock: Ticket #{number} is closed."
+        return f"{STATUS_EMOJI[TicketStatus.CLOSED]} Ticket #{number} is closed."
     return None
 
 
+def reopened_by_reply(
+    session: Session, *, organization: Organization, ticket: Ticket, requester: Member
+) -> None:
+    """The requester's reply reopened their resolved ticket: the staff thread says why,
+    and the requester hears it (a "thanks!" closes it again with one button)."""
+    number = ticket.ticket_number
+    requester_notice(
+        session,
+        organization=organization,
+        ticket=ticket,
+        text=f":arrows_counterclockwise: I reopened ticket #{number} so the IT team sees "
+        "your message. If you only wanted to say thanks, press *It's fixed*.",
+        verdict=_Verdict(still_broken=False),
+    )
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """Buttons under a notice: It's fixed, and Still broken unless `still_broken` is off."""
+
+    still_broken: bool = True
+
+
 def requester_notice(
-    session: Session, *, organization: Organization, ticket: Ticket, text: str
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    text: str,
+    verdict: _Verdict | None = None,
 ) -> int | None:
-    """A message from Ticketbot to the requester in the ticket's DM thread."""
+    """A message from Ticketbot to the requester in the ticket's DM thread; with `verdict`,
+    the **It's fixed** / **Still broken** buttons under it."""
     requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None
     if requester is None or not requester.slack_user_id:
         return None
+    payload: dict[str, Any] = {
+        "dm_user": requester.slack_user_id,
+        "text": truncate(text, MESSAGE_TEXT_MAX),
+        "thread_optional": True,
+    }
+    if verdict is not None:
+        payload["blocks"] = verdict_notice(
+            text,
+            ticket.id,  # type: ignore[arg-type]
+            still_broken=verdict.still_broken,
+        )
     return enqueue(
         session,
         organization=organization,
         ticket=ticket,
         method="chat.postMessage",
-        payload={
-            "dm_user": requester.slack_user_id,
-            "text": truncate(text, MESSAGE_TEXT_MAX),
-            "thread_optional": True,
-        },
+        payload=payload,
         lane=Lane.REQUESTER,
         thread_ref=MessageRole.REQUESTER_DM,
     )
 
 
 def _direct_message(
-    session: Session, organization: Organization, ticket: Ticket, slack_user_id: str, text: str
+    session: Session,
+    organization: Organization,
+    ticket: Ticket,
+    slack_user_id: str,
+    text: str,
+    *,
+    lane: str = Lane.NOTIFY,
 ) -> int:
-    """A DM to a staff member about a ticket (not threaded)."""
+    """A DM to a staff member about a ticket (not threaded); `CARD_LINK` in `text` becomes
+    a link to the card, once it is posted ("ticket #N" before)."""
     return enqueue(
         session,
         organization=organization,
         ticket=ticket,
         method="chat.postMessage",
-        payload={"dm_user": slack_user_id, "text": truncate(text, MESSAGE_TEXT_MAX)},
-        lane=Lane.NOTIFY,
+        payload={
+            "dm_user": slack_user_id,
+            "text": truncate(text, MESSAGE_TEXT_MAX),
+            LINK_CARD: True,
+        },
+        lane=lane,
     )
 
 
@@ -243,10 +388,7 @@ def _label(session: Session, field: str, value: Any) -> str | None:
     if field == "priority":
         return TicketPriority(value).label
     if field == "assigned_staff_id":
-        member = session.get(Member, value)
-        if member is None:
-            return None
-        return f"<@{member.slack_user_id}>" if member.slack_user_id else escape(member.name)
+        return person(value)
     if field == "client_company_id":
         company = session.get(ClientCompany, value)
         return company.name if company else None
@@ -267,8 +409,11 @@ def comment_added(
     - public reply by staff: the requester's DM thread, mirrored into the card's thread;
     - reply by the requester: mirrored into the card's thread.
     Internal notes never get a row addressed to anyone but the staff channel.
+    The card is redrawn for its activity line (coalesced, see `refresh_card`).
     """
+    refresh_card(session, organization=organization, ticket=ticket)
     author = _who(session, comment.author_id, comment.author_name)
+    named = _named(comment.author_id, comment.author_name)  # staff lines: a name, no ping
     content = escape(comment.content)
     if comment.comment_type == CommentType.INTERNAL_NOTE:
         if not already_in_staff_thread:
@@ -276,7 +421,8 @@ def comment_added(
                 session,
                 organization,
                 ticket,
-                truncate(f":lock: *Internal note* from {author}:\n{content}", MESSAGE_TEXT_MAX),
+                truncate(f":lock: *Internal note* from {named}:\n{content}", MESSAGE_TEXT_MAX),
+                names=[comment.author_id] if comment.author_id else (),
             )
         return
     if comment.author_type == AuthorType.STAFF:
@@ -304,9 +450,10 @@ def comment_added(
                 organization,
                 ticket,
                 truncate(
-                    f":outbox_tray: *Sent to the requester* by {author}:\n{content}",
+                    f":outbox_tray: *Sent to the requester* by {named}:\n{content}",
                     MESSAGE_TEXT_MAX,
                 ),
+                names=[comment.author_id] if comment.author_id else (),
             )
         return
     _to_staff_thread(
@@ -319,7 +466,7 @@ def comment_added(
             organization,
             ticket,
             assignee.slack_user_id,
-            f":speech_balloon: {author} replied on ticket #{ticket.ticket_number} "
+            f":speech_balloon: {author} replied on {CARD_LINK}{_priority_words(ticket)} "
             f"({escape(ticket.title)}):\n{content}",
         )
 
@@ -338,8 +485,11 @@ def _to_staff_thread(
     text: str,
     *,
     mirrors: TicketComment | None = None,
+    names: Sequence[int] = (),
 ) -> int:
     payload: dict[str, Any] = {"text": text}
+    if names:
+        payload[NAMES] = sorted(set(names))
     if mirrors is not None:
         # The posted copy is recorded as another message of the comment, so that the
         # requester's edits and deletions reach it (see `comment_copies_follow`).
@@ -434,5 +584,72 @@ def dm_offer(
         ticket=None,
         method="chat.postMessage",
         payload={"channel": channel, "thread_ts": ts, "text": text, "blocks": blocks},
+        lane=Lane.NOTIFY,
+    )
+
+
+def mark_message(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    channel: str,
+    ts: str,
+    reaction: Reaction,
+) -> int:
+    """Ticketbot reacts to a person's message in the card's thread, so staff see what
+    became of it (🔒 saved as an internal note, 📤 sent to the requester)."""
+    return enqueue(
+        session,
+        organization=organization,
+        ticket=ticket,
+        method="reactions.add",
+        payload={"channel": channel, "timestamp": ts, "name": reaction.value},
+        lane=Lane.STAFF,
+    )
+
+
+def follow_up_opened(
+    session: Session, *, organization: Organization, parent: Ticket, follow_up: Ticket
+) -> None:
+    """A reply to a closed ticket opened `follow_up`: the closed card's thread points to
+    it, and the assignee it inherited hears about it."""
+    requester_id = follow_up.requester_id
+    requester = session.get(Member, requester_id) if requester_id else None
+    name = requester.name if requester else "The requester"
+    who = _named(requester_id, name)
+    _to_staff_thread(
+        session,
+        organization,
+        parent,
+        f"{who} wrote again after this closed: follow-up ticket #{follow_up.ticket_number}",
+        names=[requester_id] if requester_id else (),
+    )
+    assignee = (
+        session.get(Member, follow_up.assigned_staff_id) if follow_up.assigned_staff_id else None
+    )
+    if assignee is not None and assignee.slack_user_id:
+        _direct_message(
+            session,
+            organization,
+            follow_up,
+            assignee.slack_user_id,
+            f":arrows_counterclockwise: {_who(session, requester_id, name)} wrote again about "
+            f"closed ticket #{parent.ticket_number}: follow-up {CARD_LINK}"
+            f"{_priority_words(follow_up)} is yours ({escape(follow_up.title)}).",
+            lane=Lane.STAFF,  # after the new card is posted, so that it links to it
+        )
+
+
+def setup_saved(
+    session: Session, *, organization: Organization, slack_user_id: str, text: str
+) -> int:
+    """Tell the admin who saved `/ticket setup` what is now in effect (a DM)."""
+    return enqueue(
+        session,
+        organization=organization,
+        ticket=None,
+        method="chat.postMessage",
+        payload={"dm_user": slack_user_id, "text": truncate(text, MESSAGE_TEXT_MAX)},
         lane=Lane.NOTIFY,
     )

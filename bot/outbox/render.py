@@ -6,11 +6,16 @@ the /ticket views.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from bot.blocks.text import first_name
 from bot.blocks.tickets import (
+    Activity,
+    FiledFor,
     PersonView,
     TicketView,
     requester_received_blocks,
@@ -18,15 +23,20 @@ from bot.blocks.tickets import (
     ticket_card,
     ticket_fallback_text,
 )
-from bot.outbox.rows import RENDER, Rendered
+from bot.outbox.rows import CARD_LINK, LINK_CARD, NAMES, RENDER, Rendered
 from bot.services import organizations as orgs
 from models import (
+    AuthorType,
     ClientCompany,
+    CommentType,
     Member,
     MessageRole,
+    Organization,
     OutboxMessage,
     SlackMessageRef,
     Ticket,
+    TicketComment,
+    TicketEvent,
     TicketPriority,
     TicketStatus,
     utcnow,
@@ -63,6 +73,7 @@ def ticket_view(
         assignee=_person(assignee),
         company=company.name if company else None,
         created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
         source_permalink=source_permalink,
         company_id=ticket.client_company_id,
         # Only the card offers the company menu; lists of tickets do not need it.
@@ -74,19 +85,83 @@ def ticket_view(
     )
 
 
-def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
+def card_view(session: Session, ticket: Ticket) -> TicketView:
+    """The ticket as its card shows it: with the menus' choices and its latest activity."""
     view = ticket_view(
         session,
         ticket,
         source_permalink=_source_permalink(session, ticket),
         with_company_options=True,
     )
+    organization = session.get(Organization, ticket.organization_id)
+    parent = session.get(Ticket, ticket.parent_ticket_id) if ticket.parent_ticket_id else None
+    latest = session.exec(
+        select(TicketComment)
+        .where(TicketComment.ticket_id == ticket.id)
+        .order_by(col(TicketComment.id).desc())
+        .limit(1)
+    ).first()
+    last_public = session.exec(
+        select(TicketComment.author_type)
+        .where(
+            TicketComment.ticket_id == ticket.id,
+            TicketComment.comment_type == CommentType.PUBLIC_REPLY,
+        )
+        .order_by(col(TicketComment.id).desc())
+        .limit(1)
+    ).first()
+    return replace(
+        view,
+        category_options=tuple(organization.categories) if organization else (),
+        last_activity=(
+            Activity(
+                who=first_name(latest.author_name),
+                internal=latest.comment_type == CommentType.INTERNAL_NOTE,
+                at=latest.created_at,
+            )
+            if latest
+            else None
+        ),
+        waiting_on_requester=last_public == AuthorType.STAFF,
+        resolved_at=ticket.resolved_at,
+        closed_at=ticket.closed_at,
+        follows_number=parent.ticket_number if parent else None,
+    )
+
+
+def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
+    view = card_view(session, ticket)
     return {"text": ticket_fallback_text(view), "blocks": ticket_card(view, now=utcnow())}
 
 
 def _requester_received_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
-    view = ticket_view(session, ticket)
-    return {"text": requester_received_text(view), "blocks": requester_received_blocks(view)}
+    view, filed_for = ticket_view(session, ticket), _filed_for(session, ticket)
+    return {
+        "text": requester_received_text(view, filed_for),
+        "blocks": requester_received_blocks(view, filed_for),
+    }
+
+
+def _filed_for(session: Session, ticket: Ticket) -> FiledFor | None:
+    """Who filed the ticket, when it was not its requester, and from which channel."""
+    filer_id = session.exec(
+        select(TicketEvent.actor_id).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.field == "created"
+        )
+    ).first()
+    if filer_id is None or filer_id == ticket.requester_id:
+        return None
+    filer = session.get(Member, filer_id)
+    if filer is None:
+        return None
+    source = session.exec(
+        select(SlackMessageRef.channel_id).where(
+            SlackMessageRef.ticket_id == ticket.id, SlackMessageRef.role == MessageRole.SOURCE
+        )
+    ).first()
+    # A channel, not a DM (whose link would name nobody the requester knows).
+    in_channel = source if source and source[:1] in ("C", "G") else None
+    return FiledFor(by=first_name(filer.name), channel=in_channel)
 
 
 def _filed_notice_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
@@ -108,6 +183,11 @@ class TicketGone(LookupError):
 
 def render(session: Session, row: OutboxMessage, args: dict[str, Any]) -> None:
     """Fill in `args` (a copy of the row's payload) with what the row asks to be rendered."""
+    names = args.pop(NAMES, None)
+    if names:
+        args["text"] = _fill_names(session, row, args.get("text", ""), names)
+    if args.pop(LINK_CARD, None):
+        args["text"] = args.get("text", "").replace(CARD_LINK, _card_link(session, row))
     what = args.pop(RENDER, None)
     if what is None:
         return
@@ -115,6 +195,38 @@ def render(session: Session, row: OutboxMessage, args: dict[str, Any]) -> None:
     if ticket is None:
         raise TicketGone(f"outbox row {row.id}: ticket {row.ticket_id} no longer exists")
     args.update(_RENDERERS[what](session, ticket))
+
+
+def _card_link(session: Session, row: OutboxMessage) -> str:
+    """ "ticket #N", linked to its card when the card is posted."""
+    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
+    if ticket is None:
+        return "a ticket"
+    words = f"ticket #{ticket.ticket_number}"
+    ref = session.exec(
+        select(SlackMessageRef).where(
+            SlackMessageRef.ticket_id == ticket.id, SlackMessageRef.role == MessageRole.STAFF_CARD
+        )
+    ).first()
+    return f"<{ref.permalink}|{words}>" if ref and ref.permalink else words
+
+
+_PLACEHOLDER = re.compile(r"⟪(\d{1,18})⟫")
+
+
+def _fill_names(session: Session, row: OutboxMessage, text: str, names: list[int]) -> str:
+    """Each `person(id)` of the row's members becomes that member's first name, now."""
+
+    def name(match: re.Match[str]) -> str:
+        member_id = int(match.group(1))
+        if member_id not in names:
+            return match.group(0)
+        member = session.get(Member, member_id)
+        if member is None or member.organization_id != row.organization_id:
+            return "Someone"
+        return first_name(member.name)
+
+    return _PLACEHOLDER.sub(name, text)
 
 
 def _source_permalink(session: Session, ticket: Ticket) -> str | None:

@@ -89,6 +89,21 @@ _INSERT_ROW = insert(table_of(OutboxMessage))
 RENDER = "render"
 # Payload key: the posted message is also recorded as a message of this comment.
 RECORD_COMMENT = "record_comment"
+# Payload key: the text names people by `person(member_id)` placeholders, filled in with
+# their names when the row is delivered (a name learnt meanwhile from Slack is used; no
+# mention, so nobody is pinged).
+NAMES = "names"
+
+
+# Payload key: `CARD_LINK` in the text becomes a link to the ticket's card at delivery
+# ("ticket #N", linked to the card's permalink once the card is posted).
+LINK_CARD = "link_card"
+CARD_LINK = "⟪card⟫"
+
+
+def person(member_id: int) -> str:
+    """A placeholder for a member's name in a row's text (see `NAMES`)."""
+    return f"⟪{member_id}⟫"
 
 
 class Rendered:

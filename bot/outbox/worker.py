@@ -521,8 +521,11 @@ class DeliveryWorker:
         ):
             self._retry_later(row, f"{row.method}: {code} (DM channel opened again next time)")
             return
-        if row.method == "chat.delete" and code == "message_not_found":
-            self._finish(row.id, sent=(None, None))  # type: ignore[arg-type]  # already gone
+        if (row.method, code) in (
+            ("chat.delete", "message_not_found"),  # already gone
+            ("reactions.add", "already_reacted"),  # already marked
+        ):
+            self._finish(row.id, sent=(None, None))  # type: ignore[arg-type]
             return
         if code in PERMANENT_ERRORS:
             self._finish(row.id, failed=f"{row.method}: {code}")  # type: ignore[arg-type]

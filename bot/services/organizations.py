@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import and_, update
+from sqlalchemy import and_, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -191,6 +191,54 @@ def client_company_for_email(
         select(ClientCompany).where(ClientCompany.organization_id == organization_id)
     ).all()
     return next((c for c in companies if domain in c.email_domains), None)
+
+
+def rematch_members(session: Session, *, organization: Organization) -> list[int]:
+    """After the client companies changed: members without a company whose email domain
+    now belongs to one get it, and so do their tickets without a company. Returns the ids
+    of those tickets. One statement per domain, however many members there are."""
+    from models import Ticket
+
+    moved: list[int] = []
+    companies = session.exec(
+        select(ClientCompany).where(ClientCompany.organization_id == organization.id)
+    ).all()
+    for company in companies:
+        for domain in company.email_domains:
+            member_ids = list(
+                session.exec(
+                    select(Member.id).where(
+                        Member.organization_id == organization.id,
+                        col(Member.client_company_id).is_(None),
+                        func.lower(Member.email).like(f"%@{domain.lower()}"),
+                    )
+                ).all()
+            )
+            if not member_ids:
+                continue
+            session.execute(
+                update(Member)
+                .where(col(Member.id).in_(member_ids))
+                .values(client_company_id=company.id)
+            )
+            ticket_ids = list(
+                session.exec(
+                    select(Ticket.id).where(
+                        Ticket.organization_id == organization.id,
+                        col(Ticket.requester_id).in_(member_ids),
+                        col(Ticket.client_company_id).is_(None),
+                    )
+                ).all()
+            )
+            if ticket_ids:
+                session.execute(
+                    update(Ticket)
+                    .where(col(Ticket.id).in_(ticket_ids))
+                    .values(client_company_id=company.id)
+                )
+            moved += [i for i in ticket_ids if i is not None]
+    session.expire_all()
+    return moved
 
 
 def get_member(session: Session, *, organization_id: int | None, member_id: int) -> Member:

@@ -371,6 +371,42 @@ def reopen_for_requester_reply(
     return change
 
 
+def carry_over(session: Session, *, parent: Ticket, follow_up: Ticket) -> None:
+    """A follow-up of a closed ticket keeps its assignee and client company (logged as
+    Ticketbot's changes); priority and category come with the filing itself."""
+    ticketbot = Actor(name="Ticketbot", is_staff=True)
+    for field in ("assigned_staff_id", "client_company_id"):
+        old, new = getattr(follow_up, field), getattr(parent, field)
+        if new is None or old == new:
+            continue
+        setattr(follow_up, field, new)
+        _log(session, ticket=follow_up, actor=ticketbot, field=field, old=old, new=new)
+    session.add(follow_up)
+    session.flush()
+
+
+def close_for_requester(
+    session: Session, *, organization: Organization, ticket: Ticket, actor: Actor
+) -> Change | None:
+    """The requester says their problem is fixed: the ticket closes (None when it already
+    is). Only the ticket's own requester may."""
+    if ticket.organization_id != organization.id:
+        raise NotFound("There is no such ticket.")
+    if actor.member_id is None or ticket.requester_id != actor.member_id:
+        raise PermissionDenied(f"Ticket #{ticket.ticket_number} is not one of yours.")
+    if ticket.status == TicketStatus.CLOSED:
+        return None
+    change = Change(field="status", old=ticket.status, new=TicketStatus.CLOSED)
+    now = utcnow()
+    ticket.status = TicketStatus.CLOSED
+    _stamp_status_times(ticket, TicketStatus.CLOSED, now)
+    ticket.updated_at = now
+    _log(session, ticket=ticket, actor=actor, field="status", old=change.old, new=change.new)
+    session.add(ticket)
+    session.flush()
+    return change
+
+
 def _clean_changes(
     session: Session, organization: Organization, changes: dict[str, Any], is_staff: StaffCheck
 ) -> dict[str, Any]:
@@ -432,6 +468,32 @@ def _log(
     )
     session.add(event)
     return event
+
+
+SENT_TO_REQUESTER = "sent_to_requester"
+
+
+def was_sent_to_requester(session: Session, *, ticket: Ticket, message: str) -> bool:
+    """Whether staff already sent this message (`message`: where it is, "channel:ts") of
+    the ticket's staff thread to its requester."""
+    return (
+        session.exec(
+            select(TicketEvent.id).where(
+                TicketEvent.ticket_id == ticket.id,
+                TicketEvent.field == SENT_TO_REQUESTER,
+                TicketEvent.new_value == message[:500],
+            )
+        ).first()
+        is not None
+    )
+
+
+def record_sent_to_requester(
+    session: Session, *, ticket: Ticket, actor: Actor, message: str
+) -> None:
+    """Log that a message of the staff thread was sent to the requester (sent once)."""
+    _log(session, ticket=ticket, actor=actor, field=SENT_TO_REQUESTER, old=None, new=message)
+    session.flush()
 
 
 def touch(ticket: Ticket) -> None:

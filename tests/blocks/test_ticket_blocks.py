@@ -9,10 +9,12 @@ import pytest
 
 from bot.blocks.text import escape, escape_truncated, truncate
 from bot.blocks.tickets import (
+    Activity,
     ModalPrefill,
     PersonView,
     TicketView,
     card_actions_block_id,
+    card_activity_line,
     change_line,
     describe_change,
     new_ticket_modal,
@@ -80,26 +82,30 @@ def test_card_shows_number_title_people_and_fields():
     assert any(f.startswith("*Status*") and "Open" in f for f in fields)
     assert "*Category*\nnetwork" in fields
     assert "*Assignee*\n<@U0TOM>" in fields
-    assert "Opened 3h ago" in all_text(blocks)
+    assert "Opened 3 h ago" in all_text(blocks)
 
 
 def test_card_actions_carry_the_ticket_and_every_control():
-    blocks = ticket_card(view(), now=NOW)
-    actions = next(b for b in blocks if b["type"] == "actions")
-    assert actions["block_id"] == card_actions_block_id(7)
-    assert ticket_id_from_block_id(actions["block_id"]) == 7
-    ids = [e["action_id"] for e in actions["elements"]]
-    assert ids == [
+    blocks = ticket_card(view(category_options=("network", "email")), now=NOW)
+    buttons, menus = [b for b in blocks if b["type"] == "actions"]
+    assert buttons["block_id"] == card_actions_block_id(7)
+    assert ticket_id_from_block_id(buttons["block_id"]) == 7
+    assert ticket_id_from_block_id(menus["block_id"]) == 7
+    assert [e["action_id"] for e in buttons["elements"]] == [
         Action.ASSIGN_TO_ME,
-        Action.ASSIGNEE,
-        Action.STATUS,
-        Action.PRIORITY,
         Action.REPLY_TO_REQUESTER,
         Action.ADD_INTERNAL_NOTE,
     ]
-    labels = [e["text"]["text"] for e in actions["elements"] if e["type"] == "button"]
+    assert [e["action_id"] for e in menus["elements"]] == [
+        Action.ASSIGNEE,
+        Action.STATUS,
+        Action.PRIORITY,
+        Action.CATEGORY,
+    ]
+    labels = [e["text"]["text"] for e in buttons["elements"] if e["type"] == "button"]
     assert labels == ["Assign to me", "Reply to requester", "Add internal note"]
-    status = actions["elements"][2]
+    assert menus["elements"][3]["initial_option"]["value"] == "network"
+    status = menus["elements"][1]
     assert [o["text"]["text"] for o in status["options"]] == [
         "Open",
         "In progress",
@@ -108,7 +114,7 @@ def test_card_actions_carry_the_ticket_and_every_control():
         "Closed",
     ]
     assert status["initial_option"]["value"] == "open"
-    assert actions["elements"][3]["initial_option"]["value"] == "high"
+    assert menus["elements"][2]["initial_option"]["value"] == "high"
 
 
 def test_card_escapes_user_text_everywhere_it_is_mrkdwn():
@@ -139,12 +145,80 @@ def test_foreign_block_ids_have_no_ticket(block_id):
 
 
 def test_change_lines_escape_and_read_naturally():
-    assert change_line("U1", "Tom", describe_change("status", "Pending")) == (
-        "<@U1> set status to *Pending*"
+    assert change_line("Tom", [describe_change("status", "Pending")]) == (
+        "Tom set status to *Pending*"
     )
-    assert describe_change("assigned_staff_id", "<@U2>") == "assigned the ticket to <@U2>"
-    assert describe_change("assigned_staff_id", None) == "unassigned the ticket"
+    together = [
+        describe_change("assigned_staff_id", "Tom", to_actor=True),
+        describe_change("status", "In progress"),
+        describe_change("priority", "High"),
+    ]
+    assert change_line("Tom", together) == (
+        "Tom took this, set status to *In progress* and set priority to *High*"
+    )
+    assert describe_change("assigned_staff_id", "Tia") == "assigned this to Tia"
+    assert describe_change("assigned_staff_id", None) == "unassigned this"
     assert "<!channel>" not in describe_change("title", "<!channel>")
+
+
+def test_the_activity_line_tells_age_activity_and_whose_turn():
+    ticket = view(
+        created_at=NOW - timedelta(days=2, hours=1),
+        last_activity=Activity("Alice", internal=False, at=NOW - timedelta(minutes=5)),
+    )
+    assert card_activity_line(ticket, now=NOW) == (
+        "Opened 2 d ago · Alice replied 5 m ago · waiting on IT"
+    )
+    noted = Activity("Tom", internal=True, at=NOW - timedelta(seconds=20))
+    assert card_activity_line(view(status=TicketStatus.PENDING, last_activity=noted), now=NOW) == (
+        "Opened 3 h ago · Tom added a note just now · waiting on Alice"
+    )
+    assert card_activity_line(view(waiting_on_requester=True), now=NOW).endswith("waiting on Alice")
+    resolved = view(status=TicketStatus.RESOLVED, resolved_at=NOW - timedelta(hours=1))
+    assert card_activity_line(resolved, now=NOW) == "Opened 3 h ago · resolved 1 h ago"
+
+
+def test_the_primary_button_follows_the_state_and_rare_controls_fold_away():
+    def controls(ticket: TicketView) -> list[tuple[str, str | None]]:
+        row = next(b for b in ticket_card(ticket, now=NOW) if b["type"] == "actions")
+        found = []
+        for element in row["elements"]:
+            if element["type"] == "overflow":
+                found += [("⋯ " + o["text"]["text"], None) for o in element["options"]]
+            else:
+                found.append((element["text"]["text"], element.get("style")))
+        return found
+
+    tom = PersonView("Tom", "U0TOM")
+    assert controls(view())[0] == ("Assign to me", "primary")
+    assert controls(view(assignee=tom))[0] == ("Reply to requester", "primary")
+    for status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        shown = controls(view(status=status, assignee=tom))
+        assert shown[0] == ("Reopen", None)
+        assert all(style is None for _, style in shown)
+        assert ("Assign to me", "primary") not in shown
+    for status in TicketStatus:
+        for assignee in (None, tom):
+            blocks = ticket_card(view(status=status, assignee=assignee), now=NOW)
+            assert validate_blocks(blocks, "message") == []
+            for block in blocks:
+                for element in block.get("elements", []):
+                    if element["type"] == "overflow":
+                        assert 2 <= len(element["options"]) <= 5  # Slack's overflow range
+
+
+def test_empty_facts_are_left_off_the_card():
+    fields = [
+        f["text"] for f in ticket_card(view(company=None, category=None), now=NOW)[1]["fields"]
+    ]
+    assert [f.split("\n")[0] for f in fields] == [
+        "*Requester*",
+        "*Priority*",
+        "*Status*",
+        "*Assignee*",
+    ]
+    unmatched = view(company=None, company_options=((1, "Acme"),))
+    assert "not matched" in all_text(ticket_card(unmatched, now=NOW)[1])
 
 
 def test_modal_has_the_contract_labels_and_validates():

@@ -45,7 +45,7 @@ def play_story(world: World) -> None:
         w.deliver()
 
     press(w.tech, Action.ASSIGN_TO_ME)
-    press(w.tech, Action.ADD_INTERNAL_NOTE)
+    press(w.tech, Action.CARD_MORE, selected_option_value="note")
     modal_submit(w.tech, f"{MARKERS[0]} customer is on the old BIOS")
     note = w.driver.message_event(
         team, staff, w.tech, f"{MARKERS[1]} checking warranty", thread_ts=card
@@ -90,7 +90,7 @@ def play_story(world: World) -> None:
     staff_view = w.driver.slash_command(team, w.tech, text="1")
     assert MARKERS[0] in staff_view.text  # the markers are really there for staff
     # Bob (not staff) presses card controls and tries to publish a note: refused.
-    press(w.bob, Action.ADD_INTERNAL_NOTE)
+    press(w.bob, Action.CARD_MORE, selected_option_value="note")
     w.driver.message_shortcut(team, w.bob, Callback.SEND_TO_REQUESTER, staff, note["ts"])
     w.deliver()
 

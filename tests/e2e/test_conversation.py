@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.ids import Action, Callback
-from models import Ticket, TicketComment
+from models import SlackMessageRef, Ticket, TicketComment
 from tests.e2e.conftest import World
 
 
@@ -81,7 +81,7 @@ def test_internal_note_from_the_card_stays_in_the_staff_thread(ticket: World):
         "Probably the MFA token expired",
     )
     assert staff_thread(world) == [
-        f":lock: *Internal note* from <@{world.tech}>:\nProbably the MFA token expired"
+        ":lock: *Internal note* from Tom:\nProbably the MFA token expired"
     ]
     assert dm_thread(world, world.alice) == []
 
@@ -99,7 +99,7 @@ def test_reply_to_requester_goes_by_dm_and_is_mirrored(ticket: World):
         f"*<@{world.tech}>* (IT team) on ticket #1:\nPlease sign out and in again"
     ]
     assert staff_thread(world) == [
-        f":outbox_tray: *Sent to the requester* by <@{world.tech}>:\nPlease sign out and in again"
+        ":outbox_tray: *Sent to the requester* by Tom:\nPlease sign out and in again"
     ]
     (stamped,) = world.tickets()
     assert stamped.first_response_at is not None
@@ -189,9 +189,13 @@ def test_requester_reply_is_mirrored_and_reopens_pending(ticket: World):
     assert (
         f":speech_balloon: *<@{world.alice}>* (requester) replied:\nIt works on my phone" in thread
     )
-    assert thread[-1] == f"<@{world.alice}> set status to *Open*"
+    assert thread[-1] == "Alice answered: back to *Open*"
     # The assignee hears about the reply.
-    assert any(f"<@{world.alice}> replied on ticket #1" in m["text"] for m in world.dm(world.tech))
+    link = f"<{card(world)['permalink']}|ticket #1>" if "permalink" in card(world) else None
+    assert any(
+        f"<@{world.alice}> replied on <" in m["text"] and "|ticket #1>" in m["text"]
+        for m in world.dm(world.tech)
+    ), link
 
 
 def test_reply_to_resolved_reopens_and_to_closed_starts_a_follow_up(ticket: World):
@@ -230,10 +234,9 @@ def test_requester_hears_about_status_changes_but_not_twice(ticket: World):
     world.deliver()
     assert dm_thread(world, world.alice) == [
         f":hammer_and_wrench: <@{world.tech}> started working on ticket #1.",
-        ":hourglass_flowing_sand: Ticket #1 is waiting for you: please reply in this thread "
-        "with what the IT team asked for.",
-        ":white_check_mark: Ticket #1 is resolved. If it isn't fixed, reply here and it reopens.",
-        ":lock: Ticket #1 is closed.",
+        # (Pending without a question from the IT team: nothing to tell her.)
+        ":white_check_mark: Ticket #1 is resolved. Is it fixed for you?",
+        ":checkered_flag: Ticket #1 is closed.",
         ":arrows_counterclockwise: Ticket #1 was reopened.",
     ]
 
@@ -246,8 +249,15 @@ def test_assignee_is_told_when_someone_else_assigns_them(ticket: World):
     press_card(world, world.tech, Action.ASSIGNEE, selected_user=world.tech2)
     world.deliver()
     (note,) = world.dm(world.tech2)
+    # The DM links to the card (its permalink, stored when the card was posted).
+    with world.db.session() as session:
+        permalink = session.exec(
+            select(SlackMessageRef.permalink).where(SlackMessageRef.role == "staff_card")
+        ).one()
+    assert permalink
     assert note["text"] == (
-        f":bust_in_silhouette: <@{world.tech}> assigned you ticket #1: Outlook asks for my password"
+        f":bust_in_silhouette: <@{world.tech}> assigned you <{permalink}|ticket #1>: "
+        "Outlook asks for my password"
     )
 
 

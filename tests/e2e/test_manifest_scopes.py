@@ -39,6 +39,13 @@ def test_scopes_cover_every_method_called_and_nothing_more(world: World):
         channel_id=world.staff_channel,
         message_ts=card["ts"],
     )
+    # A technician's message in the card's thread: saved as a note, marked with a reaction.
+    world.driver.event(
+        world.team,
+        world.driver.message_event(
+            world.team, world.staff_channel, world.tech, "Noted", thread_ts=card["ts"]
+        ),
+    )
     world.deliver()
 
     granted = set(MANIFEST["oauth_config"]["scopes"]["bot"])

@@ -272,7 +272,7 @@ def test_setup_saves_and_takes_effect_at_once(world: World):
     world.deliver()
     (ticket,) = world.tickets()
     assert (ticket.priority, ticket.category) == ("high", "Printers")
-    assert world.sim.messages(new_staff)[0]["text"] == "Ticket #1: Toner empty"
+    assert world.sim.messages(new_staff)[0]["text"] == "Ticket #1: Toner empty · High priority"
     with world.db.session() as session:
         companies = {c.name: c for c in session.exec(select(ClientCompany)).all()}
         alice = session.exec(select(Member).where(Member.slack_user_id == world.alice)).one()
@@ -379,7 +379,7 @@ def test_staff_place_an_unmatched_requester_from_the_card(world: World):
     assert world.member(world.bob).client_company_id == company_id  # next time it matches
     assert "Initech" in str(world.cards()[0]["blocks"][1])
     thread = world.sim.thread(world.staff_channel, card["ts"])
-    assert thread[-1]["text"] == f"<@{world.tech}> set client company to *Initech*"
+    assert thread[-1]["text"] == "Tom set client company to *Initech*"
     with world.db.session() as session:
         logged = session.exec(
             select(TicketEvent).where(TicketEvent.field == "client_company_id")

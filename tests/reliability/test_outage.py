@@ -241,19 +241,24 @@ def test_tickets_keep_coming_through_an_outage_and_slack_catches_up_exactly_once
 
     # Card updates: one applied per update row, and the cards show the final state.
     updates = [r for r in rows if r.method == "chat.update"]
-    assert len([c for c in sim.calls_to("chat.update") if c.ok]) == len(updates) == 6
+    # (Comments redraw the card too, coalesced: a redraw waiting in the outbox serves all
+    # changes made meanwhile, so how many depends on when the worker ran.)
+    assert len([c for c in sim.calls_to("chat.update") if c.ok]) == len(updates)
     assert "Open" in str(slack.card_for(1)["blocks"])  # reopened by Ann's last reply
     assert "Resolved" in str(slack.card_for(2)["blocks"])
 
     # In order per ticket: the card threads read as things happened.
-    tech = f"<@{slack.tech}>"
+    # Lines name people as Ticketbot knows them when the line is posted: Tom's profile may
+    # not have been read yet in the outage (he is then named by his handle, tech1).
+    tech = slack.card_thread(1)[0]["text"].split()[0]
+    assert tech in ("Tom", "Tech1")
     assert [m["text"] for m in slack.card_thread(1)] == [
-        f"{tech} assigned the ticket to {tech}",
+        f"{tech} took this",
         f"{tech} set status to *In progress*",
         f":speech_balloon: *<@{ann}>* (requester) replied:\nBounces come from the CEO's address",
         f"{tech} set status to *Pending*",
         f":speech_balloon: *<@{ann}>* (requester) replied:\nHere is the bounce message",
-        f"<@{ann}> set status to *Open*",
+        "User answered: back to *Open*",  # Ann's real name is "User 0"
     ]
     assert [m["text"] for m in slack.card_thread(2)] == [
         f":speech_balloon: *<@{ben}>* (requester) replied:\nStill dropping every 5 minutes",

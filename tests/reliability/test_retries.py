@@ -75,7 +75,9 @@ def test_a_ticket_reaction_delivered_four_times_files_one_ticket(world: World):
     world.deliver()
     assert [(t.ticket_number, t.title) for t in world.tickets()] == [(1, "Scanner jams")]
     assert [c["text"] for c in world.cards()] == ["Ticket #1: Scanner jams"]
-    assert [m["text"] for m in world.dm(world.alice)] == ["Ticket #1 received: Scanner jams"]
+    assert [m["text"] for m in world.dm(world.alice)] == [
+        f"Tom filed your message in <#{world.general}> as ticket #1: Scanner jams"
+    ]
     source_thread = world.sim.thread(world.general, message["ts"])[1:]
     assert [m["text"] for m in source_thread] == [
         ":ticket: Filed as ticket #1. The IT team will follow up."
@@ -235,9 +237,12 @@ def test_retries_spread_over_two_servers_take_effect_once(
             assert {r.status for r in rows} == {OutboxStatus.SENT}
 
             assert [c["text"] for c in slack.cards()] == ["Ticket #1: Projector dead"]
-            assert [m["text"] for m in slack.dm(requester) if m.get("bot_id")] == [
-                "Ticket #1 received: Projector dead"
-            ]
+            (received_text,) = [m["text"] for m in slack.dm(requester) if m.get("bot_id")]
+            # Tom filed it (named as Ticketbot knows him then: Tom, or his handle tech1).
+            assert received_text in (
+                f"{name} filed your message in <#{slack.general}> as ticket #1: Projector dead"
+                for name in ("Tom", "Tech1")
+            )
             assert [m["text"] for m in slack.card_thread(1)] == [
                 f":speech_balloon: *<@{requester}>* (requester) replied:\nTried another cable, same"
             ]
