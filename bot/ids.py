@@ -45,6 +45,8 @@ class Action(StrEnum):
     # On the requester's "resolved" notice (value: the ticket id).
     REQUESTER_FIXED = "requester_fixed"
     REQUESTER_STILL_BROKEN = "requester_still_broken"
+    # "Set up Ticketbot": the installer's welcome DM, an admin's App Home.
+    OPEN_SETUP = "open_setup"
     # App Home's "New ticket" button.
     HOME_NEW_TICKET = "home_new_ticket"
     # App Home links to cards.

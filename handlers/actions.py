@@ -21,6 +21,7 @@ from bot.outbox.render import ticket_view
 from bot.runtime import Runtime
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
+from handlers.commands import open_setup_modal
 from handlers.common import open_ticket_modal, source_prefill
 from models import Member, Organization
 
@@ -188,6 +189,20 @@ def requester_verdict(
     respond(text=text, replace_original=True)
 
 
+def open_setup(
+    ack: Ack,
+    body: dict[str, Any],
+    client: Any,
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+) -> None:
+    """ "Set up Ticketbot" (the welcome DM, an admin's App Home): the `/ticket setup` form."""
+    ack()
+    who = {"user_id": (body.get("user") or {}).get("id"), "trigger_id": body["trigger_id"]}
+    open_setup_modal(client, runtime, organization, member, who)
+
+
 def acknowledge_link(ack: Ack) -> None:
     """Link buttons (App Home's "Open card") also send an action; nothing to do."""
     ack()
@@ -265,5 +280,6 @@ def register(app: App) -> None:
     app.action(Action.OFFER_NEW_TICKET)(offer_new_ticket)
     app.action(ADD_TO_TICKET)(offer_add_to_ticket)
     app.action(OPEN_CARD)(acknowledge_link)
+    app.action(Action.OPEN_SETUP)(open_setup)
     for action_id in (Action.REQUESTER_FIXED, Action.REQUESTER_STILL_BROKEN):
         app.action(action_id)(requester_verdict)

@@ -206,8 +206,8 @@ def ticket_details(
     Callers pass requesters only public comments; `for_staff` decides the wording."""
     status, priority = TicketStatus(ticket.status), TicketPriority(ticket.priority)
     facts = (
-        f"{STATUS_EMOJI[status]} {status.label} · {PRIORITY_EMOJI[priority]} {priority.label}"
-        f" · opened {ago(ticket.created_at, now)}"
+        f"{STATUS_EMOJI[status]} {list_facts(ticket, now)} · {PRIORITY_EMOJI[priority]} "
+        f"{priority.label} · opened {ago(ticket.created_at, now)}"
     )
     if for_staff:
         requester = mention(

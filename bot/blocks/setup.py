@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.blocks.tickets import priority_options
-from bot.ids import Block, Callback, Field
+from bot.ids import Action, Block, Callback, Field
 from models import TicketPriority
 
 COMPANY_LINE_HINT = (
@@ -161,3 +161,34 @@ def setup_modal(
             },
         ],
     }
+
+
+def setup_button() -> dict[str, Any]:
+    """An actions block with the "Set up Ticketbot" button (opens `/ticket setup`)."""
+    return {
+        "type": "actions",
+        "block_id": "setup_actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": Action.OPEN_SETUP,
+                "text": {"type": "plain_text", "text": "Set up Ticketbot", "emoji": True},
+                "style": "primary",
+            }
+        ],
+    }
+
+
+WELCOME = (
+    ":wave: *Thanks for installing Ticketbot!* One step before your team can use it: choose "
+    "the staff channel where ticket cards go (and, if you like, categories and client "
+    "companies). Until then tickets are kept and requesters are told they are waiting."
+)
+
+
+def welcome_blocks() -> list[dict[str, Any]]:
+    """The DM to whoever installed the app."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": WELCOME}},
+        setup_button(),
+    ]

@@ -395,10 +395,22 @@ def requester_received_text(ticket: TicketView, filed_for: FiledFor | None = Non
     return truncate(f"{headline}: {escape(ticket.title)}", MESSAGE_TEXT_MAX)
 
 
+AWAITING_SETUP = (
+    "The IT team is still setting up Ticketbot, so nobody has seen this yet: your ticket "
+    "is kept and reaches them as soon as they finish. Reply in this thread to add details."
+)
+
+
 def requester_received_blocks(
-    ticket: TicketView, filed_for: FiledFor | None = None
+    ticket: TicketView, filed_for: FiledFor | None = None, *, awaiting_setup: bool = False
 ) -> list[dict[str, Any]]:
-    """The DM that acknowledges a ticket; its thread is the requester's conversation."""
+    """The DM that acknowledges a ticket; its thread is the requester's conversation.
+    `awaiting_setup`: the organization has no staff channel yet (said honestly)."""
+    context = (
+        AWAITING_SETUP
+        if awaiting_setup
+        else "Our team will get back to you here. Reply in this thread to add details."
+    )
     return [
         {
             "type": "section",
@@ -413,13 +425,7 @@ def requester_received_blocks(
         },
         {
             "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": "Our team will get back to you here. "
-                    "Reply in this thread to add details.",
-                }
-            ],
+            "elements": [{"type": "mrkdwn", "text": context}],
         },
     ]
 

@@ -17,6 +17,7 @@ from bot.blocks.conversation import (
     ticket_details,
     ticket_list,
 )
+from bot.blocks.setup import setup_button
 from bot.blocks.tickets import TicketView
 from bot.flows.search import home_views
 from bot.outbox.render import ticket_view
@@ -129,10 +130,10 @@ def home_view(
                 "type": "mrkdwn",
                 "text": f":warning: *No staff channel is set*, so {waiting} ticket "
                 f"card{'s are' if waiting != 1 else ' is'} waiting. Tickets are still filed "
-                "and requesters hear back. Run `/ticket setup` to choose the channel.",
+                "and requesters are told they wait. Choose the channel to start.",
             },
         }
-        view["blocks"] = [warning, *view["blocks"]][:100]
+        view["blocks"] = [warning, setup_button(), *view["blocks"]][:100]
     return view
 
 

@@ -154,6 +154,7 @@ def refresh_card(session: Session, *, organization: Organization, ticket: Ticket
                 col(OutboxMessage.claimed_until) < now,
             ),
         )
+        .order_by(col(OutboxMessage.id))  # locked in one order by every writer: no deadlock
         .with_for_update()
     ).all()
     if any(row.payload.get(RENDER) == Rendered.TICKET_CARD for row in waiting):

@@ -134,11 +134,13 @@ def _card_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
     return {"text": ticket_fallback_text(view), "blocks": ticket_card(view, now=utcnow())}
 
 
-def _requester_received_payload(session: Session, ticket: Ticket) -> dict[str, Any]:
+def _requester_received_payload(
+    session: Session, ticket: Ticket, has_staff_channel: bool = True
+) -> dict[str, Any]:
     view, filed_for = ticket_view(session, ticket), _filed_for(session, ticket)
     return {
         "text": requester_received_text(view, filed_for),
-        "blocks": requester_received_blocks(view, filed_for),
+        "blocks": requester_received_blocks(view, filed_for, awaiting_setup=not has_staff_channel),
     }
 
 
@@ -181,8 +183,11 @@ class TicketGone(LookupError):
     """The ticket a message is drawn from no longer exists."""
 
 
-def render(session: Session, row: OutboxMessage, args: dict[str, Any]) -> None:
-    """Fill in `args` (a copy of the row's payload) with what the row asks to be rendered."""
+def render(
+    session: Session, row: OutboxMessage, args: dict[str, Any], *, has_staff_channel: bool = True
+) -> None:
+    """Fill in `args` (a copy of the row's payload) with what the row asks to be rendered;
+    `has_staff_channel`: whether the organization's cards have somewhere to go yet."""
     names = args.pop(NAMES, None)
     if names:
         args["text"] = _fill_names(session, row, args.get("text", ""), names)
@@ -194,6 +199,9 @@ def render(session: Session, row: OutboxMessage, args: dict[str, Any]) -> None:
     ticket = session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
     if ticket is None:
         raise TicketGone(f"outbox row {row.id}: ticket {row.ticket_id} no longer exists")
+    if what == Rendered.REQUESTER_RECEIVED:
+        args.update(_requester_received_payload(session, ticket, has_staff_channel))
+        return
     args.update(_RENDERERS[what](session, ticket))
 
 

@@ -352,7 +352,14 @@ class DeliveryWorker:
         with self.db.read_session() as session:
             self._resolve_refs(session, organization, row, args)
             try:
-                outbox_render.render(session, row, args)
+                outbox_render.render(
+                    session,
+                    row,
+                    args,
+                    has_staff_channel=bool(
+                        organization.staff_channel_id or self.default_staff_channel
+                    ),
+                )
             except outbox_render.TicketGone as gone:
                 raise Undeliverable(f"ticket_not_found: {gone}") from gone
         if dm_user:

@@ -13,10 +13,11 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from bot.blocks.setup import welcome_blocks
 from bot.core.db import Database
 from bot.outbox import rows as outbox
 from bot.services import organizations as orgs
-from models import MemberRole, Organization, OutboxMessage, OutboxStatus, utcnow
+from models import Member, MemberRole, Organization, OutboxMessage, OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,26 @@ def installed(db: Database, installation: Installation) -> None:
             if installer.role == MemberRole.END_USER:
                 installer.role = MemberRole.ADMIN
                 session.add(installer)
+            if organization.staff_channel_id is None:
+                welcome(session, organization=organization, installer=installer)
+
+
+def welcome(session: Session, *, organization: Organization, installer: Member) -> None:
+    """The installer's welcome DM, with the button that opens the setup."""
+    if not installer.slack_user_id:
+        return
+    outbox.enqueue(
+        session,
+        organization=organization,
+        ticket=None,
+        method="chat.postMessage",
+        payload={
+            "dm_user": installer.slack_user_id,
+            "text": "Thanks for installing Ticketbot! Choose its staff channel to start.",
+            "blocks": welcome_blocks(),
+        },
+        lane=outbox.Lane.NOTIFY,
+    )
 
 
 class InstallationStore(SQLAlchemyInstallationStore):

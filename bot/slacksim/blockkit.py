@@ -49,6 +49,9 @@ class BlockKitLimits:
     button_accessibility_label: int = 75
     placeholder: int = 150
     select_options: int = 100
+    # Not in limits/block_kit_limits.json; Slack's overflow menu reference: "An array of up
+    # to five option objects to display in the menu."
+    overflow_options: int = 5
     select_option_groups: int = 100
     option_group_label: int = 75
     option_group_options: int = 100
@@ -426,7 +429,7 @@ class _Checker:
             self.options(
                 element.get("options"),
                 f"{pointer}/options",
-                max_items=lim.select_options,
+                max_items=lim.overflow_options,
                 allow_url=True,
             )
         elif etype == "plain_text_input":

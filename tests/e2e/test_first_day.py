@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import select
 
+from bot.core.db import Database
 from bot.ids import Action
+from bot.slacksim import SlackSimulator
 from models import ClientCompany
-from tests.e2e.conftest import World
+from tests.e2e.conftest import World, make_world
+from tests.e2e.test_workspaces import MultiWorld, add_workspace
+from tests.e2e.test_workspaces import multi as multi  # the OAuth world's fixture
 
 
 @pytest.fixture
@@ -456,3 +461,51 @@ def test_a_ticket_reaction_outside_the_request_channels_is_explained_once(filed:
         f"A :ticket: reaction files a ticket only in <#{world.general}>. To file this "
         "message, use *Create ticket* in its ⋯ menu (More actions)."
     )
+
+
+def test_the_installer_is_welcomed_with_a_setup_button(multi: MultiWorld):
+    space = add_workspace(multi.sim, "T0WELCOME", "Welcome Corp")
+    assert multi.install(space.team, space.admin).status_code == 200
+    multi.deliver()
+    dm = multi.sim.messages(multi.sim.dm_channel(space.team, space.admin))
+    (welcome,) = dm
+    assert "Thanks for installing Ticketbot!" in str(welcome["blocks"])
+    assert buttons(welcome) == ["Set up Ticketbot"]
+    multi.driver.block_action(
+        space.team,
+        space.admin,
+        Action.OPEN_SETUP,
+        channel_id=multi.sim.dm_channel(space.team, space.admin),
+        message_ts=welcome["ts"],
+    )
+    assert multi.sim.open_views(space.admin)[-1]["title"]["text"] == "Ticketbot setup"
+
+
+def test_without_a_staff_channel_requesters_and_admins_are_told(
+    db: Database, sim: SlackSimulator, tmp_path: Path
+):
+    world = make_world(db, sim, tmp_path / "files", staff_channel_setting=False)
+    world.file_ticket(world.alice, "No staff channel yet")
+    world.deliver()
+    (received,) = world.dm(world.alice)
+    assert "still setting up Ticketbot" in received["blocks"][1]["elements"][0]["text"]
+    assert "reaches them as soon as they finish" in received["blocks"][1]["elements"][0]["text"]
+    boss = world.sim.add_user(world.team, name="boss", real_name="Bea Boss", is_admin=True)["id"]
+    world.driver.slash_command(world.team, boss, text="help")  # Ticketbot learns she is admin
+    world.deliver()
+    world.driver.event(world.team, world.driver.app_home_opened(world.team, boss))
+    home = world.sim.home_view(world.team, boss)
+    assert "No staff channel is set" in str(home["blocks"][0])
+    world.driver.block_action(world.team, boss, Action.OPEN_SETUP, view_id=home["id"])
+    assert world.sim.open_views(boss)[-1]["title"]["text"] == "Ticketbot setup"
+    world.runtime.directory.close()
+
+
+def test_one_ticket_says_who_has_it_and_when_it_last_moved(filed: World):
+    world = filed
+    press_card(world, world.tech, Action.ASSIGN_TO_ME)
+    shown = block_texts(
+        world.driver.slash_command(world.team, world.alice, text="1").json["blocks"]
+    )
+    assert "Open · Tom has it · updated just now · :large_blue_circle: Medium" in shown
+    assert "just now ago" not in shown

@@ -897,6 +897,21 @@ def _option(text: str = "A", value: str = "a") -> dict[str, Any]:
             "100",
         ),
         ([{"type": "divider"}] * 51, "no more than 50"),
+        (
+            [
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "overflow",
+                            "action_id": "more",
+                            "options": [_option(value=str(i)) for i in range(6)],
+                        }
+                    ],
+                }
+            ],
+            "/options",
+        ),
         ([{"type": "mystery"}], "unsupported block type"),
     ],
 )
