@@ -14,6 +14,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
+from bot.blocks.setup import AUTOMATION_BLOCKS
 from bot.core.errors import DomainError, PermissionDenied
 from bot.core.settings import Settings
 from bot.ids import BOT_SCOPES, Block
@@ -42,6 +43,9 @@ FIELD_TO_BLOCK = {
     "companies": Block.COMPANIES,
     "name": Block.COMPANIES,
     "email": Block.COMPANIES,
+    "csat_comment": Block.CSAT_COMMENT,
+    # The automations' blocks are named after their settings.
+    **{block.value: block for block in AUTOMATION_BLOCKS},
 }
 # Comment modals show content errors on their one input.
 # Modals with one input: every error of theirs is shown on it.

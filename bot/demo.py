@@ -68,6 +68,7 @@ class DemoServer:
 
 
 EMOJI = {
+    "bar_chart": "📊",
     "ticket": "🎫",
     "white_circle": "⚪",
     "large_blue_circle": "🔵",
@@ -325,6 +326,20 @@ def _story(sim: SlackSimulator, database: Path, files: Path) -> int:
             selected_option_value="resolved",
             channel_id=staff,
             message_ts=card["ts"],
+        )
+        _settle(runtime)
+
+        _step('Alice answers "How did we do?" with Good and a comment')
+        survey = next(m for m in sim.messages(dm) if m.get("text", "").startswith("How did we do?"))
+        driver.block_action(TEAM, alice, Action.CSAT_GOOD, channel_id=dm, message_ts=survey["ts"])
+        driver.block_action(
+            TEAM, alice, Action.CSAT_COMMENT, channel_id=dm, message_ts=survey["ts"]
+        )
+        driver.submit_view(
+            TEAM,
+            alice,
+            sim.open_views(alice)[-1]["id"],
+            {"csat_comment": "Fixed within the hour, thanks Tom."},
         )
         _settle(runtime)
 

@@ -24,6 +24,7 @@ class Callback(StrEnum):
     SETUP_MODAL = "setup_modal"
     SAVE_VIEW_MODAL = "save_view_modal"
     VIEW_RESULTS_MODAL = "view_results_modal"
+    CSAT_COMMENT_MODAL = "csat_comment_modal"
 
 
 class Action(StrEnum):
@@ -42,6 +43,12 @@ class Action(StrEnum):
     # On the offer Ticketbot makes for a DM outside any ticket thread.
     OFFER_NEW_TICKET = "offer_new_ticket"
     OFFER_ADD_TO_TICKET = "offer_add_to_ticket"
+    # The satisfaction survey in the requester's DM thread (value: the ticket id).
+    CSAT_GOOD = "csat_good"
+    CSAT_BAD = "csat_bad"
+    CSAT_COMMENT = "csat_comment"
+    # App Home: the notification switches (checkboxes).
+    NOTIFICATIONS = "home_notifications"
     # On the requester's "resolved" notice (value: the ticket id).
     REQUESTER_FIXED = "requester_fixed"
     REQUESTER_STILL_BROKEN = "requester_still_broken"
@@ -94,6 +101,17 @@ class Block(StrEnum):
     REQUEST_CHANNELS = "request_channels"
     # Save as view
     VIEW_NAME = "view_name"
+    # /ticket setup, automations: each block is named after the setting it edits.
+    TIMEZONE = "timezone"
+    AUTO_CLOSE_DAYS = "auto_close_days"
+    PENDING_REMINDER_DAYS = "pending_reminder_business_days"
+    PENDING_REMINDERS = "pending_reminders_before_resolve"
+    CSAT_ENABLED = "csat_enabled"
+    CSAT_SAMPLE_PERCENT = "csat_sample_percent"
+    CSAT_COOLDOWN_HOURS = "csat_cooldown_hours"
+    DIGEST_TIME = "digest_time"
+    # The satisfaction comment modal.
+    CSAT_COMMENT = "csat_comment"
     # The card's actions block is "ticket_actions:<ticket id>" so an action knows its ticket.
     CARD_ACTIONS = "ticket_actions"
     # The card's menus (assignee, status, priority, category, client): "ticket_menus:<id>".

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -11,7 +11,12 @@ from sqlalchemy import delete
 from sqlmodel import col
 
 from bot.core.db import Database
-from models import SlackEventReceipt, utcnow
+from bot.flows import digest as digest_flows
+from bot.flows import lifecycle as lifecycle_flows
+from bot.services import lifecycle
+from bot.services import organizations as orgs
+from bot.services.automation_settings import lifecycle_settings
+from models import Organization, SlackEventReceipt, utcnow
 from models.api import IdempotencyKey
 
 if TYPE_CHECKING:
@@ -57,6 +62,62 @@ def optimize_database(db: Database) -> None:
     db.engine.dispose()
 
 
+def _organization_ids(db: Database) -> list[int]:
+    with db.read_session() as session:
+        return [o.id for o in orgs.connected_organizations(session) if o.id is not None]
+
+
+def run_lifecycle(db: Database, now: datetime | None = None) -> int:
+    """Close resolved tickets nobody replied to, remind requesters of pending tickets and
+    resolve those they left unanswered; returns how many tickets were acted on.
+
+    One unit of work per ticket, each claimed: several processes may run this at once."""
+    now = now or utcnow()
+    acted = 0
+    for organization_id in _organization_ids(db):
+        with db.read_session() as session:
+            organization = session.get(Organization, organization_id)
+            assert organization is not None
+            settings = lifecycle_settings(organization)
+            closing = lifecycle.tickets_to_close(
+                session, organization=organization, settings=settings, now=now
+            )
+            steps = lifecycle.pending_steps(
+                session,
+                organization=organization,
+                settings=settings,
+                now=now,
+            )
+        for ticket in closing:
+            with db.session() as session:
+                organization = session.get(Organization, organization_id)
+                assert organization is not None
+                acted += lifecycle_flows.auto_close(
+                    session, organization=organization, ticket=ticket, now=now
+                )
+        for step in steps:
+            with db.session() as session:
+                organization = session.get(Organization, organization_id)
+                assert organization is not None
+                acted += lifecycle_flows.pending_step(
+                    session, organization=organization, step=step, settings=settings
+                )
+    return acted
+
+
+def send_digests(db: Database, now: datetime | None = None) -> int:
+    """Daily digests due now (each person's time zone, the staff channel's in the
+    organization's); returns how many were sent. Safe to run in several processes."""
+    now = now or utcnow()
+    sent = 0
+    for organization_id in _organization_ids(db):
+        with db.session() as session:
+            organization = session.get(Organization, organization_id)
+            assert organization is not None
+            sent += digest_flows.send_digests(session, organization=organization, now=now)
+    return sent
+
+
 def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
     def every(job: Callable[..., Any], job_id: str, *args: Any, **interval: Any) -> None:
         # Stable ids replace a job registered before; a late run is run once, not many times.
@@ -80,5 +141,7 @@ def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
         hours=24,
         next_run_time=utcnow() + timedelta(seconds=30),
     )
+    every(run_lifecycle, "lifecycle", runtime.db, minutes=1)
+    every(send_digests, "digests", runtime.db, minutes=1)
     # The worker also wakes on every commit; this catches rows whose backoff has passed.
     every(runtime.delivery.wake, "outbox_wake", seconds=5)

@@ -19,6 +19,7 @@ from bot.core.settings import Settings
 from bot.core.storage import ContentStore
 from bot.flows.attachments import FETCH_FILE, SHARE_FILE, SlackFileJobs
 from bot.flows.reactions import FILE_REACTED_MESSAGE, ReactionJobs
+from bot.flows.reports import MONTHLY_REPORT, ReportJobs
 from bot.outbox import rows as outbox
 from bot.outbox.worker import DeliveryWorker
 from bot.services import organizations as orgs
@@ -151,5 +152,6 @@ def build_runtime(
     delivery.register_job(FETCH_FILE, files.fetch)
     delivery.register_job(SHARE_FILE, files.share)
     delivery.register_job(FILE_REACTED_MESSAGE, ReactionJobs(database, directory).file)
+    delivery.register_job(MONTHLY_REPORT, ReportJobs(database).upload)
     database.on_commit(delivery.wake, marked=outbox.ROWS_WRITTEN)
     return runtime

@@ -9,12 +9,15 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.blocks.conversation import internal_note_modal, reply_modal
+from bot.blocks.csat import comment_modal
 from bot.blocks.search import PageRef, save_view_modal, view_results_modal
 from bot.blocks.tickets import ticket_id_from_block_id
 from bot.core.errors import NotFound, PermissionDenied
 from bot.flows import conversation
+from bot.flows import csat as csat_flows
 from bot.flows import search as search_flows
 from bot.flows import tickets as ticket_flows
+from bot.flows import views as ticket_views
 from bot.flows.reactions import fetch_message
 from bot.ids import Action, CardMore
 from bot.outbox.render import ticket_view
@@ -23,7 +26,7 @@ from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
 from handlers.commands import open_setup_modal
 from handlers.common import open_ticket_modal, source_prefill
-from models import Member, Organization
+from models import CsatRating, Member, Organization, saved_id
 
 STAFF_ONLY = "Only the IT team can change tickets. Your request is in good hands!"
 ADD_TO_TICKET = re.compile(rf"^{Action.OFFER_ADD_TO_TICKET}:(\d{{1,18}})$")
@@ -203,6 +206,67 @@ def open_setup(
     open_setup_modal(client, runtime, organization, member, who)
 
 
+def _survey_ticket_id(action: dict[str, Any]) -> int:
+    value = action.get("value") or ""
+    if not value.isdigit():
+        raise NotFound("I don't know that ticket.")
+    return int(value)
+
+
+def answer_survey(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    runtime: Runtime,
+    organization: Organization,
+    member: Member,
+) -> None:
+    """Good / Bad under "How did we do?" in the requester's DM thread."""
+    ack()
+    container = body.get("container") or {}
+    rating = CsatRating.GOOD if action["action_id"] == Action.CSAT_GOOD else CsatRating.BAD
+    with runtime.db.session() as session:
+        csat_flows.answer(
+            session,
+            organization=organization,
+            member=member,
+            ticket_id=_survey_ticket_id(action),
+            rating=rating,
+            channel=container.get("channel_id"),
+            ts=container.get("message_ts"),
+        )
+
+
+def open_survey_comment(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: Any,
+    runtime: Runtime,
+    organization: Organization,
+) -> None:
+    """ "Add a comment" under the survey: a modal."""
+    ack()
+    with runtime.db.session() as session:
+        ticket = ticket_service.get_ticket(
+            session, organization_id=organization.id, ticket_id=_survey_ticket_id(action)
+        )
+    modal = comment_modal(ticket_id=saved_id(ticket), number=ticket.ticket_number)
+    client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+
+def switch_notifications(
+    ack: Ack, action: dict[str, Any], runtime: Runtime, member: Member, actor: Actor
+) -> None:
+    """The App Home's notification checkboxes: the ticked kinds are on, the others off."""
+    ack()
+    enabled = [o.get("value", "") for o in action.get("selected_options") or []]
+    with runtime.db.session() as session:
+        ticket_views.save_notifications(
+            session, member=member, is_staff=actor.is_staff, enabled=enabled
+        )
+
+
 def acknowledge_link(ack: Ack) -> None:
     """Link buttons (App Home's "Open card") also send an action; nothing to do."""
     ack()
@@ -260,10 +324,14 @@ def ask_view_name(ack: Ack, action: dict[str, Any], body: dict[str, Any], client
     client.views_open(trigger_id=body["trigger_id"], view=save_view_modal(ref.query))
 
 
-def register(app: App) -> None:
+def register_search(app: App) -> None:
     app.action(SEARCH_PAGE)(search_page)
     app.action(OPEN_VIEW)(open_saved_view)
     app.action(SAVE_VIEW)(ask_view_name)
+
+
+def register(app: App) -> None:
+    register_search(app)
     for action_id in (
         Action.ASSIGN_TO_ME,
         Action.ASSIGNEE,
@@ -283,3 +351,7 @@ def register(app: App) -> None:
     app.action(Action.OPEN_SETUP)(open_setup)
     for action_id in (Action.REQUESTER_FIXED, Action.REQUESTER_STILL_BROKEN):
         app.action(action_id)(requester_verdict)
+    app.action(Action.CSAT_GOOD)(answer_survey)
+    app.action(Action.CSAT_BAD)(answer_survey)
+    app.action(Action.CSAT_COMMENT)(open_survey_comment)
+    app.action(Action.NOTIFICATIONS)(switch_notifications)

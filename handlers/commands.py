@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.blocks.setup import setup_modal
 from bot.blocks.text import escape
 from bot.blocks.tickets import ModalPrefill, usage_text
+from bot.flows import reports as report_flows
 from bot.flows import search as search_flows
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
@@ -21,6 +22,7 @@ from bot.flows import views as ticket_views
 from bot.ids import Command
 from bot.runtime import Runtime
 from bot.services.actors import Actor
+from bot.services.automation_settings import lifecycle_settings
 from handlers.common import open_ticket_modal
 from models import Member, Organization
 
@@ -74,8 +76,9 @@ def ticket_command(
 ) -> None:
     parsed = parse_ticket_command(command.get("text"))
     if parsed.kind in ("find", "view"):
-        ack()
-        respond(**search_answer(runtime, organization, member, actor, parsed))
+        answer_search(ack, respond, runtime, organization, member, actor, parsed)
+    elif parsed.kind == "report":
+        ack(response_type="ephemeral", text=_request_report(runtime, organization, actor, parsed))
     elif parsed.kind == "help" or parsed.kind in WITH_ARGUMENTS:
         ack(response_type="ephemeral", text=usage_text(unknown=parsed.word or None))
     elif parsed.kind == "setup":
@@ -88,14 +91,18 @@ def ticket_command(
         ack(**_open_form(client, runtime, organization, member, actor, parsed, command))
 
 
-def search_answer(
+def answer_search(
+    ack: Ack,
+    respond: Any,
     runtime: Runtime,
     organization: Organization,
     member: Member,
     actor: Actor,
     parsed: ParsedCommand,
-) -> dict[str, Any]:
-    """`/ticket find <query>` and `/ticket view …`: an ephemeral answer."""
+) -> None:
+    """`/ticket find <query>` and `/ticket view …`: an ephemeral answer (through the
+    response URL, so that its buttons can replace it)."""
+    ack()
     with runtime.db.session() as session:
         answer = search_flows.command_answer(
             session,
@@ -106,7 +113,18 @@ def search_answer(
             text=parsed.rest,
             now=runtime.clock(),
         )
-    return {"response_type": "ephemeral", "text": answer.text, "blocks": answer.blocks}
+    respond(response_type="ephemeral", text=answer.text, blocks=answer.blocks)
+
+
+def _request_report(
+    runtime: Runtime, organization: Organization, actor: Actor, parsed: ParsedCommand
+) -> str:
+    """`/ticket report [YYYY-MM] [client]`: the report goes to the asker's DM."""
+    with runtime.db.session() as session:
+        month = report_flows.request_report(
+            session, organization=organization, actor=actor, text=parsed.rest
+        )
+    return f"Your report for {month} is on its way to your direct messages with Ticketbot."
 
 
 def _ticket_list(
@@ -230,6 +248,7 @@ def open_setup_modal(
         default_priority=organization.default_priority,
         companies=companies,
         request_channels=organization.settings.get("request_channels") or [],
+        automations=lifecycle_settings(organization),
     )
     client.views_open(trigger_id=command["trigger_id"], view=view)
 

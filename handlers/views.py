@@ -10,10 +10,11 @@ from slack_bolt import Ack, App
 
 from bot.blocks.conversation import ticket_id_from_metadata
 from bot.blocks.search import view_saved_modal
-from bot.blocks.setup import CompanyLine, parse_company_lines
+from bot.blocks.setup import CompanyLine, parse_company_lines, read_automation_section
 from bot.core.errors import InvalidInput
 from bot.core.text import from_slack
 from bot.flows import conversation
+from bot.flows import csat as csat_flows
 from bot.flows import search as search_flows
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
@@ -141,6 +142,7 @@ class SetupForm(BaseModel):
     default_priority: str | None = None
     companies: list[CompanyLine] = []
     request_channels: list[str] = []
+    automations: dict[str, Any] = {}
 
     @classmethod
     def from_view(cls, view: dict[str, Any]) -> SetupForm:
@@ -161,6 +163,7 @@ class SetupForm(BaseModel):
             ),
             companies=companies,
             request_channels=element(Block.REQUEST_CHANNELS).get("selected_conversations") or [],
+            automations=read_automation_section(values),
         )
 
 
@@ -180,6 +183,7 @@ def submit_setup(
             default_priority=form.default_priority,
             companies=form.companies,
             request_channels=form.request_channels,
+            automations=form.automations,
             saved_by=stored or member,
         )
     runtime.directory.forget_staff(organization)
@@ -211,9 +215,27 @@ def submit_saved_view(
     ack(response_action="update", view=view_saved_modal(saved_name))
 
 
+def submit_survey_comment(
+    ack: Ack, view: dict[str, Any], runtime: Runtime, organization: Organization, member: Member
+) -> None:
+    """The requester's comment on the satisfaction survey."""
+    values = (view.get("state") or {}).get("values") or {}
+    text = ((values.get(Block.CSAT_COMMENT) or {}).get(Field.VALUE) or {}).get("value")
+    with runtime.db.session() as session:
+        csat_flows.comment(
+            session,
+            organization=organization,
+            member=member,
+            ticket_id=int(_metadata(view).get("ticket_id") or 0),
+            text=from_slack(text),
+        )
+    ack()
+
+
 def register(app: App) -> None:
     app.view(Callback.SAVE_VIEW_MODAL)(submit_saved_view)
     app.view(Callback.NEW_TICKET_MODAL)(submit_new_ticket)
     app.view(Callback.INTERNAL_NOTE_MODAL)(submit_comment)
     app.view(Callback.REPLY_MODAL)(submit_comment)
     app.view(Callback.SETUP_MODAL)(submit_setup)
+    app.view(Callback.CSAT_COMMENT_MODAL)(submit_survey_comment)

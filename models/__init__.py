@@ -18,6 +18,13 @@ from models.base import (
     utcnow,
 )
 from models.comment import TicketComment
+from models.lifecycle import (
+    AutomationRun,
+    CsatRating,
+    CsatResponse,
+    Notice,
+    NotificationPreference,
+)
 from models.organization import ClientCompany, Member, Organization
 from models.slack import (
     MessageRole,
@@ -36,11 +43,16 @@ metadata = SQLModel.metadata
 __all__ = [
     "DEFAULT_CATEGORIES",
     "AuthorType",
+    "AutomationRun",
     "ClientCompany",
     "CommentType",
+    "CsatRating",
+    "CsatResponse",
     "Member",
     "MemberRole",
     "MessageRole",
+    "Notice",
+    "NotificationPreference",
     "Organization",
     "OutboxMessage",
     "OutboxStatus",

@@ -31,6 +31,13 @@ def test_demo_runs_end_to_end(capsys, tmp_path):
     assert "is resolved. Is it fixed for you?" in alice
     assert "[*It's fixed*] [Still broken]" in alice  # the resolved notice's buttons
     assert "reply here and it reopens" not in alice
+    # The satisfaction survey: asked of Alice, answered, shown to the staff.
+    assert "How did we do? Ticket #1 is resolved" in alice
+    assert "You answered Good. Thank you!" in alice
+    assert "[*Good*] [Bad] [Add a comment]" in alice  # her answer stands out
+    assert "Alice rated the support Good." in staff
+    assert "Fixed within the hour, thanks Tom." in staff
+    assert "satisfaction: Good" in staff
     assert "certificate expired yesterday" not in alice  # the internal note stays internal
     assert "Tom filed your message in #general as ticket #2" in bob  # who, what, where
     assert "Filed as ticket #2" in bob

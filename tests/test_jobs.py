@@ -55,6 +55,8 @@ def test_jobs_register_under_stable_ids(sqlite_db: Database):
         jobs.register(scheduler, FakeRuntime())  # type: ignore[arg-type]
         jobs.register(scheduler, FakeRuntime())  # type: ignore[arg-type] # replaces, no copies
         assert sorted(job.id for job in scheduler.get_jobs()) == [
+            "digests",
+            "lifecycle",
             "optimize_database",
             "outbox_wake",
             "purge_event_receipts",

@@ -324,3 +324,61 @@ class CommentList(BaseModel):
 
 class AttachmentList(BaseModel):
     items: list[TicketAttachmentPublic]
+
+
+class OrganizationSettings(BaseModel):
+    """The organization's time zone and the knobs of its automations. A number may be
+    fractional; 0 or null turns the automation off."""
+
+    timezone: str = Field(description="IANA time zone: where days and months begin.")
+    auto_close_days: float | None = Field(
+        description="A resolved ticket closes after this many days without a reply."
+    )
+    pending_reminder_business_days: float | None = Field(
+        description="A pending ticket reminds its requester after this many business days."
+    )
+    pending_reminders_before_resolve: int | None = Field(
+        description="After this many reminders without a reply, the ticket is resolved."
+    )
+    csat_enabled: bool = Field(description="Ask the requester how we did when resolved.")
+    csat_sample_percent: float | None = Field(description="Share of resolved tickets asked.")
+    csat_cooldown_hours: float | None = Field(
+        description="At most one survey per requester in this many hours."
+    )
+    digest_time: str | None = Field(description="Daily digest time of day, HH:MM (24-hour).")
+
+
+class OrganizationSettingsUpdate(BaseModel):
+    """Any of the settings; those not named are kept. 0 or null turns an automation off."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Paris"])
+    auto_close_days: float | None = Field(default=None, ge=0, le=365)
+    pending_reminder_business_days: float | None = Field(default=None, ge=0, le=365)
+    pending_reminders_before_resolve: int | None = Field(default=None, ge=0, le=20)
+    csat_enabled: bool | None = None
+    csat_sample_percent: float | None = Field(default=None, ge=0, le=100)
+    csat_cooldown_hours: float | None = Field(default=None, ge=0, le=24 * 365)
+    digest_time: str | None = Field(default=None, pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")
+
+
+class CsatReport(BaseModel):
+    good: int
+    bad: int
+    score_percent: float | None = Field(description="Good answers as a share of all, in %.")
+
+
+class WeekCountBody(BaseModel):
+    week_start: str = Field(description="First day of the week inside the month (YYYY-MM-DD).")
+    opened: int
+    resolved: int
+
+
+class MonthlyReportBody(BaseModel):
+    month: str
+    timezone: str
+    client_company_id: int | None
+    client_company: str | None
+    weeks: list[WeekCountBody]
+    csat: CsatReport

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.blocks.tickets import priority_options
+from bot.core.errors import InvalidInput
 from bot.ids import Action, Block, Callback, Field
+from bot.services.automation_settings import LifecycleSettings
 from models import TicketPriority
 
 COMPANY_LINE_HINT = (
@@ -73,6 +75,7 @@ def setup_modal(
     default_priority: TicketPriority,
     companies: Sequence[CompanyLine],
     request_channels: Sequence[str],
+    automations: LifecycleSettings | None = None,
 ) -> dict[str, Any]:
     def plain(text: str) -> dict[str, Any]:
         return {"type": "plain_text", "text": text, "emoji": True}
@@ -159,8 +162,117 @@ def setup_modal(
                 "optional": True,
                 "element": request_select,
             },
+            *automation_section(automations or LifecycleSettings()),
         ],
     }
+
+
+# The automations' inputs: (block, label, hint). Numbers are typed; empty or 0 = off.
+_AUTOMATION_INPUTS: tuple[tuple[Block, str, str], ...] = (
+    (Block.TIMEZONE, "Time zone", "Where days and months begin, e.g. Europe/Paris."),
+    (
+        Block.AUTO_CLOSE_DAYS,
+        "Close resolved tickets after (days)",
+        "Without a reply. Empty or 0: never.",
+    ),
+    (
+        Block.PENDING_REMINDER_DAYS,
+        "Remind on pending tickets after (business days)",
+        "Empty or 0: no reminders.",
+    ),
+    (
+        Block.PENDING_REMINDERS,
+        "Resolve pending tickets after (reminders)",
+        "Without a reply. Empty or 0: never.",
+    ),
+    (Block.CSAT_SAMPLE_PERCENT, "Ask how we did on (% of tickets)", "Empty or 0: never ask."),
+    (
+        Block.CSAT_COOLDOWN_HOURS,
+        "Ask a person at most once per (hours)",
+        "Empty or 0: on every ticket.",
+    ),
+    (Block.DIGEST_TIME, "Daily digest at", "24-hour time like 08:30. Empty: no digest."),
+)
+AUTOMATION_BLOCKS: tuple[Block, ...] = (
+    *(block for block, _, _ in _AUTOMATION_INPUTS),
+    Block.CSAT_ENABLED,
+)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def automation_section(settings: LifecycleSettings) -> list[dict[str, Any]]:
+    """The automations' part of the setup modal: a header and one input per setting."""
+    current = settings.as_dict()
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Automations"}}
+    ]
+    for block, label, hint in _AUTOMATION_INPUTS:
+        element: dict[str, Any] = {"type": "plain_text_input", "action_id": Field.VALUE}
+        if _shown(current[block.value]):
+            element["initial_value"] = _shown(current[block.value])
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": block,
+                "label": {"type": "plain_text", "text": label},
+                "hint": {"type": "plain_text", "text": hint},
+                "optional": block != Block.TIMEZONE,
+                "element": element,
+            }
+        )
+    on_off = [
+        {"text": {"type": "plain_text", "text": text}, "value": value}
+        for text, value in (("On", "on"), ("Off", "off"))
+    ]
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": Block.CSAT_ENABLED,
+            "label": {"type": "plain_text", "text": "Satisfaction survey"},
+            "element": {
+                "type": "static_select",
+                "action_id": Field.VALUE,
+                "options": on_off,
+                "initial_option": on_off[0 if settings.csat_enabled else 1],
+            },
+        }
+    )
+    return blocks
+
+
+def read_automation_section(values: dict[str, Any]) -> dict[str, Any]:
+    """The automations' settings as submitted (`view.state.values`), in the shape the
+    settings service takes (it checks the values); a typed non-number is refused here."""
+
+    def element(block: Block) -> dict[str, Any]:
+        found: dict[str, Any] = (values.get(block) or {}).get(Field.VALUE) or {}
+        return found
+
+    read: dict[str, Any] = {}
+    for block, label, _ in _AUTOMATION_INPUTS:
+        text = (element(block).get("value") or "").strip()
+        if block in (Block.TIMEZONE, Block.DIGEST_TIME):
+            read[block.value] = text or None
+            continue
+        if not text:
+            read[block.value] = None
+            continue
+        try:
+            read[block.value] = float(text.replace(",", "."))
+        except ValueError:
+            raise InvalidInput(
+                f"{label}: write a number, or leave it empty.", field=block.value
+            ) from None
+    selected = (element(Block.CSAT_ENABLED).get("selected_option") or {}).get("value")
+    read[Block.CSAT_ENABLED.value] = selected != "off"
+    if read[Block.TIMEZONE.value] is None:
+        read[Block.TIMEZONE.value] = "UTC"
+    return read
 
 
 def setup_button() -> dict[str, Any]:

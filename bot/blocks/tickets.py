@@ -87,6 +87,8 @@ class TicketView:
     updated_at: datetime | None = None
     # A follow-up of a closed ticket: the number of the ticket it follows.
     follows_number: int | None = None
+    # The requester's answer to the satisfaction survey ("Good", "Bad"), if any.
+    satisfaction: str | None = None
 
 
 def _plain(text: str, limit: int | None = None) -> dict[str, Any]:
@@ -182,6 +184,8 @@ def card_activity_line(ticket: TicketView, *, now: datetime) -> str:
         parts.append("waiting on IT")
     if ticket.follows_number is not None:
         parts.append(f"follow-up to #{ticket.follows_number}")
+    if ticket.satisfaction:
+        parts.append(f"satisfaction: {ticket.satisfaction}")
     if ticket.source_permalink:
         parts.append(f"<{ticket.source_permalink}|Original message>")
     return " · ".join(parts)
@@ -577,6 +581,7 @@ USAGE = (
     "priority:&gt;=high assignee:me printer`\n"
     "• `/ticket view &lt;name&gt;` — open a saved view (`/ticket view list`, "
     "`/ticket view save &lt;name&gt; &lt;query&gt;`)\n"
+    "• `/ticket report [YYYY-MM] [client]` — the monthly report in your DM (IT team)\n"
     "• `/ticket help` — this message\n"
     "You can also use the *Create ticket* shortcut on any message, "
     "or react to a message with :ticket:."

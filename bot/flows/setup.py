@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlmodel import Session, select
 
 from bot.blocks.setup import CompanyLine
 from bot.core.errors import InvalidInput, PermissionDenied
 from bot.outbox import messages
+from bot.services import automation_settings
 from bot.services import organizations as orgs
 from bot.slack import installs
 from models import ClientCompany, Member, MemberRole, Organization, Ticket, saved_id
@@ -59,11 +61,17 @@ def apply_setup(
     default_priority: str | None,
     companies: Sequence[CompanyLine],
     request_channels: Sequence[str],
+    automations: dict[str, Any] | None = None,
     saved_by: Member | None = None,
 ) -> Organization:
     """Save the organization's settings; everything is checked before anything is written.
     Members without a company are matched again (their tickets' cards are redrawn), and
     `saved_by` is told by DM what is now in effect."""
+    if automations:  # checked on a copy first: nothing is written if one is refused
+        automation_settings.update_lifecycle_settings(
+            Organization(slack_team_id="", name="", settings=dict(organization.settings)),
+            automations,
+        )
     if not staff_channel:
         raise InvalidInput("Choose the staff channel.", field="staff_channel")
     names = [c.name.lower() for c in companies]
@@ -110,6 +118,8 @@ def apply_setup(
     settings["channel_companies"] = channel_companies
     settings["request_channels"] = list(dict.fromkeys(request_channels))
     org.settings = settings
+    if automations:
+        automation_settings.update_lifecycle_settings(org, automations)
     session.add(org)
     session.flush()
     # Cards that waited for a staff channel (or were deferred) go out now.

@@ -14,6 +14,7 @@ from bot.blocks.text import truncate
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.text import from_slack
 from bot.flows import attachments
+from bot.flows import csat as csat_flows
 from bot.ids import Action, CardMore
 from bot.outbox import messages
 from bot.services import comments as comment_service
@@ -250,6 +251,8 @@ def change_ticket(
         actor_name=actor.name,
         changes=applied,
     )
+    if any(c.field == "status" and c.new == TicketStatus.RESOLVED for c in applied):
+        csat_flows.ask_on_resolve(session, organization=organization, ticket=ticket, actor=actor)
     if any(c.field == "client_company_id" for c in applied) and ticket.client_company_id:
         # Staff placed an unmatched requester: their next tickets match by themselves.
         requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None

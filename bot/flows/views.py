@@ -17,12 +17,14 @@ from bot.blocks.conversation import (
     ticket_details,
     ticket_list,
 )
+from bot.blocks.preferences import notification_blocks
 from bot.blocks.setup import setup_button
 from bot.blocks.tickets import TicketView
 from bot.flows.search import home_views
 from bot.outbox.render import ticket_view
 from bot.outbox.rows import STAFF_CHANNEL
 from bot.services import comments as comment_service
+from bot.services import preferences
 from bot.services import tickets as ticket_service
 from bot.services.actors import Actor
 from bot.services.tickets import OPEN_STATUSES, TicketFilter
@@ -134,7 +136,19 @@ def home_view(
             },
         }
         view["blocks"] = [warning, setup_button(), *view["blocks"]][:100]
+    if member is not None and member.id is not None:
+        offered = preferences.STAFF_NOTICES if viewer.is_staff else preferences.REQUESTER_NOTICES
+        switches = notification_blocks(offered, preferences.muted(session, member_id=member.id))
+        view["blocks"] = [*view["blocks"][: 100 - len(switches)], *switches]
     return view
+
+
+def save_notifications(
+    session: Session, *, member: Member, is_staff: bool, enabled: list[str]
+) -> None:
+    """The App Home's notification switches were changed."""
+    offered = preferences.STAFF_NOTICES if is_staff else preferences.REQUESTER_NOTICES
+    preferences.set_enabled(session, member=member, offered=offered, enabled=enabled)
 
 
 def _home_view(session: Session, *, organization: Organization, viewer: Actor) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from bot.outbox.rows import (
     enqueue,
     person,
 )
+from bot.services import preferences
 from bot.services.tickets import Change
 from models import (
     AuthorType,
@@ -41,6 +42,7 @@ from models import (
     CommentType,
     Member,
     MessageRole,
+    Notice,
     Organization,
     OutboxMessage,
     OutboxStatus,
@@ -180,9 +182,12 @@ def ticket_changed(
     actor_name: str,
     changes: Sequence[Change],
     said: str | None = None,
+    tell_requester: bool = True,
 ) -> None:
     """Update the card in place and add one line for the changes in its thread: `said`
-    when given (a line with "{who}" for the actor), else what changed."""
+    when given (a line with "{who}" for the actor), else what changed. The requester hears
+    of a status change unless they made it, muted such news, or the caller tells them in
+    its own words (`tell_requester` False)."""
     if not changes:
         return
     refresh_card(session, organization=organization, ticket=ticket)
@@ -204,7 +209,12 @@ def ticket_changed(
         )
     _to_staff_thread(session, organization, ticket, text, names=_ids(actor_id, changes))
     for change in changes:
-        if change.field == "status" and ticket.requester_id != actor_id:
+        if (
+            change.field == "status"
+            and tell_requester
+            and ticket.requester_id != actor_id
+            and wants(session, ticket.requester_id, Notice.STATUS_CHANGE)
+        ):
             notice = _status_notice(ticket, change, _who(session, actor_id, actor_name))
             if change.new == TicketStatus.PENDING and not _staff_spoke_last(session, ticket):
                 notice = None  # nobody asked the requester anything: nothing to wait for
@@ -222,7 +232,11 @@ def ticket_changed(
             and change.new != actor_id
         ):
             assignee = session.get(Member, change.new)
-            if assignee is not None and assignee.slack_user_id:
+            if (
+                assignee is not None
+                and assignee.slack_user_id
+                and wants(session, assignee.id, Notice.ASSIGNMENT)
+            ):
                 _direct_message(
                     session,
                     organization,
@@ -234,6 +248,11 @@ def ticket_changed(
 
 
 REOPENED_FROM = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def wants(session: Session, member_id: int | None, notice: Notice) -> bool:
+    """Whether the member gets DMs of this kind (their App Home switches)."""
+    return member_id is not None and notice not in preferences.muted(session, member_id=member_id)
 
 
 def _priority_words(ticket: Ticket) -> str:
@@ -461,7 +480,12 @@ def comment_added(
         session, organization, ticket, requester_reply_text(author, content), mirrors=comment
     )
     assignee = session.get(Member, ticket.assigned_staff_id) if ticket.assigned_staff_id else None
-    if assignee is not None and assignee.slack_user_id and assignee.id != comment.author_id:
+    if (
+        assignee is not None
+        and assignee.slack_user_id
+        and assignee.id != comment.author_id
+        and wants(session, assignee.id, Notice.REQUESTER_REPLY)
+    ):
         _direct_message(
             session,
             organization,
@@ -476,6 +500,21 @@ def requester_reply_text(author: str, content: str) -> str:
     """How a requester's reply shows in the staff thread (`author` and `content` escaped)."""
     return truncate(
         f":speech_balloon: *{author}* (requester) replied:\n{content}", MESSAGE_TEXT_MAX
+    )
+
+
+def staff_thread_note(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    text: str,
+    names: Sequence[int] = (),
+) -> int:
+    """A line from Ticketbot in the card's thread (staff only; `text` already escaped,
+    people in it as `rows.person(id)`, listed in `names`)."""
+    return _to_staff_thread(
+        session, organization, ticket, truncate(text, MESSAGE_TEXT_MAX), names=names
     )
 
 

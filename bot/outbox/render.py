@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.blocks.csat import RATING_LABELS
 from bot.blocks.text import first_name
 from bot.blocks.tickets import (
     Activity,
@@ -24,6 +25,7 @@ from bot.blocks.tickets import (
     ticket_fallback_text,
 )
 from bot.outbox.rows import CARD_LINK, LINK_CARD, NAMES, RENDER, Rendered
+from bot.services import csat
 from bot.services import organizations as orgs
 from models import (
     AuthorType,
@@ -39,6 +41,7 @@ from models import (
     TicketEvent,
     TicketPriority,
     TicketStatus,
+    saved_id,
     utcnow,
 )
 
@@ -93,6 +96,9 @@ def card_view(session: Session, ticket: Ticket) -> TicketView:
         source_permalink=_source_permalink(session, ticket),
         with_company_options=True,
     )
+    rating = csat.rating_of(session, ticket_id=saved_id(ticket))
+    if rating is not None:
+        view = replace(view, satisfaction=RATING_LABELS[rating])
     organization = session.get(Organization, ticket.organization_id)
     parent = session.get(Ticket, ticket.parent_ticket_id) if ticket.parent_ticket_id else None
     latest = session.exec(

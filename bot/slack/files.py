@@ -303,3 +303,26 @@ def upload_to_thread(
     if not files or not files[0].get("id"):
         raise RuntimeError("files.completeUploadExternal returned no file")
     return str(files[0]["id"])
+
+
+def upload_files(
+    client: WebClient,
+    *,
+    channel: str,
+    files: list[tuple[str, bytes]],
+    initial_comment: str | None = None,
+) -> list[str]:
+    """Upload several files (name, content) and share them in one message of `channel`,
+    through Slack's external-upload flow (one files.completeUploadExternal for all).
+    Returns the file ids."""
+    response = client.files_upload_v2(
+        channel=channel,
+        file_uploads=[
+            {"file": bytes(content), "filename": name, "title": name} for name, content in files
+        ],
+        initial_comment=initial_comment,
+    )
+    uploaded = [str(f["id"]) for f in response.get("files") or [] if f.get("id")]
+    if len(uploaded) != len(files):
+        raise RuntimeError("files.completeUploadExternal did not return every file")
+    return uploaded

@@ -38,6 +38,10 @@ OPERATIONS = {
     ("/api/views/{view_id}", "get"): "get_view",
     ("/api/views/{view_id}", "patch"): "update_view",
     ("/api/views/{view_id}", "delete"): "delete_view",
+    ("/api/settings", "get"): "get_settings",
+    ("/api/settings", "patch"): "update_settings",
+    ("/api/reports/csat", "get"): "csat_report",
+    ("/api/reports/monthly", "get"): "monthly_report",
 }
 
 

@@ -62,6 +62,11 @@ def buttons(message: dict[str, Any]) -> list[str]:
     ]
 
 
+def notices(world: World, user: str) -> list[dict[str, Any]]:
+    """The DM thread without the satisfaction survey that follows a resolve."""
+    return [m for m in dm_thread(world, user) if not m["text"].startswith("How did we do?")]
+
+
 def say_in_dm_thread(world: World, user: str, text: str) -> None:
     dm = world.sim.dm_channel(world.team, user)
     root = dm_thread(world, user)[0]
@@ -86,14 +91,14 @@ def press_in_dm(world: World, user: str, message: dict[str, Any], action_id: str
 def test_the_resolved_notice_asks_whether_it_is_fixed(filed: World):
     world = filed
     press_card(world, world.tech, Action.STATUS, selected_option_value="resolved")
-    notice = dm_thread(world, world.alice)[-1]
+    notice = notices(world, world.alice)[-1]
     assert notice["text"] == ":white_check_mark: Ticket #1 is resolved. Is it fixed for you?"
     assert "reply here and it reopens" not in str(notice)
     assert buttons(notice) == ["It's fixed", "Still broken"]
 
     press_in_dm(world, world.alice, notice, Action.REQUESTER_STILL_BROKEN)
     assert world.tickets()[0].status == "open"
-    replaced = dm_thread(world, world.alice)[-1]
+    replaced = notices(world, world.alice)[-1]
     assert replaced["ts"] == notice["ts"]  # the notice itself now says what happened
     assert replaced["text"] == (
         "Ticket #1 is open again. Tell us in this thread what still goes wrong."
@@ -102,7 +107,7 @@ def test_the_resolved_notice_asks_whether_it_is_fixed(filed: World):
     assert staff_thread(world)[-1] == "Reopened: Alice says it's still broken"
 
     press_card(world, world.tech, Action.STATUS, selected_option_value="resolved")
-    notice = dm_thread(world, world.alice)[-1]
+    notice = notices(world, world.alice)[-1]
     press_in_dm(world, world.alice, notice, Action.REQUESTER_FIXED)
     assert world.tickets()[0].status == "closed"
     assert dm_thread(world, world.alice)[-1]["text"] == "Glad it's fixed! Ticket #1 is closed."
@@ -129,7 +134,7 @@ def test_a_thanks_that_reopens_says_so_and_closes_with_one_button(filed: World):
 def test_only_the_requester_answers_for_their_ticket(filed: World):
     world = filed
     press_card(world, world.tech, Action.STATUS, selected_option_value="resolved")
-    notice = dm_thread(world, world.alice)[-1]
+    notice = notices(world, world.alice)[-1]
     # Bob replays Alice's button (same ticket id) from a message of his own.
     bob_dm = world.sim.dm_channel(world.team, world.bob)
     forged = world.sim.post_user_message(world.team, bob_dm, world.bob, "hi")
@@ -302,7 +307,7 @@ def test_the_reply_form_sends_then_sets_pending_or_resolves(filed: World):
     say_in_dm_thread(world, world.alice, "HDMI 2")
     reply_from_card(world, "Swapped the cable, should be fine now", then="resolved")
     assert world.tickets()[0].status == "resolved"
-    last_two = dm_thread(world, world.alice)[-2:]
+    last_two = notices(world, world.alice)[-2:]
     assert last_two[0]["text"].endswith("Swapped the cable, should be fine now")
     assert buttons(last_two[1]) == ["It's fixed", "Still broken"]
 
