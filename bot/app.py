@@ -13,7 +13,9 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.blocks.notices import notice_modal
 from bot.blocks.setup import AUTOMATION_BLOCKS
 from bot.core.errors import DomainError, PermissionDenied
 from bot.core.settings import Settings
@@ -21,6 +23,7 @@ from bot.ids import BOT_SCOPES, Block
 from bot.runtime import INTERACTIVE_TIMEOUT_SECONDS, Runtime, web_client
 from bot.services import organizations as orgs
 from bot.slack import installs
+from bot.slack.dedupe import AlreadySubmitted
 from bot.slack.tenant_cache import RecentTenants
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,12 @@ FIELD_TO_BLOCK = {
     # The automations' blocks are named after their settings.
     **{block.value: block for block in AUTOMATION_BLOCKS},
 }
+# What a person sees when their request could not be carried out.
+DATABASE_DOWN = (
+    "Ticketbot cannot reach its database right now, so nothing was saved. "
+    "Please try again in a few minutes."
+)
+SOMETHING_WENT_WRONG = "Sorry, something went wrong on our side. Please try again in a moment."
 # Comment modals show content errors on their one input.
 # Modals with one input: every error of theirs is shown on it.
 COMMENT_BLOCKS = {
@@ -262,26 +271,56 @@ def _tenant_middleware(runtime: Runtime):
 
 
 def _render_error(
-    error: Exception, body: dict[str, Any], respond: Any, logger: Any
+    error: Exception, body: dict[str, Any], respond: Any, client: Any, logger: Any
 ) -> BoltResponse:
-    """One place that turns domain errors into what the person sees; never a 500 to Slack."""
-    if not isinstance(error, DomainError):
-        logger.exception("unexpected error while handling a Slack request", exc_info=error)
-        message = "Sorry, something went wrong on our side. Please try again in a moment."
-    else:
+    """One place that turns errors into what the person sees.
+
+    An event whose handling failed is refused (a 5xx), so that Slack delivers it again
+    later: its de-duplication receipt was rolled back with the rest of its transaction, so
+    the retry does the work once. Everything a person did gets an answer saying to try
+    again, never silence.
+    """
+    if isinstance(error, AlreadySubmitted):
+        return BoltResponse(status=200, body="")  # as the first time: the modal closes
+    if isinstance(error, DomainError):
         message = error.message
-    if body.get("type") == "view_submission":
+    elif isinstance(error, SQLAlchemyError):
+        logger.error("database unavailable while handling a Slack request: %s", error)
+        message = DATABASE_DOWN
+    else:
+        logger.exception("unexpected error while handling a Slack request", exc_info=error)
+        message = SOMETHING_WENT_WRONG
+    kind = body.get("type")
+    if kind == "event_callback":
+        if isinstance(error, DomainError):
+            return BoltResponse(status=200, body="")
+        return BoltResponse(status=500, body=json.dumps({"error": "not processed, retry"}))
+    if kind == "view_submission":
         field = getattr(error, "field", None)
         callback_id = (body.get("view") or {}).get("callback_id", "")
         block = COMMENT_BLOCKS.get(callback_id) or FIELD_TO_BLOCK.get(field or "", Block.TITLE)
-        return BoltResponse(
-            status=200,
-            body=json.dumps({"response_action": "errors", "errors": {block: message[:150]}}),
-            headers={"content-type": "application/json;charset=utf-8"},
-        )
+        return _json_response({"response_action": "errors", "errors": {block: message[:150]}})
+    if body.get("command") and not isinstance(error, DomainError):
+        # Something is wrong on our side: the command's own answer is the surest way to be
+        # seen (it needs no further request).
+        return _json_response({"response_type": "ephemeral", "text": message})
     if body.get("response_url") or body.get("response_urls"):
         try:
             respond(text=message, response_type="ephemeral", replace_original=False)
         except Exception:
             logger.warning("could not tell the user about an error", exc_info=True)
+    elif kind == "shortcut" and body.get("trigger_id"):
+        # A global shortcut has nowhere to answer but a modal of its own.
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=notice_modal(message))
+        except Exception:
+            logger.warning("could not tell the user about an error", exc_info=True)
     return BoltResponse(status=200, body="")
+
+
+def _json_response(payload: dict[str, Any]) -> BoltResponse:
+    return BoltResponse(
+        status=200,
+        body=json.dumps(payload),
+        headers={"content-type": "application/json;charset=utf-8"},
+    )

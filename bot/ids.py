@@ -24,6 +24,7 @@ class Callback(StrEnum):
     SETUP_MODAL = "setup_modal"
     SAVE_VIEW_MODAL = "save_view_modal"
     VIEW_RESULTS_MODAL = "view_results_modal"
+    NOTICE_MODAL = "notice_modal"  # only tells the person something (an error)
     CSAT_COMMENT_MODAL = "csat_comment_modal"
 
 

@@ -141,6 +141,8 @@ def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
         hours=24,
         next_run_time=utcnow() + timedelta(seconds=30),
     )
+    # Workspaces paused by a refusal from Slack come back as soon as their token works.
+    every(runtime.check_disconnected, "check_disconnected", minutes=2)
     every(run_lifecycle, "lifecycle", runtime.db, minutes=1)
     every(send_digests, "digests", runtime.db, minutes=1)
     # The worker also wakes on every commit; this catches rows whose backoff has passed.

@@ -23,6 +23,7 @@ from bot.flows.reports import MONTHLY_REPORT, ReportJobs
 from bot.outbox import rows as outbox
 from bot.outbox.worker import DeliveryWorker
 from bot.services import organizations as orgs
+from bot.slack import installs
 from bot.slack.files import allowed_file_hosts
 from bot.slack.installs import InstallationStore
 from bot.slack.people import SlackDirectory
@@ -68,6 +69,10 @@ class Runtime:
     def bot_token_for(self, organization: Organization) -> str | None:
         if organization.slack_disconnected_at is not None:
             return None  # uninstalled or revoked: deliveries wait for a reinstall
+        return self.stored_bot_token(organization)
+
+    def stored_bot_token(self, organization: Organization) -> str | None:
+        """The bot token kept for the workspace, even while it is disconnected."""
         if self.installation_store is not None:
             return self.installation_store.bot_token_for(organization)
         token = self.settings.slack_bot_token
@@ -85,6 +90,28 @@ class Runtime:
             )
             self._clients[key] = client
         return client
+
+    def check_disconnected(self) -> int:
+        """Ask Slack (auth.test) whether the workspaces Ticketbot lost access to answer its
+        stored token again, and reconnect those that do (their deliveries resume); returns
+        how many. A single refusal from Slack then pauses a workspace for minutes at most,
+        not until someone there happens to use Ticketbot."""
+        with self.db.read_session() as session:
+            paused = orgs.disconnected_organizations(session)
+        back = 0
+        for organization in paused:
+            token = self.stored_bot_token(organization)
+            if token is None:
+                continue  # uninstalled: only an install brings it back
+            client = web_client(
+                self.settings, token, timeout=WORKER_TIMEOUT_SECONDS, retry_connection_errors=False
+            )
+            if not installs.token_works(client, organization):
+                continue
+            with self.db.session() as session:
+                installs.reconnect(session, organization=organization)
+            back += 1
+        return back
 
     def start_background(self) -> None:
         """Start the outbox worker and the scheduled jobs (serve, run, demo), and read the
@@ -143,15 +170,16 @@ def build_runtime(
         ),
     )
     holder["runtime"] = runtime
+    store = ContentStore(settings.file_storage_dir)
     files = SlackFileJobs(
         database,
-        ContentStore(settings.file_storage_dir),
+        store,
         allowed_hosts=allowed_file_hosts(settings.slack_api_url),
         max_bytes=settings.max_attachment_bytes,
     )
     delivery.register_job(FETCH_FILE, files.fetch)
     delivery.register_job(SHARE_FILE, files.share)
-    delivery.register_job(FILE_REACTED_MESSAGE, ReactionJobs(database, directory).file)
+    delivery.register_job(FILE_REACTED_MESSAGE, ReactionJobs(database, directory, store).file)
     delivery.register_job(MONTHLY_REPORT, ReportJobs(database).upload)
     database.on_commit(delivery.wake, marked=outbox.ROWS_WRITTEN)
     return runtime

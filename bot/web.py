@@ -2,19 +2,71 @@
 
 from __future__ import annotations
 
+import functools
+import hmac
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
-from slack_sdk.signature import SignatureVerifier
 from starlette.concurrency import run_in_threadpool
 
 from bot.api.routes import create_api_router
 from bot.outbox import worker as delivery
 from bot.runtime import Runtime
+from bot.slack import installs
+from bot.slack import shape as slack_shape
+
+# Slack's requests are far smaller; anything larger is not Slack's.
+MAX_SLACK_BODY_BYTES = 1024 * 1024
+# How old a signed request may be (Slack's own advice), against replays.
+SIGNATURE_MAX_AGE_SECONDS = 5 * 60
+
+
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            return None
+    return bytes(received)
+
+
+def _signed_by_slack(secret: bytes, body: bytes, headers: Any) -> bool:
+    """Slack's v0 signature over the raw bytes (whatever their encoding)."""
+    timestamp = headers.get("x-slack-request-timestamp") or ""
+    signature = headers.get("x-slack-signature") or ""
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > SIGNATURE_MAX_AGE_SECONDS:
+        return False
+    expected = (
+        "v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, "sha256").hexdigest()
+    )
+    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
+
+
+def _well_formed(body: bytes, content_type: str) -> bool:
+    """UTF-8 throughout (percent-escapes of a form included), and JSON nested no deeper
+    than Slack's payloads are."""
+    try:
+        text = body.decode("utf-8")
+        if "application/x-www-form-urlencoded" in content_type:
+            fields = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+            payload = dict(fields).get("payload")
+            return payload is None or slack_shape.json_ok(payload)
+        if text.lstrip().startswith(("{", "[")):
+            return slack_shape.json_ok(text)
+    except UnicodeError:
+        return False
+    return True
 
 
 def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = True) -> FastAPI:
@@ -40,21 +92,29 @@ def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = Tr
     web.include_router(create_api_router(runtime.settings), prefix="/api")
 
     secret = runtime.settings.slack_signing_secret
-    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
+    signing_secret = secret.get_secret_value().encode() if secret else None
 
     @web.post("/slack/events", include_in_schema=False)
     async def slack_events(request: Request) -> Response:
-        body = await request.body()
+        # Slack's requests are small: a larger body is refused before it is read (by its
+        # declared length, or while it streams when it declares none).
+        body = await _read_at_most(request, MAX_SLACK_BODY_BYTES)
+        if body is None:
+            return JSONResponse({"error": "body too large"}, status_code=413)
         # Only Slack may speak here; check the signature on the raw bytes before reading
         # them, so that nothing unsigned is ever parsed.
-        if verifier is not None and not verifier.is_valid_request(body, dict(request.headers)):
+        if signing_secret is not None and not _signed_by_slack(
+            signing_secret, body, request.headers
+        ):
             return JSONResponse({"error": "invalid request"}, status_code=401)
+        if not _well_formed(body, request.headers.get("content-type", "")):
+            return JSONResponse({"error": "malformed body"}, status_code=400)
         try:
             bolt_request = to_bolt_request(request, body)
         except (ValueError, AttributeError, TypeError):
             # Not JSON, not UTF-8, or JSON that is not an object (Bolt then fails on .get).
             return JSONResponse({"error": "malformed body"}, status_code=400)
-        if not isinstance(bolt_request.body, dict):
+        if not isinstance(bolt_request.body, dict) or not slack_shape.acceptable(bolt_request.body):
             return JSONResponse({"error": "malformed body"}, status_code=400)
         # Bolt's dispatch is synchronous (database, Slack calls): run it off the event loop.
         bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
@@ -85,11 +145,19 @@ def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = Tr
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         failed = await run_in_threadpool(delivery.failed_count, runtime.db)
         pending = await run_in_threadpool(delivery.pending_count, runtime.db)
+        problems = await run_in_threadpool(
+            functools.partial(
+                installs.workspace_problems,
+                runtime.db,
+                default_staff_channel=runtime.settings.staff_channel_id,
+            )
+        )
         return JSONResponse(
             {
                 "status": "ok",
                 "database": "ok",
                 "outbox": {"pending": pending, "failed": failed},
+                **problems,
             }
         )
 

@@ -121,7 +121,6 @@ def open_comment_modal(
 
 def offer_new_ticket(
     ack: Ack,
-    action: dict[str, Any],
     body: dict[str, Any],
     client: Any,
     runtime: Runtime,
@@ -130,8 +129,8 @@ def offer_new_ticket(
 ) -> None:
     """ "File as a new ticket" under a DM: the new-ticket form, prefilled from the DM."""
     ack()
-    where = json.loads(action.get("value") or "{}")
-    prefill = source_prefill(_dm_message(client, where), where["channel"], None)
+    channel, message = _dm_message(client, body)
+    prefill = source_prefill(message, channel, None)
     # The offer is replaced by the confirmation once the ticket is filed.
     prefill.source["offer_ts"] = (body.get("container") or {}).get("message_ts")
     open_ticket_modal(client, runtime, organization, actor, body["trigger_id"], prefill)
@@ -139,7 +138,7 @@ def offer_new_ticket(
 
 def offer_add_to_ticket(
     ack: Ack,
-    action: dict[str, Any],
+    body: dict[str, Any],
     client: Any,
     respond: Any,
     runtime: Runtime,
@@ -148,11 +147,10 @@ def offer_add_to_ticket(
 ) -> None:
     """ "Add to #N" under a DM: the message becomes the requester's reply on ticket N."""
     ack()
-    match = ADD_TO_TICKET.match(action.get("action_id", ""))
+    match = ADD_TO_TICKET.match(body["actions"][0].get("action_id", ""))
     if match is None:
         raise NotFound("I don't know that ticket.")
-    where = json.loads(action.get("value") or "{}")
-    message = _dm_message(client, where)
+    _, message = _dm_message(client, body)
     with runtime.db.session() as session:
         number = conversation.add_dm_to_ticket(
             session,
@@ -164,11 +162,21 @@ def offer_add_to_ticket(
     respond(text=f":white_check_mark: Added to ticket #{number}.", replace_original=True)
 
 
-def _dm_message(client: Any, where: dict[str, Any]) -> dict[str, Any]:
-    message = fetch_message(client, where.get("channel", ""), where.get("ts", ""))
-    if message is None:
+def _dm_message(client: Any, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The DM an offer was made about: (its channel, the message). It must be in the DM
+    where the offer was clicked and written by the person who clicked, whatever the
+    button's value says (a value pointing elsewhere, say at a staff thread, is refused)."""
+    try:
+        where = json.loads(body["actions"][0].get("value") or "{}")
+    except ValueError:
+        where = {}
+    here = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
+    if not isinstance(where, dict) or not here or where.get("channel") != here:
         raise NotFound("I can't find that message any more.")
-    return message
+    message = fetch_message(client, here, str(where.get("ts") or ""))
+    if message is None or message.get("user") != (body.get("user") or {}).get("id"):
+        raise NotFound("I can't find that message any more.")
+    return here, message
 
 
 def requester_verdict(

@@ -23,6 +23,7 @@ from bot.ids import Command
 from bot.runtime import Runtime
 from bot.services.actors import Actor
 from bot.services.automation_settings import lifecycle_settings
+from bot.slack.people import is_workspace_admin
 from handlers.common import open_ticket_modal
 from models import Member, Organization
 
@@ -237,7 +238,7 @@ def open_setup_modal(
     """`/ticket setup`: the settings modal, for workspace admins and Ticketbot admins."""
     # Asked of Slack now: being made a workspace admin must work without waiting.
     slack_user = client.users_info(user=command["user_id"])["user"]
-    slack_admin = bool(slack_user.get("is_admin") or slack_user.get("is_owner"))
+    slack_admin = is_workspace_admin(slack_user, organization)
     with runtime.db.session() as session:
         setup_flow.record_slack_admin(session, member=member, slack_admin=slack_admin)
         setup_flow.ensure_can_configure(member, slack_admin=slack_admin)

@@ -181,6 +181,21 @@ def tokens_revoked(
             installs.disconnect(session, organization=organization, reason="bot token revoked")
 
 
+def member_joined_channel(
+    event: dict[str, Any], context: Any, runtime: Runtime, organization: Organization
+) -> None:
+    """Ticketbot was invited (back) into a channel: if that is a staff channel Slack had
+    refused, its waiting messages go out now."""
+    if organization.staff_channel_error is None:
+        return
+    if context.bot_user_id and event.get("user") != context.bot_user_id:
+        return
+    if event.get("channel") != runtime.directory.staff_channel(organization):
+        return
+    with runtime.db.session() as session:
+        installs.retry_staff_channel(session, organization=organization)
+
+
 def register(app: App) -> None:
     app.event("reaction_added")(reaction_added)
     app.event("message")(message)
@@ -188,3 +203,4 @@ def register(app: App) -> None:
     app.event("file_shared")(file_shared)
     app.event("app_uninstalled")(app_uninstalled)
     app.event("tokens_revoked")(tokens_revoked)
+    app.event("member_joined_channel")(member_joined_channel)

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 from slack_bolt import Ack, App
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlmodel import Session
 
 from bot.blocks.conversation import ticket_id_from_metadata
 from bot.blocks.search import view_saved_modal
@@ -18,9 +20,12 @@ from bot.flows import csat as csat_flows
 from bot.flows import search as search_flows
 from bot.flows import setup as setup_flow
 from bot.flows import tickets as ticket_flows
+from bot.flows.reactions import fetch_message
+from bot.flows.tickets import source_files
 from bot.ids import Block, Callback, Field
 from bot.runtime import Runtime
 from bot.services.actors import Actor
+from bot.slack.dedupe import submission
 from models import Member, Organization
 from models.ticket import TicketCreate
 
@@ -32,6 +37,22 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         return {}
     return metadata if isinstance(metadata, dict) else {}
+
+
+def _source_files_again(source: Any, client: Any) -> dict[str, Any]:
+    """The source message as remembered, with its files read again from Slack when there
+    were too many to remember."""
+    if not isinstance(source, dict):
+        return {}
+    if not source.pop("files_in_message", False) or client is None:
+        return source
+    try:
+        message = fetch_message(client, str(source.get("channel")), str(source.get("ts")))
+    except (SlackApiError, SlackClientError, OSError):
+        raise InvalidInput(
+            "Slack did not let me read the message's files just now. Please submit again."
+        ) from None
+    return {**source, "files": source_files(message or {})}
 
 
 class NewTicketForm(BaseModel):
@@ -47,7 +68,8 @@ class NewTicketForm(BaseModel):
     source: dict[str, Any] = {}
 
     @classmethod
-    def from_view(cls, view: dict[str, Any]) -> NewTicketForm:
+    def from_view(cls, view: dict[str, Any], client: Any = None) -> NewTicketForm:
+        """The submitted form (a message's files too many to remember are read again)."""
         values = (view.get("state") or {}).get("values") or {}
 
         def element(block: Block) -> dict[str, Any]:
@@ -58,7 +80,7 @@ class NewTicketForm(BaseModel):
             return option.get("value")
 
         metadata = _metadata(view)
-        source = metadata.get("source")
+        source = _source_files_again(metadata.get("source"), client)
         company = selected(Block.CLIENT_COMPANY)
         channel = metadata.get("channel")
         return cls(
@@ -71,6 +93,15 @@ class NewTicketForm(BaseModel):
             channel=channel if isinstance(channel, str) else None,
             source=source if isinstance(source, dict) else {},
         )
+
+    def requester_in(
+        self, session: Session, runtime: Runtime, organization: Organization, member: Member
+    ) -> Member:
+        """Who the ticket is for: chosen by staff, the message's author, or the submitter."""
+        slack_id = self.requester or self.source.get("author") or member.slack_user_id
+        if slack_id and slack_id != member.slack_user_id:
+            return runtime.directory.member_for(session, organization, slack_id)
+        return member
 
     def to_request(self) -> TicketCreate:
         return TicketCreate(
@@ -86,41 +117,37 @@ class NewTicketForm(BaseModel):
 
 def submit_new_ticket(
     ack: Ack,
-    view: dict[str, Any],
+    body: dict[str, Any],
+    client: Any,
     runtime: Runtime,
     organization: Organization,
     member: Member,
     actor: Actor,
 ) -> None:
     """File the ticket; it is committed before Slack gets the ack."""
-    form = NewTicketForm.from_view(view)
-    requester_slack_id = form.requester or form.source.get("author") or member.slack_user_id
-    with runtime.db.session() as session:
-        requester = (
-            runtime.directory.member_for(session, organization, requester_slack_id)
-            if requester_slack_id and requester_slack_id != member.slack_user_id
-            else member
-        )
+    form = NewTicketForm.from_view(body["view"], client)
+    with submission(runtime.db, body) as session:  # the same submission again: no effect
         ticket_flows.file_ticket(
             session,
             organization=organization,
             filer=actor,
-            requester=requester,
+            requester=form.requester_in(session, runtime, organization, member),
             request=form.to_request(),
         )
     ack()
 
 
 def submit_comment(
-    ack: Ack, view: dict[str, Any], runtime: Runtime, organization: Organization, actor: Actor
+    ack: Ack, body: dict[str, Any], runtime: Runtime, organization: Organization, actor: Actor
 ) -> None:
     """An internal note or a reply to the requester (then, perhaps, Pending or resolved),
     from the card's modals."""
+    view = body["view"]
     internal = view.get("callback_id") == Callback.INTERNAL_NOTE_MODAL
     values = (view.get("state") or {}).get("values") or {}
     text = (values.get(Block.NOTE if internal else Block.REPLY) or {}).get(Field.VALUE) or {}
     then = ((values.get(Block.REPLY_THEN) or {}).get(Field.VALUE) or {}).get("selected_option")
-    with runtime.db.session() as session:
+    with submission(runtime.db, body) as session:  # the same submission again: no effect
         conversation.comment_from_card(
             session,
             organization=organization,

@@ -30,6 +30,11 @@ class Organization(SQLModel, table=True):
     # Set when the app was uninstalled or its tokens revoked: Slack deliveries pause until
     # the workspace installs the app again. The organization and its data stay.
     slack_disconnected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set while Slack refuses posts to the staff channel (the bot was removed from it, it
+    # was archived or deleted): why, since when, and when its parked messages try again.
+    staff_channel_error: str | None = Field(default=None, max_length=64)
+    staff_channel_error_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    staff_channel_retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The last ticket number handed out; bumped atomically by the numbering service.
     last_ticket_number: int = Field(default=0, nullable=False)
     created_at: datetime = created_at_field()

@@ -32,7 +32,7 @@ def test_demo_runs_end_to_end(capsys, tmp_path):
     assert "[*It's fixed*] [Still broken]" in alice  # the resolved notice's buttons
     assert "reply here and it reopens" not in alice
     # The satisfaction survey: asked of Alice, answered, shown to the staff.
-    assert "How did we do? Ticket #1 is resolved" in alice
+    assert "How did we do? Tell us how ticket #1 went." in alice
     assert "You answered Good. Thank you!" in alice
     assert "[*Good*] [Bad] [Add a comment]" in alice  # her answer stands out
     assert "Alice rated the support Good." in staff

@@ -44,6 +44,10 @@ def test_jobs_register_under_stable_ids(sqlite_db: Database):
     class FakeRuntime:
         db = sqlite_db
 
+        @staticmethod
+        def check_disconnected() -> int:
+            return 0
+
         class delivery:
             @staticmethod
             def wake() -> None:
@@ -55,6 +59,7 @@ def test_jobs_register_under_stable_ids(sqlite_db: Database):
         jobs.register(scheduler, FakeRuntime())  # type: ignore[arg-type]
         jobs.register(scheduler, FakeRuntime())  # type: ignore[arg-type] # replaces, no copies
         assert sorted(job.id for job in scheduler.get_jobs()) == [
+            "check_disconnected",
             "digests",
             "lifecycle",
             "optimize_database",

@@ -6,6 +6,7 @@ web app answers, so the mapping lives in a route class that the API router uses.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -14,11 +15,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
 from bot.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from bot.core.storage import StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 WWW_AUTHENTICATE = 'Bearer realm="ticketbot"'
 
@@ -116,6 +121,21 @@ def _unreadable_body_response() -> JSONResponse:
     return JSONResponse(body.model_dump(exclude_none=True), status_code=422)
 
 
+DATABASE_UNAVAILABLE = "The database is unavailable right now; nothing was saved. Try again."
+STORAGE_UNAVAILABLE = "The file could not be stored (the server's storage is full or unavailable)."
+# How long a client should wait before trying again after a 503.
+RETRY_AFTER_SECONDS = 30
+
+
+def _unavailable(message: str) -> JSONResponse:
+    body = ApiErrorBody(detail=message)
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 class ApiRoute(APIRoute):
     """Turns domain errors, request validation errors and oversized bodies into
     `ApiErrorBody` answers."""
@@ -145,6 +165,12 @@ class ApiRoute(APIRoute):
                 return validation_error_response(error)
             except DomainError as error:
                 return domain_error_response(error)
+            except SQLAlchemyError:
+                log.exception("database unavailable during %s %s", request.method, request.url.path)
+                return _unavailable(DATABASE_UNAVAILABLE)
+            except StorageUnavailable:
+                log.exception("file storage unavailable during %s", request.url.path)
+                return _unavailable(STORAGE_UNAVAILABLE)
             except StarletteHTTPException as error:
                 # Raised while the body is read: 400 for a body FastAPI could not even
                 # decode (not UTF-8, say), which to the caller is one more invalid body;
@@ -166,6 +192,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "No such ticket (or attachment) in the token's organization.",
         413: "The attachment is larger than the configured maximum.",
         422: "A field, parameter or header was refused; `detail` says which and why.",
+        503: "The database or the file storage is unavailable; nothing was saved. Retry later.",
     }
     return {
         status: {"model": ApiErrorBody, "description": descriptions[status]} for status in statuses

@@ -7,7 +7,7 @@ ignored. Responses are the models' Public classes.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -239,6 +239,18 @@ class TicketListQuery(BaseModel):
             or self.ticket_number
             or self.updated_since
         )
+
+    @field_validator("updated_since")
+    @classmethod
+    def _within_range(cls, value: datetime | None) -> datetime | None:
+        # 0001-01-01T00:00:00+01:00 is a valid ISO 8601 instant before the first one a
+        # datetime can hold in UTC (and 9999-12-31T23:59:59-01:00 one after the last).
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is outside the range of dates this API handles") from None
 
     @field_validator("status")
     @classmethod

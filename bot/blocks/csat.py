@@ -19,7 +19,7 @@ def _plain(text: str) -> dict[str, Any]:
 
 
 def survey_text(number: int) -> str:
-    return f"{QUESTION} Ticket #{number} is resolved: tell us how it went."
+    return f"{QUESTION} Tell us how ticket #{number} went."
 
 
 def survey_blocks(
@@ -28,7 +28,7 @@ def survey_blocks(
     """The question with Good / Bad / Add a comment; once answered, it says so (and the
     buttons stay, to change the answer)."""
     value = str(ticket_id)
-    lines = [f"*{QUESTION}* Ticket #{number} is resolved: tell us how it went."]
+    lines = [f"*{QUESTION}* Tell us how ticket #{number} went."]
     if rating is not None:
         lines.append(f"You answered *{RATING_LABELS[rating]}*. Thank you!")
         if until is not None:

@@ -449,6 +449,35 @@ class ModalPrefill:
     channel: str | None = None
 
 
+# Slack's limit on a view's private_metadata.
+PRIVATE_METADATA_MAX = 3000
+# What a message's source needs to be found again: its files are read again on submission
+# when they do not fit (many long names).
+SOURCE_ESSENTIALS = ("channel", "ts", "thread_ts", "author", "offer_ts")
+
+
+def _remembered(prefill: ModalPrefill) -> str:
+    """The modal's private_metadata: where the ticket comes from, within Slack's limit."""
+    remembered: dict[str, Any] = {}
+    if prefill.channel:
+        remembered["channel"] = prefill.channel
+    source = dict(prefill.source)
+    for shrink in range(3):
+        if source:
+            remembered["source"] = source
+        metadata = json.dumps(remembered)
+        if len(metadata) <= PRIVATE_METADATA_MAX:
+            return metadata
+        if shrink == 0 and source.pop("files", None):
+            source["files_in_message"] = True  # read again when the form is submitted
+        else:
+            source = {
+                k: source[k] for k in (*SOURCE_ESSENTIALS, "files_in_message") if source.get(k)
+            }
+            remembered["channel"] = str(remembered.get("channel", ""))[:32]
+    return json.dumps({k: v for k, v in remembered.items() if k != "source"})
+
+
 def new_ticket_modal(
     *,
     prefill: ModalPrefill,
@@ -554,19 +583,14 @@ def new_ticket_modal(
                 },
             }
         )
-    remembered: dict[str, Any] = {}
-    if prefill.source:
-        remembered["source"] = prefill.source
-    if prefill.channel:
-        remembered["channel"] = prefill.channel
-    metadata = json.dumps(remembered)
+    metadata = _remembered(prefill)
     return {
         "type": "modal",
         "callback_id": Callback.NEW_TICKET_MODAL,
         "title": _plain("New ticket"),
         "submit": _plain("File ticket"),
         "close": _plain("Cancel"),
-        "private_metadata": metadata if len(metadata) <= 3000 else "{}",
+        "private_metadata": metadata,
         "blocks": blocks,
     }
 

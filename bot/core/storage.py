@@ -12,6 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+class StorageUnavailable(Exception):
+    """The file store could not take a file (full disk, permissions): nothing was kept."""
+
+
 class ContentStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -28,8 +32,12 @@ class ContentStore:
             return
         storage_key = uuid.uuid4().hex
         path = self.path_of(organization_id, storage_key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        except OSError as error:  # a full disk, say: no half-written file stays behind
+            path.unlink(missing_ok=True)
+            raise StorageUnavailable(f"cannot store the file: {error.strerror or error}") from error
         try:
             yield storage_key
         except BaseException:

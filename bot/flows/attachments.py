@@ -8,6 +8,7 @@ it is told why in the thread instead).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlmodel import Session, select
 
 from bot.blocks.text import escape
 from bot.core.db import Database
+from bot.core.errors import DomainError
 from bot.core.storage import ContentStore
 from bot.outbox import rows as outbox
 from bot.outbox.rows import Lane
@@ -59,6 +61,43 @@ FILE_FIELDS = (
 def content_path(attachment: TicketAttachment) -> str:
     """The REST API's download of an attachment's stored copy (token required)."""
     return f"/api/tickets/{attachment.ticket_id}/attachments/{attachment.id}/content"
+
+
+def attach_text(
+    session: Session,
+    *,
+    organization: Organization,
+    ticket: Ticket,
+    actor: Actor,
+    filename: str,
+    content: bytes,
+    storage_key: str,
+) -> TicketAttachment:
+    """A text kept whole beside the ticket (stored by Ticketbot, public) when it does not
+    fit where it belongs, e.g. a message longer than a description may be."""
+    attachment = comment_service.add_attachment(
+        session,
+        organization=organization,
+        ticket=ticket,
+        actor=actor,
+        filename=filename,
+        file_type="text/plain",
+        file_size=len(content),
+        is_internal=False,
+    )
+    attachment.file_url = content_path(attachment)
+    session.add(attachment)
+    session.add(
+        StoredAttachmentContent(
+            attachment_id=attachment.id,  # type: ignore[arg-type]
+            organization_id=organization.id,  # type: ignore[arg-type]
+            storage_key=storage_key,
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+        )
+    )
+    session.flush()
+    return attachment
 
 
 def enqueue_fetch(
@@ -148,6 +187,11 @@ class SlackFileJobs:
                 self._record(session, organization, row, args, downloaded, key)
         except IntegrityError:
             log.info("file %s was attached concurrently", file["id"])
+        except DomainError as refused:
+            # A rule said no (a name too long, say): no retry changes that. Say so once
+            # and let the files after it go on.
+            log.info("file %s not attached: %s", file["id"], refused.message)
+            return self._tell(client, args, refused.message)
         return None, None
 
     def _attached(self, session: Session, ticket_id: int | None, file_id: str) -> bool:

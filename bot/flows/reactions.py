@@ -14,12 +14,17 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.blocks.text import escape, truncate
 from bot.core.db import Database
 from bot.core.errors import DomainError
+from bot.core.storage import ContentStore
+from bot.flows import attachments
 from bot.flows import tickets as ticket_flows
 from bot.outbox import rows as outbox
+from bot.services.actors import Actor
 from bot.slack.people import SlackDirectory
 from models import Member, Organization, OutboxMessage
+from models.ticket import DESCRIPTION_MAX_LENGTH
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +109,20 @@ def enqueue_filing(
     )
 
 
+# A message longer than a description may be: the description is cut with this note, and
+# the whole text is attached.
+WHOLE_MESSAGE_FILE = "message.txt"
+CUT_NOTE = (
+    "\n\n[The message is longer than a ticket's description can be; "
+    f"the whole text is attached as {WHOLE_MESSAGE_FILE}.]"
+)
+
+
 class ReactionJobs:
-    def __init__(self, db: Database, directory: SlackDirectory) -> None:
+    def __init__(self, db: Database, directory: SlackDirectory, store: ContentStore) -> None:
         self.db = db
         self.directory = directory
+        self.store = store
 
     def file(
         self,
@@ -125,22 +140,59 @@ class ReactionJobs:
         message = fetch_message(client, channel, ts)  # a Slack error makes the job retry
         if not message or message.get("bot_id") or not message.get("user"):
             return None, None  # bots' messages (ours included) are never tickets
+        request = ticket_flows.request_from_message(message, channel)
+        whole = None
+        text = request.description or ""
+        if len(text) > DESCRIPTION_MAX_LENGTH:
+            whole = text.encode("utf-8")
+            request.description = truncate(text, DESCRIPTION_MAX_LENGTH - len(CUT_NOTE)) + CUT_NOTE
         try:
-            with self.db.session() as session:
+            with self.store.writing(organization.id or 0, whole) as storage_key, \
+                    self.db.session() as session:  # fmt: skip
                 org = session.get(Organization, organization.id)
                 reactor = session.get(Member, args.get("reactor_id"))
                 if org is None or reactor is None:
                     return None, None
-                ticket_flows.file_ticket(
+                requester = self.directory.member_for(session, org, message["user"])
+                ticket = ticket_flows.file_ticket(
                     session,
                     organization=org,
                     filer=self.directory.actor(org, reactor),
-                    requester=self.directory.member_for(session, org, message["user"]),
-                    request=ticket_flows.request_from_message(message, channel),
+                    requester=requester,
+                    request=request,
                 )
+                if whole is not None and storage_key is not None:
+                    attachments.attach_text(
+                        session,
+                        organization=org,
+                        ticket=ticket,
+                        actor=Actor(name=requester.name, is_staff=True, member=requester),
+                        filename=WHOLE_MESSAGE_FILE,
+                        content=whole,
+                        storage_key=storage_key,
+                    )
         except IntegrityError:
             log.info("message %s/%s was filed concurrently", channel, ts)
         except DomainError as refused:
-            # Filed meanwhile by someone else, or refused for good: nothing to retry.
+            # Refused for good (filed meanwhile by someone else, say): no retry changes
+            # that; say why under the message, once.
             log.info("reaction on %s/%s not filed: %s", channel, ts, refused.message)
+            with self.db.session() as session:
+                if ticket_flows.ticket_for_source_message(
+                    session, organization=organization, channel=channel, ts=ts
+                ):
+                    return None, None  # filed meanwhile from another reaction: all is well
+                outbox.enqueue(
+                    session,
+                    organization=organization,
+                    ticket=None,
+                    method="chat.postMessage",
+                    payload={
+                        "channel": channel,
+                        "thread_ts": message.get("thread_ts") or ts,
+                        "text": "This message was not filed as a ticket: "
+                        + escape(refused.message),
+                    },
+                    lane="intake",
+                )
         return None, None

@@ -123,6 +123,7 @@ def apply_setup(
     session.add(org)
     session.flush()
     # Cards that waited for a staff channel (or were deferred) go out now.
+    installs.retry_staff_channel(session, organization=org)
     installs.reconnect(session, organization=org)
     for ticket_id in orgs.rematch_members(session, organization=org):
         ticket = session.get(Ticket, ticket_id)

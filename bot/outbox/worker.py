@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -86,6 +86,14 @@ class DeliveryPolicy:
     max_backoff: timedelta = timedelta(minutes=5)
     # How long a card waits before looking again for a staff channel that is not set.
     no_staff_channel_wait: timedelta = timedelta(seconds=30)
+    # How long the staff channel's messages wait after Slack refused one (not_in_channel,
+    # is_archived, channel_not_found) before the next try (sooner on a re-invite or setup).
+    staff_channel_retry: timedelta = timedelta(minutes=5)
+    # A post that timed out may still land: Slack can carry it out after the client gave
+    # up. The next try waits this long (so its look-up sees that post), and once a row
+    # that needed more than one try is posted, copies are looked for again after this long
+    # and all but the one recorded are deleted.
+    uncertain_post_wait: timedelta = timedelta(seconds=30)
     # Rows of one claimed batch sent at once. A batch never holds two rows of the same
     # ticket and lane (the claim skips rows behind a pending one), so order is kept.
     senders: int = 8
@@ -99,6 +107,10 @@ Job = Callable[
     [WebClient, Organization, OutboxMessage, dict[str, Any]], tuple[str | None, str | None]
 ]
 JOB_PREFIX = "ticketbot."
+# The worker's own job: delete the copies of a posted row that landed late.
+REMOVE_COPIES = "ticketbot.remove_copies"
+# Marks the last error of a post that may have reached Slack all the same.
+UNCERTAIN = " (may have been posted)"
 # How far back the look-up for an already-posted message reads (pages of 200 messages).
 MAX_LOOKUP_PAGES = 25
 
@@ -151,6 +163,7 @@ class DeliveryWorker:
         self._jobs: dict[str, Job] = {}
         self._dm_channels: dict[tuple[int, str], str] = {}
         self._senders: ThreadPoolExecutor | None = None
+        self._jobs[REMOVE_COPIES] = self._remove_copies
 
     def register_job(self, method: str, job: Job) -> None:
         """Let outbox rows of `method` (named "ticketbot.…") run `job` with retries."""
@@ -333,7 +346,14 @@ class DeliveryWorker:
             self._handle_api_error(organization, row, error)
             return
         except Exception as error:  # timeouts, refused connections, DNS: Slack is unreachable
-            self._retry_later(row, f"{type(error).__name__}: {error}")
+            # A post may have reached Slack all the same: wait for it to show before the
+            # look-up that precedes posting again.
+            uncertain = row.method == "chat.postMessage"
+            self._retry_later(
+                row,
+                f"{type(error).__name__}: {error}" + (UNCERTAIN if uncertain else ""),
+                at_least=self.policy.uncertain_post_wait if uncertain else None,
+            )
             return
         self._finish(row_id, sent=result, organization=organization)
 
@@ -351,6 +371,7 @@ class DeliveryWorker:
         args.pop(outbox.RECORD_COMMENT, None)  # ours, not Slack's (see _settle)
         with self.db.read_session() as session:
             self._resolve_refs(session, organization, row, args)
+            self._wait_for_staff_channel(organization, row, args)
             try:
                 outbox_render.render(
                     session,
@@ -382,6 +403,8 @@ class DeliveryWorker:
                 already = self._find_posted(client, row, args)
                 if already:
                     log.info("outbox row %s was already posted as %s", row.id, already)
+                    if UNCERTAIN in (row.last_error or ""):
+                        self._remove_copies_later(organization, row, args["channel"], already, args)
                     return args["channel"], already
             try:
                 response = client.chat_postMessage(**args)
@@ -397,9 +420,31 @@ class DeliveryWorker:
                     raise
             if row.record_as == MessageRole.STAFF_CARD:
                 self._permalinks[row.id] = _permalink(client, response["channel"], response["ts"])  # type: ignore[index]
+            if UNCERTAIN in (row.last_error or ""):
+                # The try that timed out may land after this one.
+                self._remove_copies_later(
+                    organization, row, response["channel"], response["ts"], args
+                )
             return response["channel"], response["ts"]
         response = client.api_call(row.method, json=args)
         return response.get("channel"), response.get("ts")
+
+    def _staff_channel(self, organization: Organization) -> str | None:
+        return organization.staff_channel_id or self.default_staff_channel
+
+    def _wait_for_staff_channel(
+        self, organization: Organization, row: OutboxMessage, args: dict[str, Any]
+    ) -> None:
+        """Messages for a staff channel Slack refused wait until its next try."""
+        retry_at = organization.staff_channel_retry_at
+        if (
+            organization.staff_channel_error
+            and row.channel_ref is not None
+            and args.get("channel") == self._staff_channel(organization)
+            and retry_at is not None
+            and retry_at > self.clock()
+        ):
+            raise _Defer(retry_at, f"staff channel unreachable: {organization.staff_channel_error}")
 
     def _dm_channel(self, client: WebClient, organization: Organization, user: str) -> str:
         """The DM channel with `user`; Slack answers conversations.open with the same id
@@ -448,45 +493,70 @@ class DeliveryWorker:
     def _find_posted(
         self, client: WebClient, row: OutboxMessage, args: dict[str, Any]
     ) -> str | None:
-        """The ts of the message an earlier attempt of `row` already posted, if any.
+        """The ts of the message an earlier attempt of `row` already posted, if any."""
+        copies = _posted_copies(
+            client,
+            outbox_id=row.id or 0,
+            channel=args["channel"],
+            thread_ts=args.get("thread_ts"),
+            oldest=row.created_at,
+        )
+        return copies[0] if copies else None
 
-        Reads every page since the row was written (a busy channel may have moved on by
-        hundreds of messages since), up to a bound.
-        """
-        channel = args["channel"]
-        thread_ts = args.get("thread_ts")
-        cursor: str | None = None
-        for _ in range(MAX_LOOKUP_PAGES):
-            if thread_ts:
-                response = client.conversations_replies(
-                    channel=channel,
-                    ts=thread_ts,
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor,
-                )
-            else:
-                oldest = (row.created_at - timedelta(seconds=5)).timestamp()
-                response = client.conversations_history(
-                    channel=channel,
-                    oldest=f"{oldest:.6f}",
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor,
-                )
-            message: dict[str, Any]
-            for message in response.get("messages", []):
-                metadata: dict[str, Any] = message.get("metadata") or {}
-                if (
-                    metadata.get("event_type") == OUTBOX_METADATA_EVENT
-                    and (metadata.get("event_payload") or {}).get("outbox_id") == row.id
-                ):
-                    return str(message["ts"])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-        log.warning("outbox row %s: gave up looking for an earlier post", row.id)
-        return None
+    def _remove_copies_later(
+        self,
+        organization: Organization,
+        row: OutboxMessage,
+        channel: str,
+        ts: str,
+        args: dict[str, Any],
+    ) -> None:
+        """An earlier try of `row` timed out, so its post may still land after the one
+        kept: look again later, and delete any copy but `ts`."""
+        with self.db.session() as session:
+            job_id = outbox.enqueue(
+                session,
+                organization=organization,
+                ticket=None,
+                method=REMOVE_COPIES,
+                payload={
+                    "outbox_id": row.id,
+                    "channel": channel,
+                    "thread_ts": args.get("thread_ts"),
+                    "keep_ts": ts,
+                    "oldest": row.created_at.timestamp(),
+                },
+            )
+            session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == job_id)
+                .values(next_attempt_at=self.clock() + self.policy.uncertain_post_wait)
+                .execution_options(synchronize_session=False)
+            )
+
+    def _remove_copies(
+        self,
+        client: WebClient,
+        organization: Organization,
+        row: OutboxMessage,
+        args: dict[str, Any],
+    ) -> tuple[str | None, str | None]:
+        copies = _posted_copies(
+            client,
+            outbox_id=int(args["outbox_id"]),
+            channel=args["channel"],
+            thread_ts=args.get("thread_ts"),
+            oldest=datetime.fromtimestamp(float(args["oldest"]), tz=UTC),
+        )
+        for ts in copies:
+            if ts != args["keep_ts"]:
+                log.warning("outbox row %s was posted twice; deleting %s", args["outbox_id"], ts)
+                try:
+                    client.chat_delete(channel=args["channel"], ts=ts)
+                except SlackApiError as error:
+                    if (error.response or {}).get("error") != "message_not_found":
+                        raise
+        return None, None
 
     # -- outcomes --------------------------------------------------------------------------
 
@@ -511,12 +581,40 @@ class DeliveryWorker:
             )
             return
         if code in ACCESS_LOST_ERRORS:
+            client = self.client_for(organization)
+            if client is not None and installs.token_works(client, organization):
+                # One refusal that auth.test does not confirm: not worth pausing a workspace.
+                self._retry_later(row, f"{row.method}: {code} (auth.test still works)")
+                return
             with self.db.session() as session:
                 installs.disconnect(session, organization=organization, reason=str(code))
             self._finish(
                 row.id,  # type: ignore[arg-type]
                 defer_until=self.clock() + self.policy.no_staff_channel_wait,
                 error=f"{row.method}: {code} (workspace disconnected)",
+                count_attempt=False,
+            )
+            return
+        if (
+            code in CANNOT_POST_THERE
+            and row.channel_ref is not None
+            and self._channel_of(organization, row) == self._staff_channel(organization)
+        ):
+            # The staff channel itself is refused: park its messages, in order, instead of
+            # losing them; the admins are told once (see installs.staff_channel_unreachable).
+            retry_at = self.clock() + self.policy.staff_channel_retry
+            with self.db.session() as session:
+                installs.staff_channel_unreachable(
+                    session,
+                    organization_id=organization.id or 0,
+                    channel=self._staff_channel(organization) or "",
+                    error=str(code),
+                    retry_at=retry_at,
+                )
+            self._finish(
+                row.id,  # type: ignore[arg-type]
+                defer_until=retry_at,
+                error=f"{row.method}: {code} (staff channel unreachable)",
                 count_attempt=False,
             )
             return
@@ -548,11 +646,15 @@ class DeliveryWorker:
                 return ""
             return str(args.get("channel", ""))
 
-    def _retry_later(self, row: OutboxMessage, error: str) -> None:
+    def _retry_later(
+        self, row: OutboxMessage, error: str, *, at_least: timedelta | None = None
+    ) -> None:
         if row.attempts >= self.policy.max_attempts:
             self._finish(row.id, failed=f"gave up after {row.attempts} attempts: {error}")  # type: ignore[arg-type]
             return
         backoff = min(timedelta(seconds=2 ** max(row.attempts - 1, 0)), self.policy.max_backoff)
+        if at_least is not None:
+            backoff = max(backoff, at_least)
         self._finish(row.id, defer_until=self.clock() + backoff, error=error)  # type: ignore[arg-type]
 
     def _finish(
@@ -600,6 +702,8 @@ class DeliveryWorker:
             row.sent_at = self.clock()
             row.result_channel, row.result_ts = channel, ts
             row.last_error = None
+            if row.channel_ref is not None:
+                installs.staff_channel_works(session, organization_id=row.organization_id)
             if row.record_as and channel and ts and row.ticket_id is not None:
                 _record_ref(session, row, channel, ts, self._permalinks.pop(row.id, None))  # type: ignore[arg-type]
             comment_id = row.payload.get(outbox.RECORD_COMMENT)
@@ -648,6 +752,47 @@ def _conversation(row: OutboxMessage) -> str:
     if row.channel_ref is not None:
         return f"{workspace}:staff"  # the staff channel, or a card's thread in it
     return f"{workspace}:channel:{row.payload.get('channel', '')}"
+
+
+def _posted_copies(
+    client: WebClient, *, outbox_id: int, channel: str, thread_ts: str | None, oldest: datetime
+) -> list[str]:
+    """The ts of every message in `channel` (or in the thread `thread_ts`) that the outbox
+    posted for row `outbox_id`, oldest first.
+
+    Reads every page since the row was written (a busy channel may have moved on by
+    hundreds of messages since), up to a bound.
+    """
+    found: list[str] = []
+    cursor: str | None = None
+    for _ in range(MAX_LOOKUP_PAGES):
+        if thread_ts:
+            response = client.conversations_replies(
+                channel=channel, ts=thread_ts, include_all_metadata=True, limit=200, cursor=cursor
+            )
+        else:
+            since = (oldest - timedelta(seconds=5)).timestamp()
+            response = client.conversations_history(
+                channel=channel,
+                oldest=f"{since:.6f}",
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            )
+        message: dict[str, Any]
+        for message in response.get("messages", []):
+            metadata: dict[str, Any] = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == OUTBOX_METADATA_EVENT
+                and (metadata.get("event_payload") or {}).get("outbox_id") == outbox_id
+                and message.get("ts")
+            ):
+                found.append(message["ts"])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return sorted(found, key=float)
+    log.warning("outbox row %s: gave up looking for copies", outbox_id)
+    return sorted(found, key=float)
 
 
 def _permalink(client: WebClient, channel: str, ts: str) -> str | None:

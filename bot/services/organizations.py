@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import and_, func, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -68,6 +68,17 @@ def connected_organizations(session: Session) -> list[Organization]:
     )
 
 
+def disconnected_organizations(session: Session) -> list[Organization]:
+    """Organizations whose workspace took the app's access away (paused deliveries)."""
+    return list(
+        session.exec(
+            select(Organization)
+            .where(col(Organization.slack_disconnected_at).is_not(None))
+            .order_by(col(Organization.id))
+        ).all()
+    )
+
+
 def get_or_create_organization(
     session: Session,
     *,
@@ -101,6 +112,22 @@ def get_or_create_organization(
     return organization
 
 
+def admins(session: Session, *, organization_id: int | None) -> list[Member]:
+    """The organization's admins reachable in Slack: Ticketbot admins, and workspace
+    admins and owners as Slack last said."""
+    return list(
+        session.exec(
+            select(Member)
+            .where(
+                Member.organization_id == organization_id,
+                col(Member.slack_user_id).is_not(None),
+                or_(col(Member.role) == MemberRole.ADMIN, col(Member.slack_is_admin).is_(True)),
+            )
+            .order_by(col(Member.id))
+        ).all()
+    )
+
+
 def update_organization_settings(
     session: Session,
     *,
@@ -126,6 +153,11 @@ def update_organization_settings(
                 f"Unknown priority {default_priority!r}.", field="default_priority"
             ) from None
     if staff_channel_id is not None:
+        if (staff_channel_id or None) != organization.staff_channel_id:
+            # Another channel: whatever was wrong with the old one is not its problem.
+            organization.staff_channel_error = None
+            organization.staff_channel_error_at = None
+            organization.staff_channel_retry_at = None
         organization.staff_channel_id = staff_channel_id or None
     if name:
         organization.name = name[:200]

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -261,7 +262,7 @@ class SlackDirectory:
                     session, member=member, email=profile.get("email")
                 )
                 member.slack_profile_synced_at = utcnow()
-                member.slack_is_admin = bool(user.get("is_admin") or user.get("is_owner"))
+                member.slack_is_admin = is_workspace_admin(user, org)
                 session.add(member)
                 moved = orgs.match_client_company(
                     session,
@@ -295,3 +296,17 @@ class SlackDirectory:
             self._executor.shutdown(wait=False, cancel_futures=True)
         if self._staff_refresher is not None:
             self._staff_refresher.shutdown(wait=False, cancel_futures=True)
+
+
+def is_workspace_admin(user: dict[str, Any], organization: Organization) -> bool:
+    """An admin or owner of the organization's own workspace (or of its Enterprise Grid),
+    from Slack's user object. Admins of other workspaces met in a Slack Connect channel,
+    and guests, are not."""
+    if not (user.get("is_admin") or user.get("is_owner")):
+        return False
+    if user.get("is_restricted") or user.get("is_ultra_restricted") or user.get("is_stranger"):
+        return False
+    if user.get("team_id") == organization.slack_team_id:
+        return True
+    enterprise = (user.get("enterprise_user") or {}).get("enterprise_id")
+    return bool(organization.slack_enterprise_id) and enterprise == organization.slack_enterprise_id

@@ -164,12 +164,14 @@ def test_a_row_that_keeps_failing_ends_failed_and_healthz_counts_it(world: World
 
 
 def test_permanent_errors_fail_at_once(world: World):
+    # (A staff channel Slack refuses is not one: its messages wait, see
+    # tests/reliability/test_staff_channel.py.)
     world.file_ticket(world.alice, "Nowhere")
-    world.sim.fail_next("chat.postMessage", error="channel_not_found", channel=world.staff_channel)
+    world.sim.fail_next("chat.postMessage", error="invalid_blocks", channel=world.staff_channel)
     world.deliver()
     card_row = next(o for o in world.outbox() if o.record_as == "staff_card")
     assert card_row.status == OutboxStatus.FAILED
-    assert card_row.last_error == "chat.postMessage: channel_not_found"
+    assert card_row.last_error == "chat.postMessage: invalid_blocks"
 
 
 def test_healthz_stays_up_while_slack_is_down(world: World):

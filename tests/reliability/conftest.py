@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 import models
@@ -174,6 +174,46 @@ def world(db: Database, sim: SlackSimulator, tmp_path: Path) -> Iterator[World]:
     built = make_world(db, sim, tmp_path / "files")
     yield built
     built.runtime.directory.close()
+
+
+class DatabaseOutage:
+    """The database going away under a running app, and coming back: while `down`, every
+    statement on `database`'s engine fails as a lost connection does (the DB-API's
+    OperationalError, wrapped by SQLAlchemy as usual). Nothing else is touched, so the
+    machine's PostgreSQL server keeps serving everyone else."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.down = False
+        dbapi = database.engine.dialect.dbapi
+        assert dbapi is not None
+        self._error = dbapi.OperationalError
+
+        def refuse(*_args: Any, **_kwargs: Any) -> None:
+            if self.down:
+                raise self._error("server closed the connection unexpectedly (test outage)")
+
+        self._refuse = refuse
+        event.listen(database.engine, "before_cursor_execute", refuse)
+
+    @contextlib.contextmanager
+    def during(self) -> Iterator[None]:
+        self.down = True
+        try:
+            yield
+        finally:
+            self.down = False
+
+    def remove(self) -> None:
+        self.down = False
+        event.remove(self.database.engine, "before_cursor_execute", self._refuse)
+
+
+@pytest.fixture
+def db_outage(db: Database) -> Iterator[DatabaseOutage]:
+    outage = DatabaseOutage(db)
+    yield outage
+    outage.remove()
 
 
 def row_counts(db: Database) -> dict[str, int]:
@@ -431,6 +471,7 @@ def open_database(url: str) -> Database:
 __all__ = [
     "POSTGRES_URL",
     "SIGNING_SECRET",
+    "DatabaseOutage",
     "HoldingSimulator",
     "ServeProcess",
     "Slack",

@@ -1,7 +1,7 @@
 """search: full-text indexes (GIN / FTS5), age indexes, saved views
 
 Revision ID: d5e7a1c3b9f2
-Revises: 917517ab3e20
+Revises: b7d41e0a9c21
 Create Date: 2026-12-04 16:10:00
 """
 
@@ -21,7 +21,7 @@ from models.fulltext import (
 )
 
 revision: str = "d5e7a1c3b9f2"
-down_revision: str | None = "917517ab3e20"
+down_revision: str | None = "b7d41e0a9c21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
