@@ -99,7 +99,8 @@ def search_answer(
     actor: Actor,
     parsed: ParsedCommand,
 ) -> dict[str, Any]:
-    """`/ticket find <query>` and `/ticket view …`: an ephemeral answer."""
+    """`/ticket find <query>` and `/ticket view …`: an ephemeral answer (sent through the
+    response URL, so that its buttons can replace it)."""
     with runtime.db.session() as session:
         answer = search_flows.command_answer(
             session,

@@ -1,7 +1,7 @@
 """search: full-text indexes (GIN / FTS5), age indexes, saved views
 
 Revision ID: d5e7a1c3b9f2
-Revises: 8946cb3f343a
+Revises: b7d41e0a9c21
 Create Date: 2026-12-04 16:10:00
 """
 
