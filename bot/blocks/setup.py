@@ -275,8 +275,8 @@ def setup_modal(
                 "optional": True,
                 "element": request_select,
             },
-            *(sla_blocks(sla) if sla is not None else []),
             *automation_section(automations or LifecycleSettings()),
+            *(sla_blocks(sla) if sla is not None else []),
         ],
     }
 
