@@ -167,6 +167,8 @@ BOT_SCOPES: tuple[str, ...] = (
     "groups:read",
     "im:history",
     "im:write",
+    # member_joined_channel (the bot invited back to the staff channel) asks for it.
+    "mpim:read",
     "reactions:read",
     "reactions:write",
     "team:read",
