@@ -13,7 +13,6 @@ from tests.e2e.test_delivery import use_clock
 from tests.reliability.conftest import World
 
 
-
 def _after_the_apps_own_auth_test(world: World) -> None:
     """The app asks auth.test once in the background as it starts (its bot identity); a
     refusal armed before that call would be spent on it instead of the one under test."""
@@ -21,6 +20,7 @@ def _after_the_apps_own_auth_test(world: World) -> None:
     while not world.sim.calls_to("auth.test") and time.monotonic() < deadline:
         time.sleep(0.01)
     assert world.sim.calls_to("auth.test"), "the app never asked auth.test for its identity"
+
 
 def test_a_single_account_inactive_that_auth_test_does_not_confirm_pauses_nothing(world: World):
     clock = use_clock(world)
