@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.services import sla
 from bot.services.automation_settings import LifecycleSettings
 from models import AutomationRun, Organization, Ticket, TicketEvent, TicketStatus, saved_id
 
@@ -29,6 +30,28 @@ BusinessDay = Callable[[date], bool]
 
 def weekdays(day: date) -> bool:
     return day.weekday() < 5
+
+
+@dataclass(frozen=True)
+class WorkingDays:
+    """Where business days are counted for a ticket: a zone and which local dates work."""
+
+    zone: ZoneInfo
+    is_business_day: BusinessDay = weekdays
+
+
+def working_days(session: Session, *, ticket: Ticket, settings: LifecycleSettings) -> WorkingDays:
+    """The ticket's SLA calendar when its policy has one (its zone, its open weekdays, its
+    holidays), else Monday to Friday in the organization's zone."""
+    policy = sla.policy_for(session, ticket)
+    if policy is None or policy.calendar_id is None:
+        return WorkingDays(settings.zone)
+    calendar = sla.calendar_of(session, policy)
+
+    def is_open_day(day: date) -> bool:
+        return day not in calendar.holidays and bool(calendar.week[day.weekday()])
+
+    return WorkingDays(calendar.tz, is_open_day)
 
 
 def add_business_days(
@@ -159,12 +182,12 @@ def pending_steps(
     organization: Organization,
     settings: LifecycleSettings,
     now: datetime,
-    is_business_day: BusinessDay = weekdays,
 ) -> list[PendingStep]:
     """Pending tickets' reminders and resolutions that came due and were not done.
 
     Reminder k is due k times N business days after the ticket became pending; after M
     reminders without a reply, the ticket is resolved N business days after the last.
+    Business days are those of the ticket's SLA calendar when it has one.
     Only the latest step due is returned for a ticket (a job that did not run for a
     while does not send a burst of reminders)."""
     if not settings.pending_reminder_business_days:
@@ -178,7 +201,8 @@ def pending_steps(
     for ticket in pending:
         since = pending_since(session, ticket=ticket)
         due: PendingStep | None = None
-        for step in _schedule(ticket, since, settings, is_business_day):
+        days = working_days(session, ticket=ticket, settings=settings)
+        for step in _schedule(ticket, since, settings, days):
             if step.due_at > now:
                 break
             due = step
@@ -191,7 +215,7 @@ def pending_steps(
 
 
 def _schedule(
-    ticket: Ticket, since: datetime, settings: LifecycleSettings, is_business_day: BusinessDay
+    ticket: Ticket, since: datetime, settings: LifecycleSettings, days: WorkingDays
 ) -> Iterator[PendingStep]:
     """The reminders of a pending period, then its resolution (if a count is set)."""
     every = settings.pending_reminder_business_days
@@ -200,7 +224,7 @@ def _schedule(
     reminders = settings.pending_reminders_before_resolve or 0
     at, step = since, 1
     while True:
-        at = add_business_days(at, every, settings.zone, is_business_day=is_business_day)
+        at = add_business_days(at, every, days.zone, is_business_day=days.is_business_day)
         if reminders and step > reminders:
             yield PendingStep(ticket, since, None, at)
             return
@@ -214,13 +238,13 @@ def next_pending_step(
     ticket: Ticket,
     settings: LifecycleSettings,
     after: datetime,
-    is_business_day: BusinessDay = weekdays,
 ) -> PendingStep | None:
     """The first reminder or resolution of a pending ticket due after `after`."""
     if ticket.status != TicketStatus.PENDING:
         return None
     since = pending_since(session, ticket=ticket)
-    for step in _schedule(ticket, since, settings, is_business_day):
+    days = working_days(session, ticket=ticket, settings=settings)
+    for step in _schedule(ticket, since, settings, days):
         if step.due_at > after:
             return step
     return None

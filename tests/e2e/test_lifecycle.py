@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from bot import jobs
 from bot.core.db import Database
 from bot.ids import Action
-from bot.services import automation_settings
+from bot.services import automation_settings, sla_admin
 from models import Organization, Ticket, TicketEvent
 from tests.e2e.conftest import World, organization_of
 
@@ -220,6 +220,64 @@ def test_pending_reminders_count_business_days_in_the_organizations_zone(ticket:
     run(world, datetime(2026, 12, 20, 16, 0, tzinfo=UTC))
     assert reminders(world) == 2
     assert sum("Resolved automatically" in t for t in staff_thread(world)) == 1
+
+
+def use_sla_calendar(world: World, *, timezone: str, hours: dict[str, Any], holidays: list[str]):
+    """Make the organization's default SLA policy count on this calendar."""
+    with world.db.session() as session:
+        organization = session.get(Organization, organization_of(world).id)
+        assert organization is not None
+        calendar = sla_admin.save_calendar(
+            session,
+            organization=organization,
+            values={
+                "name": "Support hours",
+                "timezone": timezone,
+                "hours": hours,
+                "holidays": holidays,
+            },
+        )
+        sla_admin.save_policy(
+            session,
+            organization=organization,
+            values={"name": "Standard", "is_default": True, "calendar_id": calendar.id},
+            targets=[sla_admin.TargetInput("medium", "resolution", 480, True)],
+        )
+
+
+WEEKDAYS_9_TO_5 = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def test_pending_reminders_count_the_sla_calendars_days_in_its_zone(ticket: World):
+    world = ticket
+    # The organization says Paris; the SLA calendar (New York, closed on Monday 7 Dec)
+    # decides which days are business days and where they start.
+    configure(world, timezone="Europe/Paris")
+    use_sla_calendar(
+        world, timezone="America/New_York", hours=WEEKDAYS_9_TO_5, holidays=["2026-12-07"]
+    )
+    set_status(world, "pending")
+    # Friday 4 Dec, 16:00 in New York (21:00 UTC). Two business days on: Tuesday 8 (the
+    # Monday is a holiday), then Wednesday 9, 16:00 New York = 21:00 UTC.
+    became_pending_at(world, datetime(2026, 12, 4, 21, 0, tzinfo=UTC))
+    assert run(world, datetime(2026, 12, 8, 21, 0, tzinfo=UTC)) == 0
+    assert run(world, datetime(2026, 12, 9, 20, 59, tzinfo=UTC)) == 0
+    assert reminders(world) == 0
+    assert run(world, datetime(2026, 12, 9, 21, 0, tzinfo=UTC)) == 1
+    assert reminders(world) == 1
+
+
+def test_a_calendar_open_on_saturdays_counts_them(ticket: World):
+    world = ticket
+    hours = {**WEEKDAYS_9_TO_5, "sat": [["10:00", "14:00"]]}
+    use_sla_calendar(world, timezone="UTC", hours=hours, holidays=[])
+    configure(world, pending_reminder_business_days=1)
+    set_status(world, "pending")
+    became_pending_at(world, datetime(2026, 12, 4, 12, 0, tzinfo=UTC))  # Friday noon
+    assert run(world, datetime(2026, 12, 5, 12, 0, tzinfo=UTC)) == 1  # Saturday counts
+    assert run(world, datetime(2026, 12, 6, 12, 0, tzinfo=UTC)) == 0  # Sunday does not
+    assert run(world, datetime(2026, 12, 7, 12, 0, tzinfo=UTC)) == 1
+    assert reminders(world) == 2
 
 
 def test_a_reply_stops_the_reminders_and_a_new_pending_period_starts_afresh(ticket: World):
