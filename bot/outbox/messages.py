@@ -643,8 +643,8 @@ def sla_alert(
 ) -> None:
     """An SLA warning (75 %, 90 %) or breach (100 %).
 
-    75 %: a DM to the assignee (the staff channel if nobody is assigned); 90 %: that and
-    the card's thread; breach: the card's thread and the card's SLA line."""
+    75 %: a DM to the assignee unless they switched SLA warnings off (the staff channel if
+    nobody is assigned); 90 %: that and the card's thread; breach: the card's thread and the card's SLA line."""
     if percent >= 100:
         _to_staff_thread(
             session,
@@ -673,7 +673,10 @@ def sla_alert(
     )
     assignee = session.get(Member, ticket.assigned_staff_id) if ticket.assigned_staff_id else None
     if assignee is not None and assignee.slack_user_id:
-        _direct_message(session, organization, ticket, assignee.slack_user_id, text)
+        # An assignee who switched SLA warnings off gets no DM; the 90 % line still
+        # reaches the card's thread below.
+        if wants(session, assignee.id, Notice.SLA_WARNING):
+            _direct_message(session, organization, ticket, assignee.slack_user_id, text)
     else:
         enqueue(
             session,

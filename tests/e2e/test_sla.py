@@ -266,3 +266,26 @@ def test_setup_picks_the_default_policy_and_each_client_companys(world: World):
         if b.get("element", {}).get("type") == "static_select" and "olicy" in b["label"]["text"]
     }
     assert menus == {"Default policy": "Standard", "Policy for Globex": "Premium"}
+
+
+def test_a_technician_who_switched_sla_warnings_off_gets_no_dm(world: World, clock):
+    configure(world)
+    clock.set(T0)
+    world.file_ticket(world.alice, "VPN drops every hour")
+    world.deliver()
+    press(world, world.tech, Action.ASSIGN_TO_ME)
+    world.driver.event(world.team, world.driver.app_home_opened(world.team, world.tech))
+    home = world.sim.home_view(world.team, world.tech)
+    assert home is not None
+    world.driver.block_action(
+        world.team,
+        world.tech,
+        Action.NOTIFICATIONS,
+        view_id=home["id"],
+        value=["assignment", "requester_reply", "digest"],
+    )
+    slack = Slack(world)
+    at(world, clock, 45)  # 75 %: the assignee's DM only, and it is switched off
+    assert slack.new() == []
+    at(world, clock, 54)  # 90 %: the card's thread still gets it; no DM
+    assert [where for where, _, _ in slack.new()] == ["thread"]
