@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.blocks import digest as digest_blocks
-from bot.blocks.digest import DigestLine, ReminderLine
+from bot.blocks.digest import DigestLine, ReminderLine, SlaDueLine
 from bot.outbox import messages
 from bot.outbox.rows import STAFF_CHANNEL, Lane, enqueue
 from bot.services import digest, lifecycle
@@ -27,6 +27,19 @@ def _line(ticket: Ticket) -> DigestLine:
         status=TicketStatus(ticket.status),
         priority=TicketPriority(ticket.priority),
     )
+
+
+def _sla_lines(found: digest.Digest) -> list[SlaDueLine]:
+    return [
+        SlaDueLine(
+            number=due.ticket.ticket_number,
+            title=due.ticket.title,
+            metric=due.metric,
+            due_at=due.due_at.astimezone(found.zone),
+            breached=due.breached,
+        )
+        for due in found.sla_due
+    ]
 
 
 def send_digests(session: Session, *, organization: Organization, now: datetime) -> int:
@@ -48,7 +61,13 @@ def send_digests(session: Session, *, organization: Organization, now: datetime)
         if day is None or not messages.wants(session, member.id, Notice.DIGEST):
             continue
         found = digest.technician_digest(
-            session, member=member, tickets=tickets, settings=settings, day=day, zone=zone
+            session,
+            member=member,
+            tickets=tickets,
+            settings=settings,
+            day=day,
+            zone=zone,
+            now=now,
         )
         if found.empty or not lifecycle.claim(
             session, organization=organization, kind=DIGEST, key=f"{member_id}:{day}"
@@ -66,6 +85,7 @@ def send_digests(session: Session, *, organization: Organization, now: datetime)
                 )
                 for step in found.reminders_today
             ],
+            sla_due=_sla_lines(found),
         )
         enqueue(
             session,
@@ -78,12 +98,14 @@ def send_digests(session: Session, *, organization: Organization, now: datetime)
         sent += 1
     day = digest.due_day(now, settings.zone, at)
     if day is not None:
-        queue = digest.staff_digest(session, organization=organization, day=day, zone=settings.zone)
+        queue = digest.staff_digest(
+            session, organization=organization, day=day, zone=settings.zone, now=now
+        )
         if not queue.empty and lifecycle.claim(
             session, organization=organization, kind=STAFF_DIGEST, key=str(day)
         ):
             text, blocks = digest_blocks.staff_digest(
-                day=day, unassigned=[_line(t) for t in queue.unassigned]
+                day=day, unassigned=[_line(t) for t in queue.unassigned], sla_due=_sla_lines(queue)
             )
             enqueue(
                 session,

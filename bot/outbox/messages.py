@@ -644,7 +644,8 @@ def sla_alert(
     """An SLA warning (75 %, 90 %) or breach (100 %).
 
     75 %: a DM to the assignee unless they switched SLA warnings off (the staff channel if
-    nobody is assigned); 90 %: that and the card's thread; breach: the card's thread and the card's SLA line."""
+    nobody is assigned); 90 %: that and the card's thread; breach: the card's thread and
+    the card's SLA line."""
     if percent >= 100:
         _to_staff_thread(
             session,

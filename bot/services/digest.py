@@ -1,5 +1,6 @@
-"""The daily digest's contents (Slack-free): each technician's open tickets and the
-reminders going out today, and the staff channel's unassigned queue."""
+"""The daily digest's contents (Slack-free): each technician's open tickets, their SLA
+clocks breached or due today, and the reminders going out today; the staff channel's
+unassigned queue and the organization's SLA clocks breached or due today."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from bot.services import lifecycle
 from bot.services.automation_settings import LifecycleSettings
 from bot.services.tickets import OPEN_STATUSES
-from models import Member, Organization, Ticket
+from models import ClockStatus, Member, Organization, SlaClock, Ticket
 
 # A digest goes out at the first run of the job from its time of day on, but not hours
 # late (a server started in the evening does not send the morning's digest).
@@ -44,6 +46,17 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
 
 
+@dataclass(frozen=True)
+class SlaDue:
+    """A live promise of an open ticket: breached and still unmet, or due before the day
+    ends (`breached` False)."""
+
+    ticket: Ticket
+    metric: str
+    due_at: datetime
+    breached: bool
+
+
 @dataclass
 class Digest:
     """One person's digest (or the staff channel's, with `member` None)."""
@@ -54,10 +67,54 @@ class Digest:
     open_tickets: list[Ticket] = field(default_factory=list)
     unassigned: list[Ticket] = field(default_factory=list)
     reminders_today: list[lifecycle.PendingStep] = field(default_factory=list)
+    sla_due: list[SlaDue] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.open_tickets or self.unassigned or self.reminders_today)
+        return not (self.open_tickets or self.unassigned or self.reminders_today or self.sla_due)
+
+
+def sla_due_by(
+    session: Session,
+    *,
+    organization: Organization,
+    now: datetime,
+    end: datetime,
+    ticket_ids: list[int] | None = None,
+) -> list[SlaDue]:
+    """Open tickets' clocks breached and not met yet, or running and due before `end`,
+    most urgent first (only `ticket_ids` when given). Paused clocks wait: not listed. A
+    running clock already past due counts as breached (the minute job may not have run)."""
+    query = (
+        select(SlaClock, Ticket)
+        .join(Ticket, col(Ticket.id) == col(SlaClock.ticket_id))
+        .where(
+            SlaClock.organization_id == organization.id,
+            col(Ticket.status).in_(OPEN_STATUSES),
+            or_(
+                and_(col(SlaClock.status) == ClockStatus.RUNNING, col(SlaClock.due_at) < end),
+                and_(
+                    col(SlaClock.status) == ClockStatus.BREACHED,
+                    col(SlaClock.fulfilled_at).is_(None),
+                ),
+            ),
+        )
+        .order_by(col(SlaClock.due_at), col(Ticket.ticket_number))
+    )
+    if ticket_ids is not None:
+        if not ticket_ids:
+            return []
+        query = query.where(col(SlaClock.ticket_id).in_(ticket_ids))
+    return [
+        SlaDue(
+            ticket=ticket,
+            metric=str(clock.metric),
+            due_at=clock.due_at,
+            breached=clock.status == ClockStatus.BREACHED or clock.due_at <= now,
+        )
+        for clock, ticket in session.exec(query).all()
+        if clock.due_at is not None
+    ]
 
 
 def open_tickets_by_assignee(
@@ -87,11 +144,21 @@ def technician_digest(
     settings: LifecycleSettings,
     day: date,
     zone: ZoneInfo,
+    now: datetime,
 ) -> Digest:
-    """A technician's open tickets and the pending reminders (or automatic resolutions)
-    of their tickets due today in their zone."""
+    """A technician's open tickets, their SLA clocks breached or due today, and the
+    pending reminders (or automatic resolutions) of their tickets due today, in their zone."""
     start, end = day_bounds(day, zone)
+    organization = session.get(Organization, member.organization_id)
+    assert organization is not None
     digest = Digest(member=member, day=day, zone=zone, open_tickets=tickets)
+    digest.sla_due = sla_due_by(
+        session,
+        organization=organization,
+        now=now,
+        end=end,
+        ticket_ids=[t.id for t in tickets if t.id is not None],
+    )
     for ticket in tickets:
         step = lifecycle.next_pending_step(
             session, ticket=ticket, settings=settings, after=start - timedelta(microseconds=1)
@@ -102,9 +169,10 @@ def technician_digest(
 
 
 def staff_digest(
-    session: Session, *, organization: Organization, day: date, zone: ZoneInfo
+    session: Session, *, organization: Organization, day: date, zone: ZoneInfo, now: datetime
 ) -> Digest:
-    """The staff channel's: the open tickets nobody owns."""
+    """The staff channel's: the open tickets nobody owns, and every open ticket's SLA
+    clocks breached or due today."""
     unassigned = session.exec(
         select(Ticket)
         .where(
@@ -114,4 +182,11 @@ def staff_digest(
         )
         .order_by(col(Ticket.ticket_number))
     ).all()
-    return Digest(member=None, day=day, zone=zone, unassigned=list(unassigned))
+    _, end = day_bounds(day, zone)
+    return Digest(
+        member=None,
+        day=day,
+        zone=zone,
+        unassigned=list(unassigned),
+        sla_due=sla_due_by(session, organization=organization, now=now, end=end),
+    )

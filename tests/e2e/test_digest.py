@@ -15,7 +15,8 @@ from sqlmodel import col, select
 from bot import jobs
 from bot.core.db import Database
 from bot.ids import Action
-from bot.services import automation_settings, preferences
+from bot.services import automation_settings, preferences, sla_admin
+from bot.services import organizations as orgs
 from models import Member, Notice, Organization, TicketEvent
 from tests.e2e.conftest import World, organization_of
 
@@ -80,6 +81,21 @@ def set_status(world: World, number: int, status: str) -> None:
         channel_id=world.staff_channel,
         message_ts=card(world, number)["ts"],
         selected_option_value=status,
+    )
+    world.deliver()
+
+
+def reply_to_requester(world: World, number: int, text: str) -> None:
+    world.driver.block_action(
+        world.team,
+        world.tech,
+        Action.REPLY_TO_REQUESTER,
+        channel_id=world.staff_channel,
+        message_ts=card(world, number)["ts"],
+    )
+    modal = world.open_modal(world.tech)
+    world.driver.submit_view(
+        world.team, world.tech, modal["id"], {modal["blocks"][1]["block_id"]: text}
     )
     world.deliver()
 
@@ -179,3 +195,61 @@ def test_two_processes_send_each_digest_once(desk: World):
     world.deliver()
     assert sorted(results) == [0, 1]
     assert len(digests(world, world.tech)) == 1
+
+
+def test_digests_list_the_sla_promises_breached_or_due_today(world: World, clock):
+    """Calendar-time policy: first response in 30 m, resolution in 10 h. Filed Tuesday
+    06:00 UTC, #1 is Tom's (New York), #2 nobody's; #3 has its first response met."""
+    with world.db.session() as session:
+        organization = orgs.get_or_create_organization(session, team_id=world.team, name="Acme")
+        automation_settings.update_lifecycle_settings(organization, {"timezone": "Europe/Paris"})
+        session.add(organization)
+        sla_admin.save_policy(
+            session,
+            organization=organization,
+            values={"name": "Calendar time", "is_default": True},
+            targets=[
+                sla_admin.TargetInput("medium", "first_response", 30, False),
+                sla_admin.TargetInput("medium", "resolution", 600, False),
+            ],
+        )
+    clock.set(at(8, 6))
+    for title in ("Monitor flickers", "Printer jams", "VPN drops"):
+        world.file_ticket(world.alice, title)
+    world.deliver()
+    assign(world, 1, world.tech)
+    assign(world, 3, world.tech2)
+    reply_to_requester(world, 3, "On it")
+    with world.db.session() as session:
+        session.execute(
+            update(Member)
+            .where(col(Member.slack_user_id) == world.tech)
+            .values(timezone="America/New_York")
+        )
+    clock.set(at(8, 7, 30))
+
+    assert run(world, at(8, 7, 30)) == 1  # the staff channel, 08:30 Paris
+    (queue,) = [m for m in world.staff_messages() if "SLA" in m.get("text", "")]
+    assert queue["text"] == ("1 open ticket without an owner, 2 SLA breached, 3 SLA due today")
+    body = queue["blocks"][-1]["text"]["text"]
+    assert body.splitlines() == [
+        "*SLA: breached or due today (5)*",
+        "• #1 Monitor flickers: first response breached",
+        "• #2 Printer jams: first response breached",
+        "• #1 Monitor flickers: resolution due at 17:00",
+        "• #2 Printer jams: resolution due at 17:00",
+        "• #3 VPN drops: resolution due at 17:00",
+    ]
+    assert "@" not in body and "<" not in body
+
+    assert run(world, at(8, 13, 30)) == 1  # Tom at 08:30 in New York: only his ticket
+    (digest,) = digests(world, world.tech)
+    assert (
+        digest["text"]
+        == "Your tickets for Tuesday 8 December: 1 open, 1 SLA breached, 1 SLA due today"
+    )
+    assert digest["blocks"][1]["text"]["text"].splitlines() == [
+        "*SLA: breached or due today (2)*",
+        "• #1 Monitor flickers: first response breached",
+        "• #1 Monitor flickers: resolution due at 11:00",
+    ]
