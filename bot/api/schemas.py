@@ -431,6 +431,21 @@ class WeekCountBody(BaseModel):
     resolved: int
 
 
+class SlaComplianceBody(BaseModel):
+    metric: str = Field(description="first_response, next_response or resolution.")
+    met: int
+    breached: int = Field(description="Clocks that ever breached.")
+    running: int = Field(description="Running or paused: not counted in the percentage.")
+    compliance_percent: float | None = Field(description="Met as a share of met + breached.")
+
+
+class ClientHoursBody(BaseModel):
+    client_company_id: int | None = Field(description="None: tickets without a client company.")
+    client_company: str
+    actual_hours: float
+    billable_hours: float = Field(description="After the organization's rounding rules.")
+
+
 class MonthlyReportBody(BaseModel):
     month: str
     timezone: str
@@ -438,3 +453,9 @@ class MonthlyReportBody(BaseModel):
     client_company: str | None
     weeks: list[WeekCountBody]
     csat: CsatReport
+    sla: list[SlaComplianceBody] = Field(
+        description="SLA compliance per metric, for the tickets opened in the month."
+    )
+    hours: list[ClientHoursBody] = Field(
+        description="Hours logged in the month per client company, most billable first."
+    )

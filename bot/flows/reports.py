@@ -101,7 +101,8 @@ class ReportJobs:
                 (f"{stem}.csv", monthly_report.to_csv(report).encode()),
             ],
             initial_comment=(
-                f"Your report for {report.month} ({scope}): {report.opened} tickets opened, "
+                f"Your report for {report.month} ({scope}): "
+                f"{report.opened} ticket{'' if report.opened == 1 else 's'} opened, "
                 f"{report.resolved} resolved."
             ),
         )

@@ -18,6 +18,7 @@ from bot.core.errors import InvalidInput, NotFound
 from bot.outbox.rows import Lane, enqueue
 from bot.services import time_tracking as tt
 from bot.services.actors import Actor
+from bot.slack.files import upload_files
 from models import ClientCompany, Member, Organization, OutboxMessage, utcnow
 
 TIME_REPORT = "ticketbot.time_report"
@@ -131,25 +132,18 @@ class TimeReportJob:
             )
         channel = client.conversations_open(users=args["user"])["channel"]["id"]
         stem = f"time-{_slug(company.name)}-{report.month}"
-        client.files_upload_v2(
+        upload_files(
+            client,
             channel=channel,
+            files=[
+                (f"{stem}.csv", tt.report_csv(report).encode()),
+                (f"{stem}.png", chart_png(report, company.name)),
+            ],
             initial_comment=(
                 f"Time report for {company.name}, {report.month}: "
                 f"{tt.format_minutes(report.actual_minutes)} worked, "
                 f"{tt.format_minutes(report.billable_minutes)} billable."
             ),
-            file_uploads=[
-                {
-                    "file": tt.report_csv(report).encode(),
-                    "filename": f"{stem}.csv",
-                    "title": f"{stem}.csv",
-                },
-                {
-                    "file": chart_png(report, company.name),
-                    "filename": f"{stem}.png",
-                    "title": f"{stem}.png",
-                },
-            ],
         )
         return channel, None
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from bot.core.errors import InvalidInput, PermissionDenied
+from bot.core.months import month_bounds
 from bot.services.automation_settings import LifecycleSettings
 from models import (
     CsatRating,
@@ -169,19 +170,6 @@ def rating_of(session: Session, *, ticket_id: int) -> CsatRating | None:
         select(CsatResponse.rating).where(CsatResponse.ticket_id == ticket_id)
     ).first()
     return CsatRating(rating) if rating else None
-
-
-def month_bounds(month: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The instants a month `YYYY-MM` begins and ends in `zone`."""
-    try:
-        first = date.fromisoformat(f"{month}-01")
-    except ValueError:
-        raise InvalidInput("month must look like 2026-03.", field="month") from None
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return (
-        datetime.combine(first, time(), tzinfo=zone),
-        datetime.combine(following, time(), tzinfo=zone),
-    )
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -13,9 +14,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, func, select
 
 from bot.core.errors import InvalidInput
-from bot.services import csat
+from bot.core.months import month_bounds
+from bot.services import csat, sla
+from bot.services import time_tracking as tt
 from bot.services.organizations import get_client_company
-from models import CsatRating, CsatResponse, Organization, Ticket
+from models import ClientCompany, CsatRating, CsatResponse, Organization, Ticket, saved_id
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,28 @@ class CsatCounts:
 
 
 @dataclass(frozen=True)
+class SlaCompliance:
+    """One metric's clocks for the tickets opened in the month (ever breached counts as
+    breached; running clocks are not counted in the percentage)."""
+
+    metric: str
+    met: int
+    breached: int
+    running: int
+    compliance_percent: float | None
+
+
+@dataclass(frozen=True)
+class ClientHours:
+    """Hours logged in the month for one client company (None: tickets without one)."""
+
+    client_company_id: int | None
+    client_company: str
+    actual_hours: float
+    billable_hours: float
+
+
+@dataclass(frozen=True)
 class MonthlyReport:
     month: str
     timezone: str
@@ -40,6 +65,8 @@ class MonthlyReport:
     client_company: str | None
     weeks: list[WeekCount] = field(default_factory=list)
     csat: CsatCounts = CsatCounts(0, 0, None)
+    sla: list[SlaCompliance] = field(default_factory=list)
+    hours: list[ClientHours] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,9 +107,10 @@ def build(
     zone: ZoneInfo,
     client_company_id: int | None = None,
 ) -> MonthlyReport:
-    """Tickets opened and resolved per week (the organization's time zone) and the
-    satisfaction answers of the month; for one client company when given."""
-    start, end = csat.month_bounds(month, zone)
+    """Tickets opened and resolved per week (the organization's time zone), SLA compliance
+    per metric, billable hours per client company and the satisfaction answers of the
+    month; for one client company when given."""
+    start, end = month_bounds(month, zone)
     company_name = None
     if client_company_id is not None:
         company = get_client_company(
@@ -139,7 +167,70 @@ def build(
             for s, o, r in zip(starts, opened, resolved, strict=True)
         ],
         csat=CsatCounts(good=score.good, bad=score.bad, score_percent=score.score_percent),
+        sla=_sla_compliance(session, organization, month, zone, client_company_id),
+        hours=_hours_per_client(session, organization, month, client_company_id),
     )
+
+
+def _sla_compliance(
+    session: Session,
+    organization: Organization,
+    month: str,
+    zone: ZoneInfo,
+    client_company_id: int | None,
+) -> list[SlaCompliance]:
+    found = sla.month_report(
+        session,
+        organization_id=saved_id(organization),
+        month=month,
+        timezone=zone.key,
+        client_company_id=client_company_id,
+    )
+    return [
+        SlaCompliance(
+            metric=metric,
+            met=tally.met,
+            breached=tally.breached,
+            running=tally.running,
+            compliance_percent=tally.compliance_percent,
+        )
+        for metric, tally in found.metrics.items()
+    ]
+
+
+def _hours(minutes: int) -> float:
+    return round(minutes / 60, 2)
+
+
+def _hours_per_client(
+    session: Session, organization: Organization, month: str, client_company_id: int | None
+) -> list[ClientHours]:
+    """The time report's month (finished entries, the organization's rounding rules),
+    summed per client company, most billable first."""
+    report = tt.monthly_report(
+        session, organization=organization, month=month, client_company_id=client_company_id
+    )
+    actual: dict[int | None, int] = defaultdict(int)
+    billable: dict[int | None, int] = defaultdict(int)
+    for line in report.lines:
+        actual[line.client_company_id] += line.actual_minutes
+        billable[line.client_company_id] += line.billable_minutes
+    names = {
+        company.id: company.name
+        for company in session.exec(
+            select(ClientCompany).where(ClientCompany.organization_id == organization.id)
+        ).all()
+    }
+    rows = [
+        ClientHours(
+            client_company_id=company_id,
+            client_company=names.get(company_id, "No client") if company_id else "No client",
+            actual_hours=_hours(actual[company_id]),
+            billable_hours=_hours(billable[company_id]),
+        )
+        for company_id in actual
+    ]
+    return sorted(rows, key=lambda row: (-row.billable_hours, row.client_company))
 
 
 def to_csv(report: MonthlyReport) -> str:
@@ -150,6 +241,13 @@ def to_csv(report: MonthlyReport) -> str:
     for week in report.weeks:
         writer.writerow(["tickets_per_week", week.week_start, "opened", week.opened])
         writer.writerow(["tickets_per_week", week.week_start, "resolved", week.resolved])
+    for metric in report.sla:
+        for series in ("met", "breached", "running", "compliance_percent"):
+            value = getattr(metric, series)
+            writer.writerow(["sla", metric.metric, series, "" if value is None else value])
+    for client in report.hours:
+        writer.writerow(["hours", client.client_company, "actual_hours", client.actual_hours])
+        writer.writerow(["hours", client.client_company, "billable_hours", client.billable_hours])
     writer.writerow(["csat", report.month, "good", report.csat.good])
     writer.writerow(["csat", report.month, "bad", report.csat.bad])
     score = report.csat.score_percent

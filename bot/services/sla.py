@@ -21,12 +21,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
+from bot.core.months import month_bounds
 from bot.services.business_time import (
     ALWAYS,
     Calendar,
@@ -579,17 +581,6 @@ class MonthReport:
     by_priority: dict[str, dict[str, Tally]]
 
 
-def month_bounds(month: str, timezone: str) -> tuple[datetime, datetime]:
-    """The UTC instants a month (YYYY-MM) starts and ends at in a time zone."""
-    from zoneinfo import ZoneInfo
-
-    year, number = (int(part) for part in month.split("-"))
-    zone = ZoneInfo(timezone)
-    start = datetime(year, number, 1, tzinfo=zone)
-    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
 def month_report(
     session: Session,
     *,
@@ -602,7 +593,7 @@ def month_report(
     created in `month` (in `timezone`). A clock that ever breached counts as breached."""
     from sqlalchemy import case
 
-    start, end = month_bounds(month, timezone)
+    start, end = month_bounds(month, ZoneInfo(timezone))
     outcome = case(
         (col(SlaClock.breached_at).is_not(None), "breached"),
         (col(SlaClock.status) == ClockStatus.MET.value, "met"),

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.core.errors import InvalidInput, NotFound, PermissionDenied
+from bot.core.months import month_bounds
 from bot.services.actors import Actor, member_has_staff_role
 from models import (
     Member,
@@ -211,15 +212,6 @@ def parse_month(value: str | None, *, organization: Organization, now: datetime)
     if match is None or not 1 <= int(match[2]) <= 12:
         raise InvalidInput("Give the month as YYYY-MM, like 2026-03.", field="month")
     return date(int(match[1]), int(match[2]), 1)
-
-
-def month_bounds(organization: Organization, first_day: date) -> tuple[datetime, datetime]:
-    """The month's start and end as UTC instants, its days begin in the organization's zone."""
-    zone = zone_of(organization)
-    following = (first_day.replace(day=28) + timedelta(days=4)).replace(day=1)
-    start = datetime.combine(first_day, time(), tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(following, time(), tzinfo=zone).astimezone(UTC)
-    return start, end
 
 
 def day_bounds(organization: Organization, now: datetime) -> tuple[datetime, datetime]:
@@ -735,6 +727,7 @@ class ReportLine:
     title: str
     actual_minutes: int
     billable_minutes: int
+    client_company_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -766,13 +759,14 @@ def monthly_report(
     days begin in the organization's time zone). Read by the (organization, client,
     started_at) index, summed in the database, one row per ticket and work type."""
     first = parse_month(month, organization=organization, now=now or utcnow())
-    start, end = month_bounds(organization, first)
+    start, end = month_bounds(f"{first:%Y-%m}", zone_of(organization))
     entry, ticket = table_of(TimeEntry), table_of(Ticket)
     query = (
         sa_select(
             entry.c.ticket_id,
             ticket.c.ticket_number,
             ticket.c.title,
+            entry.c.client_company_id,
             entry.c.work_type_id,
             entry.c.billable,
             func.sum(entry.c.actual_minutes),
@@ -790,6 +784,7 @@ def monthly_report(
             entry.c.ticket_id,
             ticket.c.ticket_number,
             ticket.c.title,
+            entry.c.client_company_id,
             entry.c.work_type_id,
             entry.c.billable,
         )
@@ -798,12 +793,21 @@ def monthly_report(
         query = query.where(entry.c.client_company_id == client_company_id)
     rows = session.execute(query).all()
     work_types = {w.id: w for w in list_work_types(session, organization_id=organization.id)}
-    names: dict[int, tuple[int, str]] = {}
+    names: dict[int, tuple[int, str, int | None]] = {}
     actual: dict[int, int] = defaultdict(int)
     billable: dict[int, int] = defaultdict(int)
     per_ticket_sums: dict[tuple[int, RoundingRule], int] = defaultdict(int)
-    for ticket_id, number, title, work_type_id, is_billable, actual_sum, billable_sum in rows:
-        names[ticket_id] = (number, title)
+    for (
+        ticket_id,
+        number,
+        title,
+        company_id,
+        work_type_id,
+        is_billable,
+        actual_sum,
+        billable_sum,
+    ) in rows:
+        names[ticket_id] = (number, title, company_id)
         actual[ticket_id] += int(actual_sum or 0)
         if not is_billable:
             continue
@@ -822,6 +826,7 @@ def monthly_report(
                 title=names[ticket_id][1],
                 actual_minutes=actual[ticket_id],
                 billable_minutes=billable[ticket_id],
+                client_company_id=names[ticket_id][2],
             )
             for ticket_id in actual
         ),

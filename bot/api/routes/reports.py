@@ -58,8 +58,9 @@ def monthly_report(
     accept: Annotated[str | None, Header()] = None,
     client_company_id: Annotated[int | None, Query(ge=1, le=MAX_DB_ID)] = None,
 ) -> Any:
-    """Tickets opened and resolved per week and satisfaction answers of `month` (the
-    organization's time zone), for one client company when given."""
+    """Tickets opened and resolved per week, SLA compliance per metric, billable hours per
+    client company and satisfaction answers of `month` (the organization's time zone), for
+    one client company when given."""
     with runtime.db.read_session() as session:
         organization = organization_of(session, caller)
         report = monthly_report_service.build(
