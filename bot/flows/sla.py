@@ -34,3 +34,15 @@ def send_due_alerts(session: Session, *, now: datetime) -> list[tuple[int, int]]
             now=now,
         )
     return claimed
+
+
+def refresh_changed_cards(session: Session, *, organization: Organization) -> int:
+    """Redraw the cards of the tickets whose clocks changed in this unit of work (after a
+    calendar or policy edit); returns how many."""
+    redrawn = 0
+    for ticket_id in sla.changed_ticket_ids(session):
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is not None and ticket.organization_id == organization.id:
+            messages.refresh_card(session, organization=organization, ticket=ticket)
+            redrawn += 1
+    return redrawn

@@ -50,6 +50,7 @@ from models import (
     Ticket,
     TicketComment,
     TicketStatus,
+    saved_id,
     table_of,
     utcnow,
 )
@@ -460,6 +461,47 @@ def on_terms_changed(session: Session, *, ticket: Ticket) -> None:
                     started.paused_at = now
                     _recompute(started, ctx.calendar(started))
     session.flush()
+
+
+def on_calendar_changed(session: Session, *, policy_ids: Sequence[int]) -> list[int]:
+    """A calendar's hours, holidays or zone changed, or a policy moved to another calendar:
+    the live business-hours clocks of these policies count on it from now, keeping their
+    start, target and excluded periods (measured again). A due instant that is now past
+    breaches at once, at that instant; an overridden due instant stays. Returns the ids of
+    the tickets whose clocks changed."""
+    if not policy_ids:
+        return []
+    now = utcnow()
+    calendars: dict[int, Calendar] = {}
+    tickets: dict[int, Ticket] = {}
+    rows = session.exec(
+        select(SlaClock, Ticket)
+        .join(Ticket, col(Ticket.id) == col(SlaClock.ticket_id))
+        .where(
+            col(SlaClock.policy_id).in_(policy_ids),
+            col(SlaClock.status).in_(LIVE),
+            col(SlaClock.business_hours),
+        )
+        .order_by(col(SlaClock.id))
+    ).all()
+    for clock, ticket in rows:
+        assert clock.policy_id is not None
+        if clock.policy_id not in calendars:
+            calendars[clock.policy_id] = calendar_of(
+                session, session.get(SlaPolicy, clock.policy_id)
+            )
+        _recompute(clock, calendars[clock.policy_id])
+        _breach_if_past(clock, now)
+        _touch(session, ticket, clock)
+        tickets[saved_id(ticket)] = ticket
+    session.flush()
+    return sorted(tickets)
+
+
+def changed_ticket_ids(session: Session) -> list[int]:
+    """The tickets whose clocks changed state in this unit of work (once: clears them)."""
+    changed = session.info.pop(_CHANGED, set())
+    return sorted(i for i in changed if i is not None)
 
 
 def set_due_override(session: Session, *, ticket: Ticket, due: datetime | None) -> None:

@@ -28,6 +28,7 @@ from models import (
     Ticket,
     TicketPriority,
     TicketStatus,
+    saved_id,
     utcnow,
 )
 
@@ -93,7 +94,8 @@ def save_calendar(
     values: dict[str, Any],
 ) -> BusinessCalendar:
     """Create (no `calendar`) or change a calendar; `values` may hold name, timezone, hours,
-    holidays (all of them to create)."""
+    holidays (all of them to create). A change of hours, holidays or zone moves the due
+    instants of the running clocks that count on it."""
     row = calendar or BusinessCalendar(
         organization_id=organization.id,  # type: ignore[arg-type]
         name="",
@@ -106,12 +108,17 @@ def save_calendar(
     validate_calendar(timezone=timezone, hours=hours, holidays=holidays)
     if _name_taken(session, BusinessCalendar, organization.id, name, row.id):  # type: ignore[arg-type]
         raise InvalidInput(f"There is already a calendar named {name!r}.", field="name")
+    before = (row.timezone, row.hours, row.holidays)
     row.name, row.timezone = name, timezone
     row.hours = {day: [list(i) for i in hours.get(day) or []] for day in _weekdays()}
     row.holidays = sorted(set(holidays))
     row.updated_at = utcnow()
     session.add(row)
     session.flush()
+    if calendar is not None and (row.timezone, row.hours, row.holidays) != before:
+        # Business time is what the calendar says now: running clocks follow it.
+        using = session.exec(select(SlaPolicy.id).where(SlaPolicy.calendar_id == row.id)).all()
+        sla.on_calendar_changed(session, policy_ids=[i for i in using if i is not None])
     return row
 
 
@@ -209,7 +216,8 @@ def save_policy(
     targets: Sequence[TargetInput] | None = None,
 ) -> SlaPolicy:
     """Create (no `policy`) or change a policy. `targets`, when given, replace the policy's
-    targets. Clocks already running keep the target they started with."""
+    targets. Clocks already running keep the target they started with (the contract they
+    were opened under); a move to another calendar moves their due instants."""
     row = policy or SlaPolicy(organization_id=organization.id, name="")  # type: ignore[arg-type]
     name = _clean_name(values.get("name", row.name), "policy")
     if _name_taken(session, SlaPolicy, organization.id, name, row.id):  # type: ignore[arg-type]
@@ -239,6 +247,7 @@ def save_policy(
         raise InvalidInput(
             "Business-hours targets need a calendar: set calendar_id.", field="calendar_id"
         )
+    calendar_moved = row.id is not None and calendar_id != row.calendar_id
     row.name, row.calendar_id = name, calendar_id
     row.pause_statuses = list(dict.fromkeys(pause))
     row.reopen_mode = reopen
@@ -271,6 +280,8 @@ def save_policy(
                 )
             )
         session.flush()
+    if calendar_moved:
+        sla.on_calendar_changed(session, policy_ids=[saved_id(row)])
     return row
 
 

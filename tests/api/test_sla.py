@@ -430,3 +430,56 @@ def test_monthly_report_json_and_csv(api: Api, clock):
     assert (overall["met"], overall["breached"], overall["running"]) == ("1", "1", "1")
     assert overall["compliance_percent"] == "50.0"
     assert api.get("/api/reports/sla", params={"month": "2026-13"}).status_code == 422
+
+
+def test_a_holiday_added_to_the_calendar_moves_running_clocks(api: Api, clock):
+    policy = setup_policy(
+        api, "NY-9to5", targets=[{"priority": "medium", "metric": "resolution", "minutes": 480}]
+    )
+    created = datetime(2026, 12, 22, 15, tzinfo=UTC)  # Tuesday 10:00 in New York
+    clock.set(created)
+    ticket = api.file(priority="medium")
+    # 7 h on Tuesday, the eighth on Wednesday morning.
+    assert the_clock(ticket, "resolution")["due_at"] == "2026-12-23T15:00:00Z"
+    clock.set(created + timedelta(hours=1))
+    holidays = [*calendar_config("NY-9to5")["holidays"], "2026-12-23"]
+    patched = api.patch(f"/api/calendars/{policy['calendar_id']}", json={"holidays": holidays})
+    assert patched.status_code == 200, patched.text
+    ticket = api.get(f"/api/tickets/{ticket['id']}").json()
+    resolution = the_clock(ticket, "resolution")
+    assert resolution["due_at"] == "2026-12-24T15:00:00Z"  # Wednesday is off now
+    assert resolution["status"] == "running" and resolution["started_at"] == z(created)
+
+
+def test_wider_hours_can_make_a_running_clock_breach_at_its_new_due_instant(api: Api, clock):
+    policy = setup_policy(
+        api, "NY-9to5", targets=[{"priority": "medium", "metric": "resolution", "minutes": 600}]
+    )
+    created = datetime(2026, 3, 16, 13, tzinfo=UTC)  # Monday 09:00 in New York
+    clock.set(created)
+    ticket = api.file(priority="medium")
+    assert the_clock(ticket, "resolution")["due_at"] == "2026-03-17T15:00:00Z"  # Tue 11:00
+    clock.set(datetime(2026, 3, 17, 0, tzinfo=UTC))  # Monday 20:00 in New York
+    all_day = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    patched = api.patch(f"/api/calendars/{policy['calendar_id']}", json={"hours": all_day})
+    assert patched.status_code == 200, patched.text
+    resolution = the_clock(api.get(f"/api/tickets/{ticket['id']}").json(), "resolution")
+    # Ten hours from Monday 09:00 is Monday 19:00, already past: breached at that instant.
+    assert (resolution["status"], resolution["breached_at"]) == ("breached", "2026-03-16T23:00:00Z")
+
+
+def test_a_policy_moved_to_another_calendar_moves_its_running_clocks(api: Api, clock):
+    policy = setup_policy(
+        api, "NY-9to5", targets=[{"priority": "medium", "metric": "resolution", "minutes": 600}]
+    )
+    other = api.post("/api/calendars", json={"name": "All week", **calendar_config("24x7")})
+    created = datetime(2026, 3, 16, 13, tzinfo=UTC)
+    clock.set(created)
+    ticket = api.file(priority="medium")
+    patched = api.patch(
+        f"/api/sla-policies/{policy['id']}", json={"calendar_id": other.json()["id"]}
+    )
+    assert patched.status_code == 200, patched.text
+    resolution = the_clock(api.get(f"/api/tickets/{ticket['id']}").json(), "resolution")
+    assert resolution["due_at"] == "2026-03-16T23:00:00Z"
+    assert resolution["status"] == "running"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.api import tokens
 from bot.ids import Action, Block
 from bot.jobs import send_sla_alerts
 from bot.services import organizations as orgs
@@ -289,3 +290,39 @@ def test_a_technician_who_switched_sla_warnings_off_gets_no_dm(world: World, clo
     assert slack.new() == []
     at(world, clock, 54)  # 90 %: the card's thread still gets it; no DM
     assert [where for where, _, _ in slack.new()] == ["thread"]
+
+
+def test_a_calendar_edit_redraws_the_cards_it_moves(world: World, clock):
+    with world.db.session() as session:
+        organization = orgs.get_or_create_organization(session, team_id=world.team, name="Acme IT")
+        calendar = sla_admin.save_calendar(
+            session,
+            organization=organization,
+            values={
+                "name": "Office",
+                "timezone": "UTC",
+                "hours": {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+            },
+        )
+        sla_admin.save_policy(
+            session,
+            organization=organization,
+            values={"name": "Office hours", "is_default": True, "calendar_id": calendar.id},
+            targets=[sla_admin.TargetInput("medium", "first_response", 120, True)],
+        )
+        calendar_id = calendar.id
+        token = tokens.create_api_token(session, organization=organization, name="admin")
+    clock.set(T0)  # Monday 13:00 UTC
+    world.file_ticket(world.alice, "VPN drops every hour")
+    world.deliver()
+    assert sla_line(world) == "First response due in 2 h · Mon 15:00"
+    clock.set(T0 + timedelta(minutes=10))
+    response = world.http.patch(
+        f"/api/calendars/{calendar_id}",
+        json={"hours": {d: [["09:00", "14:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}},
+        headers={"Authorization": f"Bearer {token.secret}"},
+    )
+    assert response.status_code == 200, response.text
+    world.deliver()
+    # One hour left on Monday, the second on Tuesday from 09:00.
+    assert sla_line(world) == "First response due in 20 h 50 m · Tue 10:00"

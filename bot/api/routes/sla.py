@@ -34,6 +34,7 @@ from bot.api.schemas_sla import (
     TargetPublic,
 )
 from bot.core.errors import InvalidInput
+from bot.flows import sla as sla_flows
 from bot.services import organizations as orgs
 from bot.services import sla as sla_service
 from bot.services import sla_admin
@@ -101,17 +102,18 @@ def get_calendar(calendar_id: CalendarId, caller: Caller, runtime: RuntimeDep) -
 def update_calendar(
     calendar_id: CalendarId, body: CalendarUpdate, caller: Caller, runtime: RuntimeDep
 ) -> CalendarPublic:
-    """Clocks already running keep the instants computed when they last changed."""
+    """A change of hours, holidays or time zone moves the due instants of the running
+    business-hours clocks that count on this calendar (their cards are redrawn); a due
+    instant now past is a breach at that instant."""
     with runtime.db.session() as session:
+        organization = organization_of(session, caller)
         row = sla_admin.get_calendar(
             session, organization_id=caller.organization_id, calendar_id=calendar_id
         )
         row = sla_admin.save_calendar(
-            session,
-            organization=organization_of(session, caller),
-            calendar=row,
-            values=_set_fields(body),
+            session, organization=organization, calendar=row, values=_set_fields(body)
         )
+        sla_flows.refresh_changed_cards(session, organization=organization)
         return _calendar(row)
 
 
@@ -221,7 +223,7 @@ def update_policy(
     policy_id: PolicyId, body: PolicyUpdate, caller: Caller, runtime: RuntimeDep
 ) -> PolicyPublic:
     """`targets`, when given, replace all of the policy's targets. Clocks already running
-    keep the target they started with."""
+    keep the target they started with; a new `calendar_id` moves their due instants."""
     values = _set_fields(body)
     values.pop("targets", None)
     if "pause_statuses" in values:
@@ -230,13 +232,15 @@ def update_policy(
         policy = sla_admin.get_policy(
             session, organization_id=caller.organization_id, policy_id=policy_id
         )
+        organization = organization_of(session, caller)
         policy = sla_admin.save_policy(
             session,
-            organization=organization_of(session, caller),
+            organization=organization,
             policy=policy,
             values=values,
             targets=_targets(body.targets) if "targets" in body.model_fields_set else None,
         )
+        sla_flows.refresh_changed_cards(session, organization=organization)
         return _policy(session, policy)
 
 
