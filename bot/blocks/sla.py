@@ -24,6 +24,9 @@ class SlaLineView:
     status: str  # running | paused | met | breached
     due_at: datetime | None
     timezone: str = "UTC"  # where "Mon 12:30" is read
+    # Nothing runs any more (the ticket is resolved or closed): the outcome, told plainly.
+    finished: bool = False
+    also_breached: tuple[str, ...] = ()  # the other metrics that breached, when finished
 
 
 def duration(delta: timedelta) -> str:
@@ -57,6 +60,10 @@ def _metric(metric: str, *, capital: bool) -> str:
 def sla_line(view: SlaLineView, *, now: datetime) -> str:
     """The card's one SLA line, in plain words."""
     what = _metric(view.metric, capital=True)
+    if view.finished:
+        outcome = f"{what} {'breached' if view.status == 'breached' else 'met'}"
+        others = [_metric(m, capital=False) for m in view.also_breached]
+        return f"{outcome} · {' and '.join(others)} breached" if others else outcome
     if view.status == "paused":
         return f"{what} paused"
     if view.status == "met":

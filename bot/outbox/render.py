@@ -96,14 +96,18 @@ def ticket_view(
 
 def sla_line_view(session: Session, ticket: Ticket) -> SlaLineView | None:
     """The clock the card's SLA line shows, and the zone its times are read in."""
-    clock = sla.most_urgent(sla.clocks_of(session, ticket))
+    clocks = sla.clocks_of(session, ticket)
+    clock = sla.most_urgent(clocks)
     if clock is None:
         return None
+    finished = not sla.is_live(clock)
     return SlaLineView(
         metric=str(clock.metric),
         status=str(clock.status),
         due_at=clock.due_at,
         timezone=sla.timezone_of(session, ticket, clock),
+        finished=finished,
+        also_breached=tuple(sla.breached_metrics(clocks, besides=clock)) if finished else (),
     )
 
 

@@ -532,7 +532,8 @@ METRIC_ORDER = {m: i for i, m in enumerate(SlaMetric)}
 
 def most_urgent(clocks: Sequence[SlaClock]) -> SlaClock | None:
     """The clock a card shows: a breached live promise first, then the running clock due
-    soonest, then a paused one, then the latest finished one."""
+    soonest, then a paused one; when nothing is live, the finished one of the last metric
+    (resolution, else next response, else first response), met or breached."""
     latest: dict[str, SlaClock] = {}
     for clock in clocks:
         if clock.metric not in latest or clock.cycle > latest[clock.metric].cycle:
@@ -549,11 +550,30 @@ def most_urgent(clocks: Sequence[SlaClock]) -> SlaClock | None:
             return (1, clock.due_at or far, METRIC_ORDER[clock.metric])
         if clock.status == ClockStatus.PAUSED:
             return (2, far, METRIC_ORDER[clock.metric])
-        if clock.status == ClockStatus.BREACHED:
-            return (3, far, METRIC_ORDER[clock.metric])
-        return (4, far, -METRIC_ORDER[clock.metric])
+        return (3, far, -METRIC_ORDER[clock.metric])
 
     return min(current, key=rank)
+
+
+def is_live(clock: SlaClock) -> bool:
+    """Running, paused, or breached and its promise still to be kept."""
+    return _awaited(clock)
+
+
+def breached_metrics(clocks: Sequence[SlaClock], *, besides: SlaClock) -> list[str]:
+    """The other metrics whose latest clock ever breached, in metric order."""
+    latest: dict[str, SlaClock] = {}
+    for clock in clocks:
+        if clock.metric not in latest or clock.cycle > latest[clock.metric].cycle:
+            latest[clock.metric] = clock
+    return [
+        str(metric)
+        for metric in SlaMetric
+        if metric in latest
+        and latest[metric].id != besides.id
+        and latest[metric].breached_at is not None
+        and latest[metric].status != ClockStatus.CANCELLED
+    ]
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,23 @@ def test_other_states(status, words):
     assert sla_line(SlaLineView("resolution", status, None), now=NOW) == words
 
 
+@pytest.mark.parametrize(
+    ("status", "also", "words"),
+    [
+        ("met", (), "Resolution met"),
+        ("met", ("first_response",), "Resolution met · first response breached"),
+        (
+            "breached",
+            ("first_response", "next_response"),
+            "Resolution breached · first response and next response breached",
+        ),
+    ],
+)
+def test_a_finished_ticket_tells_its_outcome_without_alarm(status, also, words):
+    view = SlaLineView("resolution", status, NOW, finished=True, also_breached=also)
+    assert sla_line(view, now=NOW) == words
+
+
 def test_a_running_clock_past_due_reads_breached_before_the_job_marks_it():
     view = SlaLineView("next_response", "running", NOW - timedelta(minutes=1))
     assert sla_line(view, now=NOW) == ":red_circle: *Next response breached*"
