@@ -427,19 +427,32 @@ def test_saving_setup_confirms_and_matches_people_already_known(filed: World):
     boss = world.sim.add_user(world.team, name="boss", real_name="Bea Boss", is_admin=True)["id"]
     # Alice (alice@client.com) and her ticket are known before any company exists.
     assert world.tickets()[0].client_company_id is None
-    run_setup(
-        world,
+    world.driver.slash_command(world.team, boss, text="setup")
+    setup = world.sim.open_views(boss)[-1]
+    world.driver.block_action(world.team, boss, Action.COMPANY_ADD, view_id=setup["id"])
+    company_modal = world.sim.open_views(boss)[-1]
+    world.driver.submit_view(
+        world.team,
         boss,
-        companies="Client Inc | client.com",
-        request_channels=[world.general],
+        company_modal["id"],
+        {"company_name": "Client Inc", "company_domains": "client.com"},
     )
+    response = world.driver.submit_view(
+        world.team,
+        boss,
+        setup["id"],
+        {"staff_channel": world.staff_channel, "request_channels": [world.general]},
+    )
+    assert response.status == 200 and not response.text, response.text
+    world.deliver()
     with world.db.session() as session:
         company = session.exec(select(ClientCompany)).one()
     assert world.member(world.alice).client_company_id == company.id
     assert world.tickets()[0].client_company_id == company.id
     fields = [f["text"] for f in card(world)["blocks"][1]["fields"]]
     assert "*Client*\nClient Inc" in fields  # the card was redrawn
-    (saved,) = world.dm(boss)
+    added, saved = world.dm(boss)
+    assert added["text"].startswith(":white_check_mark: Client company *Client Inc* added.")
     assert saved["text"] == (
         f":white_check_mark: Setup saved. Ticket cards go to <#{world.staff_channel}>. "
         f"1 client company. A :ticket: reaction files a message in <#{world.general}>."
