@@ -17,7 +17,6 @@ from bot.blocks.text import (
     HEADER_TEXT_MAX,
     MESSAGE_TEXT_MAX,
     SECTION_TEXT_MAX,
-    ago,
     card_ago,
     escape,
     escape_truncated,
