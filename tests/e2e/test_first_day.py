@@ -110,7 +110,13 @@ def test_the_resolved_notice_asks_whether_it_is_fixed(filed: World):
     notice = notices(world, world.alice)[-1]
     press_in_dm(world, world.alice, notice, Action.REQUESTER_FIXED)
     assert world.tickets()[0].status == "closed"
-    assert dm_thread(world, world.alice)[-1]["text"] == "Glad it's fixed! Ticket #1 is closed."
+    # One conversation: the notice itself now asks how it went.
+    (survey,) = [m for m in dm_thread(world, world.alice) if m["ts"] == notice["ts"]]
+    assert survey["text"] == (
+        "Glad it's fixed! Ticket #1 is closed. How did we do? Tell us how ticket #1 went."
+    )
+    assert buttons(survey) == ["Good", "Bad", "Add a comment"]
+    assert dm_thread(world, world.alice)[-1]["ts"] == notice["ts"]  # nothing new after it
     assert staff_thread(world)[-1] == "Alice confirmed it's fixed: closed"
     assert "<@" not in staff_thread(world)[-1]
 

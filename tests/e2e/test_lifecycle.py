@@ -90,7 +90,8 @@ def test_a_resolved_ticket_closes_after_n_days_and_the_requester_is_told_once(ti
     told = [t for t in dm_thread(world, world.alice) if CLOSED_NOTICE in t]
     assert told == [
         ":lock: Ticket #1 is now closed: there was no reply for 4 days after it was resolved. "
-        "If you still need help, reply here and a new ticket will be opened."
+        "If you still need help, reply here and a new ticket will be opened. "
+        "How did we do? Tell us how ticket #1 went."  # she never said: the survey is here
     ]
     # No second, generic "is closed" notice; the staff thread says who closed it.
     assert not any(
