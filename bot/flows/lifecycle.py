@@ -45,7 +45,7 @@ def auto_close(
     _set_status(session, organization, current, TicketStatus.CLOSED, tell_requester=False)
     assert settings.auto_close_days
     closed = (
-        f":lock: Ticket #{current.ticket_number} is now closed: there was no reply for "
+        f":checkered_flag: Ticket #{current.ticket_number} is now closed: there was no reply for "
         f"{_days(settings.auto_close_days)} after it was resolved. If you still need "
         "help, reply here and a new ticket will be opened."
     )

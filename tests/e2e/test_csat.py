@@ -302,7 +302,9 @@ def test_a_requester_who_never_answers_is_asked_with_the_closing_notice(ticket: 
     jobs.run_lifecycle(world.db, now=resolved.resolved_at + timedelta(days=4, minutes=1))
     world.deliver()
     (closing,) = dm_thread(world)[before:]  # one message: the close, and the question
-    assert closing["text"].startswith(":lock: Ticket #1 is now closed: there was no reply")
+    assert closing["text"].startswith(
+        ":checkered_flag: Ticket #1 is now closed: there was no reply"
+    )
     assert buttons(closing) == ["Good", "Bad", "Add a comment"]
     assert "*How did we do?* Tell us how ticket #1 went." in closing["blocks"][0]["text"]["text"]
     # It's fixed under the old notice now asks nothing more: the survey was asked.

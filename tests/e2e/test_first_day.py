@@ -533,3 +533,23 @@ def test_one_ticket_says_who_has_it_and_when_it_last_moved(filed: World):
     )
     assert "Open · Tom has it · updated just now · :large_blue_circle: Medium" in shown
     assert "just now ago" not in shown
+
+
+def test_a_notification_says_when_a_ticket_is_urgent(filed: World):
+    world = filed
+    world.file_ticket(world.alice, "Server room is flooding", priority="urgent")
+    world.deliver()
+    for number, who in ((1, world.tech), (2, world.tech)):
+        world.driver.block_action(
+            world.team,
+            world.tech2,
+            Action.ASSIGNEE,
+            channel_id=world.staff_channel,
+            message_ts=card(world, number)["ts"],
+            selected_user=who,
+        )
+        world.deliver()
+    low, urgent = (m["text"] for m in world.dm(world.tech))
+    assert "(urgent priority)" in urgent and "Server room is flooding" in urgent
+    assert "priority)" not in low  # a Medium ticket's DM does not shout
+    assert f"<@{world.tech}>" not in low + urgent  # nobody is pinged about themselves
