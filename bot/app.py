@@ -43,9 +43,12 @@ FIELD_TO_BLOCK = {
     "staff_channel": Block.STAFF_CHANNEL,
     "categories": Block.CATEGORIES,
     "default_priority": Block.DEFAULT_PRIORITY,
-    "companies": Block.COMPANIES,
-    "name": Block.COMPANIES,
-    "email": Block.COMPANIES,
+    # The client company modal of /ticket setup.
+    "company_name": Block.COMPANY_NAME,
+    "company_domains": Block.COMPANY_DOMAINS,
+    "company_team": Block.COMPANY_TEAM,
+    "company_channels": Block.COMPANY_CHANNELS,
+    "name": Block.VIEW_NAME,  # "Save as view"
     # Time tracking's Log time modal.
     "duration": Block.DURATION,
     "ended_at": Block.DURATION,
@@ -161,9 +164,9 @@ def create_app(settings: Settings, runtime: Runtime, *, socket_mode: bool = Fals
     app.middleware(_tenant_middleware(runtime))
     app.error(_render_error)
 
-    from handlers import actions, commands, events, shortcuts, timers, views
+    from handlers import actions, commands, events, setup, shortcuts, timers, views
 
-    for module in (commands, shortcuts, views, actions, events, timers):
+    for module in (commands, shortcuts, views, actions, events, timers, setup):
         module.register(app)
     return app
 

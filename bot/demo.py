@@ -393,8 +393,18 @@ def _story(sim: SlackSimulator, database: Path, files: Path) -> int:
         )
         _settle(runtime)
 
+        notice = next(m for m in sim.messages(dm) if "is resolved" in m.get("text", ""))
+        print("  Alice sees:")
+        print("\n".join(f"    {line}" for line in transcript.message(notice)))
+
+        _step('Alice presses "It\'s fixed"; the notice then asks "How did we do?"')
+        driver.block_action(
+            TEAM, alice, Action.REQUESTER_FIXED, channel_id=dm, message_ts=notice["ts"]
+        )
+        _settle(runtime)
+
         _step('Alice answers "How did we do?" with Good and a comment')
-        survey = next(m for m in sim.messages(dm) if m.get("text", "").startswith("How did we do?"))
+        survey = next(m for m in sim.messages(dm) if "How did we do?" in m.get("text", ""))
         driver.block_action(TEAM, alice, Action.CSAT_GOOD, channel_id=dm, message_ts=survey["ts"])
         driver.block_action(
             TEAM, alice, Action.CSAT_COMMENT, channel_id=dm, message_ts=survey["ts"]

@@ -27,6 +27,9 @@ class Callback(StrEnum):
     SAVE_VIEW_MODAL = "save_view_modal"
     VIEW_RESULTS_MODAL = "view_results_modal"
     CSAT_COMMENT_MODAL = "csat_comment_modal"
+    # /ticket setup: one client company, added or edited; removing one.
+    COMPANY_MODAL = "company_modal"
+    REMOVE_COMPANY_MODAL = "remove_company_modal"
 
 
 class Action(StrEnum):
@@ -56,6 +59,10 @@ class Action(StrEnum):
     REQUESTER_STILL_BROKEN = "requester_still_broken"
     # "Set up Ticketbot": the installer's welcome DM, an admin's App Home.
     OPEN_SETUP = "open_setup"
+    # /ticket setup's client companies: "Add client company", and each one's Edit / Remove
+    # menu (values "edit:<id>", "remove:<id>").
+    COMPANY_ADD = "setup_company_add"
+    COMPANY_MENU = "setup_company_menu"
     # App Home's "New ticket" button.
     HOME_NEW_TICKET = "home_new_ticket"
     # App Home links to cards.
@@ -104,7 +111,12 @@ class Block(StrEnum):
     STAFF_CHANNEL = "staff_channel"
     CATEGORIES = "categories"
     DEFAULT_PRIORITY = "default_priority"
-    COMPANIES = "companies"
+    COMPANIES = "companies"  # the "Add client company" button's block
+    COMPANY = "company"  # one listed company: "company:<id>"
+    COMPANY_NAME = "company_name"
+    COMPANY_DOMAINS = "company_domains"
+    COMPANY_TEAM = "company_team"
+    COMPANY_CHANNELS = "company_channels"
     REQUEST_CHANNELS = "request_channels"
     SLA_DEFAULT_POLICY = "sla_default_policy"
     # One per client company: "sla_company_policy:<company id>".

@@ -11,6 +11,7 @@ from sqlalchemy import delete
 from sqlmodel import col
 
 from bot.core.db import Database
+from bot.flows import card_age
 from bot.flows import digest as digest_flows
 from bot.flows import lifecycle as lifecycle_flows
 from bot.flows import sla as sla_flows
@@ -133,6 +134,20 @@ def send_digests(db: Database, now: datetime | None = None) -> int:
     return sent
 
 
+def age_cards(db: Database, now: datetime | None = None) -> int:
+    """Redraw the cards whose "Opened 2 d ago · Alice replied 5 m ago" line would read
+    differently now (see `bot.flows.card_age`); returns how many were queued. Safe to run
+    in several processes (each redraw is claimed)."""
+    now = now or utcnow()
+    queued = 0
+    for organization_id in _organization_ids(db):
+        with db.session() as session:
+            organization = session.get(Organization, organization_id)
+            assert organization is not None
+            queued += card_age.redraw_aged_cards(session, organization=organization, now=now)
+    return queued
+
+
 def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
     def every(job: Callable[..., Any], job_id: str, *args: Any, **interval: Any) -> None:
         # Stable ids replace a job registered before; a late run is run once, not many times.
@@ -162,5 +177,6 @@ def register(scheduler: BaseScheduler, runtime: Runtime) -> None:
     every(remind_long_timers, "remind_long_timers", runtime.db, minutes=5)
     every(run_lifecycle, "lifecycle", runtime.db, minutes=1)
     every(send_digests, "digests", runtime.db, minutes=1)
+    every(age_cards, "card_age", runtime.db, minutes=1)
     # The worker also wakes on every commit; this catches rows whose backoff has passed.
     every(runtime.delivery.wake, "outbox_wake", seconds=5)

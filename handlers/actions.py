@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.blocks.conversation import internal_note_modal, reply_modal
-from bot.blocks.csat import comment_modal
+from bot.blocks.csat import comment_modal, survey_preface
 from bot.blocks.search import PageRef, save_view_modal, view_results_modal
 from bot.blocks.tickets import ticket_id_from_block_id
 from bot.core.errors import NotFound, PermissionDenied
@@ -190,14 +190,14 @@ def requester_verdict(
     """ "It's fixed" / "Still broken" under a notice to the requester."""
     ack()
     with runtime.db.session() as session:
-        text = conversation.requester_verdict(
+        verdict = conversation.requester_verdict(
             session,
             organization=organization,
             member=member,
             ticket_id=action.get("value") or "",
             fixed=action.get("action_id") == Action.REQUESTER_FIXED,
         )
-    respond(text=text, replace_original=True)
+    respond(text=verdict.text, blocks=verdict.blocks, replace_original=True)
 
 
 def open_setup(
@@ -242,6 +242,7 @@ def answer_survey(
             rating=rating,
             channel=container.get("channel_id"),
             ts=container.get("message_ts"),
+            preface=survey_preface(body.get("message")),
         )
 
 

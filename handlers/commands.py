@@ -12,7 +12,6 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.blocks.setup import setup_modal
 from bot.blocks.text import escape
 from bot.blocks.tickets import ModalPrefill, usage_text
 from bot.flows import reports as report_flows
@@ -23,7 +22,6 @@ from bot.flows import views as ticket_views
 from bot.ids import Command
 from bot.runtime import Runtime
 from bot.services.actors import Actor
-from bot.services.automation_settings import lifecycle_settings
 from bot.slack.people import is_workspace_admin
 from handlers import timers
 from handlers.common import open_ticket_modal
@@ -286,14 +284,10 @@ def open_setup_modal(
     with runtime.db.session() as session:
         setup_flow.record_slack_admin(session, member=member, slack_admin=slack_admin)
         setup_flow.ensure_can_configure(member, slack_admin=slack_admin)
-        view = setup_modal(
+        view = setup_flow.setup_view(
+            session,
+            organization=organization,
             staff_channel=runtime.directory.staff_channel(organization),
-            categories=organization.categories,
-            default_priority=organization.default_priority,
-            companies=setup_flow.company_lines(session, organization),
-            request_channels=organization.settings.get("request_channels") or [],
-            sla=setup_flow.sla_choices(session, organization),
-            automations=lifecycle_settings(organization),
         )
     client.views_open(trigger_id=command["trigger_id"], view=view)
 

@@ -12,13 +12,7 @@ from sqlmodel import Session
 
 from bot.blocks.conversation import ticket_id_from_metadata
 from bot.blocks.search import view_saved_modal
-from bot.blocks.setup import (
-    CompanyLine,
-    SlaPicks,
-    parse_company_lines,
-    read_automation_section,
-    read_sla_picks,
-)
+from bot.blocks.setup import SlaPicks, read_automation_section, read_sla_picks
 from bot.core.errors import InvalidInput
 from bot.core.text import from_slack
 from bot.flows import csat as csat_flows
@@ -179,7 +173,6 @@ class SetupForm(BaseModel):
     staff_channel: str | None = None
     categories: list[str] = []
     default_priority: str | None = None
-    companies: list[CompanyLine] = []
     request_channels: list[str] = []
     sla_picks: SlaPicks | None = None
     automations: dict[str, Any] = {}
@@ -191,17 +184,12 @@ class SetupForm(BaseModel):
         def element(block: Block) -> dict[str, Any]:
             return (values.get(block) or {}).get(Field.VALUE) or {}
 
-        try:
-            companies = parse_company_lines(element(Block.COMPANIES).get("value"))
-        except ValueError as problem:
-            raise InvalidInput(str(problem), field="companies") from None
         return cls(
             staff_channel=element(Block.STAFF_CHANNEL).get("selected_conversation"),
             categories=(element(Block.CATEGORIES).get("value") or "").splitlines(),
             default_priority=(element(Block.DEFAULT_PRIORITY).get("selected_option") or {}).get(
                 "value"
             ),
-            companies=companies,
             request_channels=element(Block.REQUEST_CHANNELS).get("selected_conversations") or [],
             sla_picks=read_sla_picks(values),
             automations=read_automation_section(values),
@@ -222,7 +210,6 @@ def submit_setup(
             staff_channel=form.staff_channel,
             categories=form.categories,
             default_priority=form.default_priority,
-            companies=form.companies,
             request_channels=form.request_channels,
             sla_picks=form.sla_picks,
             automations=form.automations,

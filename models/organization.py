@@ -80,6 +80,9 @@ class ClientCompany(ClientCompanyBase, table=True):
     # The SLA policy of this client's tickets (else the organization's default policy).
     sla_policy_id: int | None = Field(default=None, foreign_key="sla_policy.id")
     created_at: datetime = created_at_field()
+    # Removed in /ticket setup: no longer offered or matched; its tickets, time entries and
+    # reports keep it (and its name). Adding a company of the same name brings it back.
+    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ClientCompanyCreate(ClientCompanyBase):
@@ -105,6 +108,8 @@ class Member(MemberBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
+    # The Slack Connect workspace the person belongs to, when it is not this one (users.info).
+    slack_team_id: str | None = Field(default=None, max_length=32)
     # A workspace admin or owner in Slack (read from users.info): may run /ticket setup.
     slack_is_admin: bool = Field(default=False)
     # When name, email and time zone were last read from Slack's users.info.

@@ -22,7 +22,8 @@ def test_demo_runs_end_to_end(capsys, tmp_path):
     assert "@Tom set status" not in staff  # change lines name, they do not ping
     assert "Alice answered: back to Open" in staff
     assert "[*Assign to me*]" in staff  # card #2, unassigned: the primary button
-    assert "[Reopen] [Reply to requester] [⋯ Add internal note · Close ticket" in staff
+    assert "[Reopen] [⋯ Add internal note · Unassign]" in staff  # card #1, closed by Alice
+    assert "Alice confirmed it's fixed: closed" in staff
     assert "Client: none" not in staff and "Category: none" not in staff
     # The story spans hours (the SLA steps move its clock): card #2 has aged since.
     assert re.search(r"Opened \d+ h ago · waiting on IT", staff)
@@ -40,8 +41,12 @@ def test_demo_runs_end_to_end(capsys, tmp_path):
     assert "Tom logged 20 min (billable)" in staff  # the timer, started and stopped
     assert "Ticket #1 received" in alice
     assert "I renewed your VPN certificate" in alice
-    assert "is resolved. Is it fixed for you?" in alice
-    assert "[*It's fixed*] [Still broken]" in alice  # the resolved notice's buttons
+    # The resolved notice's buttons, as Alice saw them before she answered.
+    seen = out.split("Alice sees:")[1].split("▶")[0]
+    assert "is resolved. Is it fixed for you?" in seen
+    assert "[*It's fixed*] [Still broken]" in seen
+    # One conversation: her It's fixed turned the notice into the survey.
+    assert "Glad it's fixed! Ticket #1 is closed.\n        How did we do?" in alice
     assert "reply here and it reopens" not in alice
     # The satisfaction survey: asked of Alice, answered, shown to the staff.
     assert "How did we do? Tell us how ticket #1 went." in alice

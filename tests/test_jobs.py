@@ -59,6 +59,7 @@ def test_jobs_register_under_stable_ids(sqlite_db: Database):
         jobs.register(scheduler, FakeRuntime())  # type: ignore[arg-type]
         jobs.register(scheduler, FakeRuntime())  # type: ignore[arg-type] # replaces, no copies
         assert sorted(job.id for job in scheduler.get_jobs()) == [
+            "card_age",
             "check_disconnected",
             "digests",
             "lifecycle",

@@ -23,12 +23,19 @@ def survey_text(number: int) -> str:
 
 
 def survey_blocks(
-    *, ticket_id: int, number: int, rating: CsatRating | None = None, until: date | None = None
+    *,
+    ticket_id: int,
+    number: int,
+    rating: CsatRating | None = None,
+    until: date | None = None,
+    preface: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The question with Good / Bad / Add a comment; once answered, it says so (and the
-    buttons stay, to change the answer)."""
+    """The question with Good / Bad / Add a comment, after `preface` (what the message
+    said before: "Glad it's fixed! …"); once answered, it says so (and the buttons stay, to
+    change the answer)."""
     value = str(ticket_id)
-    lines = [f"*{QUESTION}* Tell us how ticket #{number} went."]
+    lines = [preface] if preface else []
+    lines.append(f"*{QUESTION}* Tell us how ticket #{number} went.")
     if rating is not None:
         lines.append(f"You answered *{RATING_LABELS[rating]}*. Thank you!")
         if until is not None:
@@ -56,6 +63,16 @@ def survey_blocks(
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
         {"type": "actions", "elements": buttons},
     ]
+
+
+def survey_preface(message: dict[str, Any] | None) -> str | None:
+    """What a survey message said before its question ("Glad it's fixed! …"), so that its
+    answered state says it too."""
+    for block in (message or {}).get("blocks") or []:
+        text = (block.get("text") or {}).get("text") or ""
+        if block.get("type") == "section" and f"*{QUESTION}*" in text:
+            return text.split(f"*{QUESTION}*", 1)[0].strip() or None
+    return None
 
 
 def comment_modal(*, ticket_id: int, number: int) -> dict[str, Any]:

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.blocks.text import escape
 from bot.blocks.tickets import priority_options
 from bot.core.errors import InvalidInput
 from bot.ids import Action, Block, Callback, Field
 from bot.services.automation_settings import LifecycleSettings
+from bot.services.client_companies import CompanyForm, CompanySummary
 from models import TicketPriority
-
-COMPANY_LINE_HINT = (
-    "One company per line: Name | email domains | Slack Connect team id | request channel "
-    "ids. Example: Acme Corp | acme.com, acme.co.uk | T0ACME123 | C0ACMEHELP. "
-    "Companies not listed are kept."
-)
-
 
 NO_SLA = "none"
 ORG_DEFAULT = "default"
@@ -131,61 +127,12 @@ def read_sla_picks(values: dict[str, Any]) -> SlaPicks | None:
     )
 
 
-@dataclass(frozen=True)
-class CompanyLine:
-    name: str
-    email_domains: tuple[str, ...] = ()
-    slack_team_id: str | None = None
-    channels: tuple[str, ...] = ()
-
-    def render(self) -> str:
-        parts = [
-            self.name,
-            ", ".join(self.email_domains),
-            self.slack_team_id or "",
-            ", ".join(self.channels),
-        ]
-        while parts and not parts[-1]:
-            parts.pop()
-        return " | ".join(parts)
-
-
-def parse_company_lines(text: str | None) -> list[CompanyLine]:
-    """Read the companies field; raises ValueError naming the first bad line."""
-    companies: list[CompanyLine] = []
-    for number, raw in enumerate((text or "").splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        parts = [p.strip() for p in line.split("|")]
-        if len(parts) > 4 or not parts[0]:
-            raise ValueError(f"Line {number}: write Name | domains | team id | channel ids.")
-        domains = tuple(d.lower().lstrip("@") for d in _items(parts, 1))
-        if any("." not in d or " " in d for d in domains):
-            raise ValueError(f"Line {number}: {', '.join(domains)} is not a list of email domains.")
-        team = parts[2] if len(parts) > 2 and parts[2] else None
-        if team is not None and not (team.startswith(("T", "E")) and team.isalnum()):
-            raise ValueError(f"Line {number}: {team} is not a Slack team id (T…).")
-        channels = _items(parts, 3)
-        if any(not (c.startswith(("C", "G")) and c.isalnum()) for c in channels):
-            raise ValueError(f"Line {number}: channel ids look like C0123ABCD.")
-        companies.append(CompanyLine(parts[0][:200], domains, team, channels))
-    return companies
-
-
-def _items(parts: list[str], index: int) -> tuple[str, ...]:
-    """The comma-separated items of field `index` of a company line."""
-    if len(parts) <= index:
-        return ()
-    return tuple(i.strip() for i in parts[index].replace(";", ",").split(",") if i.strip())
-
-
 def setup_modal(
     *,
     staff_channel: str | None,
     categories: Sequence[str],
     default_priority: TicketPriority,
-    companies: Sequence[CompanyLine],
+    companies: Sequence[CompanySummary],
     request_channels: Sequence[str],
     sla: SlaChoices | None = None,
     automations: LifecycleSettings | None = None,
@@ -210,7 +157,6 @@ def setup_modal(
     if request_channels:
         request_select["initial_conversations"] = list(request_channels)[:100]
     priority = TicketPriority(default_priority)
-    company_text = "\n".join(c.render() for c in companies)
     return {
         "type": "modal",
         "callback_id": Callback.SETUP_MODAL,
@@ -253,19 +199,6 @@ def setup_modal(
             },
             {
                 "type": "input",
-                "block_id": Block.COMPANIES,
-                "label": plain("Client companies"),
-                "hint": plain(COMPANY_LINE_HINT),
-                "optional": True,
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": Field.VALUE,
-                    "multiline": True,
-                    **({"initial_value": company_text[:3000]} if company_text else {}),
-                },
-            },
-            {
-                "type": "input",
                 "block_id": Block.REQUEST_CHANNELS,
                 "label": plain("Request channels"),
                 "hint": plain(
@@ -275,6 +208,7 @@ def setup_modal(
                 "optional": True,
                 "element": request_select,
             },
+            *company_section(companies),
             *automation_section(automations or LifecycleSettings()),
             *(sla_blocks(sla) if sla is not None else []),
         ],
@@ -418,3 +352,195 @@ def welcome_blocks() -> list[dict[str, Any]]:
         {"type": "section", "text": {"type": "mrkdwn", "text": WELCOME}},
         setup_button(),
     ]
+
+
+# Modals hold 100 blocks: the setup modal lists this many companies (by name); the others
+# are edited with the REST API.
+MAX_LISTED_COMPANIES = 30
+EDIT, REMOVE = "edit", "remove"
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def company_summary_text(company: CompanySummary) -> str:
+    """ "*Acme* · acme.com · #acme-help": a company as the setup modal lists it."""
+    parts = [f"*{escape(company.name)}*"]
+    if company.email_domains:
+        parts.append(", ".join(company.email_domains))
+    if company.slack_team_id:
+        parts.append(f"Slack Connect {company.slack_team_id}")
+    parts += [f"<#{c}>" for c in company.channels]
+    if len(parts) == 1:
+        parts.append("_matched by hand on the card_")
+    return " · ".join(parts)
+
+
+def company_section(companies: Sequence[CompanySummary]) -> list[dict[str, Any]]:
+    """The setup modal's client companies: one line each with an Edit / Remove menu, and
+    an "Add client company" button."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain("Client companies")},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "Requesters are matched to a company by email domain, Slack "
+                    "Connect workspace or request channel. Changes here are saved at once.",
+                }
+            ],
+        },
+    ]
+    for company in companies[:MAX_LISTED_COMPANIES]:
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": f"{Block.COMPANY}:{company.id}",
+                "text": {"type": "mrkdwn", "text": company_summary_text(company)},
+                "accessory": {
+                    "type": "overflow",
+                    "action_id": Action.COMPANY_MENU,
+                    "options": [
+                        {"text": _plain("Edit"), "value": f"{EDIT}:{company.id}"},
+                        {"text": _plain("Remove"), "value": f"{REMOVE}:{company.id}"},
+                    ],
+                },
+            }
+        )
+    if len(companies) > MAX_LISTED_COMPANIES:
+        more = len(companies) - MAX_LISTED_COMPANIES
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": f"{more} more: edit them with the REST API "
+                        "(/api/client-companies).",
+                    }
+                ],
+            }
+        )
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": Block.COMPANIES,
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": Action.COMPANY_ADD,
+                    "text": _plain("Add client company"),
+                }
+            ],
+        }
+    )
+    return blocks
+
+
+def company_modal(company: CompanySummary | None) -> dict[str, Any]:
+    """Add or edit one client company (pushed over the setup modal)."""
+
+    def text_input(
+        block: Block, label: str, hint: str, value: str, optional: bool
+    ) -> dict[str, Any]:
+        element: dict[str, Any] = {"type": "plain_text_input", "action_id": Field.VALUE}
+        if value:
+            element["initial_value"] = value
+        return {
+            "type": "input",
+            "block_id": block,
+            "label": _plain(label),
+            "hint": _plain(hint),
+            "optional": optional,
+            "element": element,
+        }
+
+    channels: dict[str, Any] = {
+        "type": "multi_conversations_select",
+        "action_id": Field.VALUE,
+        "placeholder": _plain("Choose channels"),
+        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+    }
+    if company is not None and company.channels:
+        channels["initial_conversations"] = list(company.channels)[:100]
+    return {
+        "type": "modal",
+        "callback_id": Callback.COMPANY_MODAL,
+        "private_metadata": json.dumps({"company_id": company.id if company else None}),
+        "title": _plain("Edit client company" if company else "Add client company"),
+        "submit": _plain("Save"),
+        "close": _plain("Back"),
+        "blocks": [
+            text_input(
+                Block.COMPANY_NAME,
+                "Name",
+                "As your team calls them.",
+                company.name if company else "",
+                False,
+            ),
+            text_input(
+                Block.COMPANY_DOMAINS,
+                "Email domains",
+                "People with these email addresses belong to the company, e.g. acme.com, "
+                "acme.co.uk.",
+                ", ".join(company.email_domains) if company else "",
+                True,
+            ),
+            text_input(
+                Block.COMPANY_TEAM,
+                "Slack Connect workspace",
+                "The id of their workspace (T…), if they reach you through Slack Connect.",
+                (company.slack_team_id or "") if company else "",
+                True,
+            ),
+            {
+                "type": "input",
+                "block_id": Block.COMPANY_CHANNELS,
+                "label": _plain("Request channels"),
+                "hint": _plain("Tickets filed in these channels belong to the company."),
+                "optional": True,
+                "element": channels,
+            },
+        ],
+    }
+
+
+def remove_company_modal(company: CompanySummary) -> dict[str, Any]:
+    """ "Remove Acme?": what removing keeps and what it unlinks."""
+    return {
+        "type": "modal",
+        "callback_id": Callback.REMOVE_COMPANY_MODAL,
+        "private_metadata": json.dumps({"company_id": company.id}),
+        "title": _plain("Remove client company"),
+        "submit": _plain("Remove"),
+        "close": _plain("Back"),
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"Remove *{escape(company.name)}*? Its people and request channels "
+                    "are unlinked and new tickets are no longer matched to it. Its tickets, "
+                    "time entries and reports keep its name. Adding a company with the same "
+                    "name brings it back.",
+                },
+            }
+        ],
+    }
+
+
+def read_company_form(values: dict[str, Any]) -> CompanyForm:
+    """What the company modal submitted (`view.state.values`)."""
+
+    def element(block: Block) -> dict[str, Any]:
+        found: dict[str, Any] = (values.get(block) or {}).get(Field.VALUE) or {}
+        return found
+
+    return CompanyForm(
+        name=element(Block.COMPANY_NAME).get("value") or "",
+        email_domains=element(Block.COMPANY_DOMAINS).get("value") or "",
+        slack_team_id=element(Block.COMPANY_TEAM).get("value") or "",
+        channels=tuple(element(Block.COMPANY_CHANNELS).get("selected_conversations") or ()),
+    )

@@ -68,6 +68,23 @@ def ago(since: datetime, now: datetime) -> str:
     return short if short == "just now" else f"{short} ago"
 
 
+# The card's ages move in steps (minutes: 5, 10, 15, 30, 45; then hours; then days), so a
+# card left alone is redrawn a few times an hour at first and once a day later.
+CARD_MINUTE_STEPS = (5, 10, 15, 30, 45)
+
+
+def card_ago(since: datetime, now: datetime) -> str:
+    """When something happened, as the ticket card says it: "just now" (under 5 minutes),
+    "15 m ago" (steps of CARD_MINUTE_STEPS), "3 h ago", "2 d ago"."""
+    delta = now - since
+    if delta < timedelta(minutes=CARD_MINUTE_STEPS[0]):
+        return "just now"
+    if delta < timedelta(hours=1):
+        minutes = int(delta.total_seconds() // 60)
+        return f"{max(m for m in CARD_MINUTE_STEPS if m <= minutes)} m ago"
+    return ago(since, now)
+
+
 def first_name(name: str | None) -> str:
     """How a card names a person in passing: the first word of their name, escaped."""
     words = (name or "").split()

@@ -17,7 +17,7 @@ from bot.blocks.text import (
     HEADER_TEXT_MAX,
     MESSAGE_TEXT_MAX,
     SECTION_TEXT_MAX,
-    ago,
+    card_ago,
     escape,
     escape_truncated,
     first_name,
@@ -169,18 +169,35 @@ def _card_fields(ticket: TicketView) -> list[str]:
     return fields
 
 
+def card_ages(
+    *,
+    created_at: datetime,
+    last_activity_at: datetime | None,
+    resolved_at: datetime | None,
+    now: datetime,
+) -> tuple[str, ...]:
+    """What of the card's activity line changes with time alone (a closed card does not
+    age): the line reads differently at two moments exactly when these differ."""
+    ages = [card_ago(created_at, now)]
+    if last_activity_at is not None:
+        ages.append(card_ago(last_activity_at, now))
+    if resolved_at is not None:
+        ages.append(card_ago(resolved_at, now))
+    return tuple(ages)
+
+
 def card_activity_line(ticket: TicketView, *, now: datetime) -> str:
     """ "Opened 2 d ago · Alice replied 5 m ago · waiting on IT": the card's age and turn."""
     status = TicketStatus(ticket.status)
-    parts = [f"Opened {ago(ticket.created_at, now)}"]
+    parts = [f"Opened {card_ago(ticket.created_at, now)}"]
     if ticket.last_activity is not None:
         did = "added a note" if ticket.last_activity.internal else "replied"
-        parts.append(f"{ticket.last_activity.who} {did} {ago(ticket.last_activity.at, now)}")
+        parts.append(f"{ticket.last_activity.who} {did} {card_ago(ticket.last_activity.at, now)}")
     if status == TicketStatus.CLOSED:
-        parts.append(f"closed {ago(ticket.closed_at, now)}" if ticket.closed_at else "closed")
+        parts.append(f"closed {card_ago(ticket.closed_at, now)}" if ticket.closed_at else "closed")
     elif status == TicketStatus.RESOLVED:
         parts.append(
-            f"resolved {ago(ticket.resolved_at, now)}" if ticket.resolved_at else "resolved"
+            f"resolved {card_ago(ticket.resolved_at, now)}" if ticket.resolved_at else "resolved"
         )
     elif status == TicketStatus.PENDING or ticket.waiting_on_requester:
         who = first_name(ticket.requester.name) if ticket.requester else "the requester"

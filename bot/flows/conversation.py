@@ -12,10 +12,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.blocks.csat import survey_text
 from bot.blocks.tickets import ANSWERED, CONFIRMED_FIXED, REOPENED_BY_REPLY, STILL_BROKEN
 from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.core.text import from_slack
 from bot.flows import attachments
+from bot.flows import csat as csat_flows
 from bot.flows import tickets as ticket_flows
 from bot.ids import Reaction, ReplyThen
 from bot.outbox import messages
@@ -302,11 +304,20 @@ def open_follow_up(
     return follow_up
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What the notice the requester answered now says (`blocks`: with the survey)."""
+
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+
+
 def requester_verdict(
     session: Session, *, organization: Organization, member: Member, ticket_id: str, fixed: bool
-) -> str:
-    """The requester pressed **It's fixed** (the ticket closes) or **Still broken** (it
-    reopens) under a notice; returns what the notice now says."""
+) -> Verdict:
+    """The requester pressed **It's fixed** (the ticket closes, and the notice asks "How did
+    we do?" when the survey is due) or **Still broken** (it reopens) under a notice;
+    returns what the notice now says."""
     if not ticket_id.isdigit() or len(ticket_id) > 18:
         raise NotFound("I don't know that ticket.")
     ticket = ticket_service.get_ticket(
@@ -320,7 +331,7 @@ def requester_verdict(
         )
         said, answer = CONFIRMED_FIXED, f"Glad it's fixed! Ticket #{number} is closed."
     elif ticket.status == TicketStatus.CLOSED:
-        return (
+        return Verdict(
             f"Ticket #{number} is closed. Write what still goes wrong in this thread and I "
             "will open a follow-up ticket."
         )
@@ -340,7 +351,13 @@ def requester_verdict(
             changes=[change],
             said=said,
         )
-    return answer
+    if fixed and change is not None:
+        survey = csat_flows.survey_on_close(
+            session, organization=organization, ticket=ticket, said=answer
+        )
+        if survey is not None:
+            return Verdict(f"{answer} {survey_text(number)}", survey)
+    return Verdict(answer)
 
 
 def _comment_at(

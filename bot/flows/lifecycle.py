@@ -8,7 +8,9 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from bot.blocks.csat import survey_text
 from bot.blocks.text import escape
+from bot.flows import csat as csat_flows
 from bot.outbox import messages
 from bot.services import lifecycle
 from bot.services import tickets as ticket_service
@@ -42,16 +44,22 @@ def auto_close(
         return False
     _set_status(session, organization, current, TicketStatus.CLOSED, tell_requester=False)
     assert settings.auto_close_days
-    if messages.wants(session, current.requester_id, Notice.STATUS_CHANGE):
+    closed = (
+        f":checkered_flag: Ticket #{current.ticket_number} is now closed: there was no reply for "
+        f"{_days(settings.auto_close_days)} after it was resolved. If you still need "
+        "help, reply here and a new ticket will be opened."
+    )
+    # The requester who never said whether it is fixed is asked how it went, here.
+    survey = csat_flows.survey_on_close(
+        session, organization=organization, ticket=current, said=closed
+    )
+    if survey is not None or messages.wants(session, current.requester_id, Notice.STATUS_CHANGE):
         messages.requester_notice(
             session,
             organization=organization,
             ticket=current,
-            text=(
-                f":lock: Ticket #{current.ticket_number} is now closed: there was no reply for "
-                f"{_days(settings.auto_close_days)} after it was resolved. If you still need "
-                "help, reply here and a new ticket will be opened."
-            ),
+            text=f"{closed} {survey_text(current.ticket_number)}" if survey else closed,
+            blocks=survey,
         )
     return True
 

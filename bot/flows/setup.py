@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
-from bot.blocks.setup import CompanyLine, SlaChoices, SlaPicks
+from bot.blocks.setup import SlaChoices, SlaPicks, setup_modal
+from bot.blocks.text import escape
 from bot.core.errors import InvalidInput, PermissionDenied
 from bot.outbox import messages
-from bot.services import automation_settings, sla_admin
+from bot.services import automation_settings, client_companies, sla_admin
 from bot.services import organizations as orgs
 from bot.slack import installs
 from models import ClientCompany, Member, MemberRole, Organization, Ticket, saved_id
@@ -34,32 +36,25 @@ def record_slack_admin(session: Session, *, member: Member, slack_admin: bool) -
     member.slack_is_admin = slack_admin
 
 
-def company_lines(session: Session, organization: Organization) -> list[CompanyLine]:
-    channel_companies: dict[str, int] = organization.settings.get("channel_companies") or {}
-    companies = session.exec(
-        select(ClientCompany)
-        .where(ClientCompany.organization_id == organization.id)
-        .order_by(ClientCompany.name)
-    ).all()
-    return [
-        CompanyLine(
-            name=c.name,
-            email_domains=tuple(c.email_domains),
-            slack_team_id=c.slack_team_id,
-            channels=tuple(ch for ch, cid in channel_companies.items() if cid == c.id),
-        )
-        for c in companies
-    ]
+def setup_view(
+    session: Session, *, organization: Organization, staff_channel: str | None
+) -> dict[str, Any]:
+    """The `/ticket setup` modal as the organization's settings are now."""
+    return setup_modal(
+        staff_channel=staff_channel,
+        categories=organization.categories,
+        default_priority=organization.default_priority,
+        companies=client_companies.summaries(session, organization=organization),
+        request_channels=organization.settings.get("request_channels") or [],
+        sla=sla_choices(session, organization),
+        automations=automation_settings.lifecycle_settings(organization),
+    )
 
 
 def sla_choices(session: Session, organization: Organization) -> SlaChoices:
     """What the SLA section of `/ticket setup` offers and has chosen."""
     policies = sla_admin.list_policies(session, organization_id=saved_id(organization))
-    companies = session.exec(
-        select(ClientCompany)
-        .where(ClientCompany.organization_id == organization.id)
-        .order_by(ClientCompany.name)
-    ).all()
+    companies = client_companies.active(session, organization_id=organization.id)
     return SlaChoices(
         policies=tuple((saved_id(p), p.name) for p in policies),
         default_policy_id=next((saved_id(p) for p in policies if p.is_default), None),
@@ -88,7 +83,6 @@ def apply_setup(
     staff_channel: str | None,
     categories: Sequence[str],
     default_priority: str | None,
-    companies: Sequence[CompanyLine],
     request_channels: Sequence[str],
     sla_picks: SlaPicks | None = None,
     automations: dict[str, Any] | None = None,
@@ -104,18 +98,6 @@ def apply_setup(
         )
     if not staff_channel:
         raise InvalidInput("Choose the staff channel.", field="staff_channel")
-    names = [c.name.lower() for c in companies]
-    if len(set(names)) != len(names):
-        raise InvalidInput("Each client company may be listed once.", field="companies")
-    claimed: dict[str, str] = {}
-    for listed in companies:
-        for channel in listed.channels:
-            if channel in claimed:
-                raise InvalidInput(
-                    f"{channel} is listed for both {claimed[channel]} and {listed.name}.",
-                    field="companies",
-                )
-            claimed[channel] = listed.name
     org = session.get(Organization, organization.id)
     assert org is not None
     orgs.update_organization_settings(
@@ -125,27 +107,7 @@ def apply_setup(
         categories=list(categories),
         default_priority=default_priority,
     )
-    channel_companies: dict[str, int] = {}
-    for line in companies:
-        company = orgs.find_client_company_by_name(
-            session, organization_id=saved_id(org), name=line.name
-        )
-        if company is None:
-            company = orgs.create_client_company(
-                session,
-                organization=org,
-                name=line.name,
-                email_domains=list(line.email_domains),
-                slack_team_id=line.slack_team_id,
-            )
-        else:
-            company.email_domains = list(line.email_domains)
-            company.slack_team_id = line.slack_team_id
-            session.add(company)
-        for channel in line.channels:
-            channel_companies[channel] = saved_id(company)
     settings = dict(org.settings)
-    settings["channel_companies"] = channel_companies
     settings["request_channels"] = list(dict.fromkeys(request_channels))
     org.settings = settings
     if automations:
@@ -157,11 +119,9 @@ def apply_setup(
     # Cards that waited for a staff channel (or were deferred) go out now.
     installs.retry_staff_channel(session, organization=org)
     installs.reconnect(session, organization=org)
-    for ticket_id in orgs.rematch_members(session, organization=org):
-        ticket = session.get(Ticket, ticket_id)
-        if ticket is not None:
-            messages.refresh_card(session, organization=org, ticket=ticket)
+    rematch(session, organization=org)
     if saved_by is not None and saved_by.slack_user_id:
+        companies = client_companies.active(session, organization_id=org.id)
         messages.setup_saved(
             session,
             organization=org,
@@ -169,6 +129,100 @@ def apply_setup(
             text=setup_saved_text(org, companies=len(companies)),
         )
     return org
+
+
+def rematch(session: Session, *, organization: Organization) -> int:
+    """Members without a company are matched again; their tickets' cards are redrawn.
+    Returns how many tickets got a company."""
+    moved = orgs.rematch_members(session, organization=organization)
+    for ticket_id in moved:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is not None:
+            messages.refresh_card(session, organization=organization, ticket=ticket)
+    return len(moved)
+
+
+def save_company(
+    session: Session,
+    *,
+    organization: Organization,
+    company_id: int | None,
+    form: client_companies.CompanyForm,
+    saved_by: Member,
+) -> ClientCompany:
+    """Add or edit one client company (the company modal of `/ticket setup`): people and
+    tickets without a company that it now matches get it, and the admin is told."""
+    company = client_companies.save(
+        session, organization=organization, company_id=company_id, form=form
+    )
+    moved = rematch(session, organization=organization)
+    org = session.get(Organization, organization.id)
+    assert org is not None
+    if saved_by.slack_user_id:
+        messages.setup_saved(
+            session,
+            organization=org,
+            slack_user_id=saved_by.slack_user_id,
+            text=company_saved_text(org, company, added=company_id is None, matched=moved),
+        )
+    return company
+
+
+def remove_company(
+    session: Session, *, organization: Organization, company_id: int, removed_by: Member
+) -> ClientCompany:
+    """Remove one client company (see `client_companies.remove`); the admin is told."""
+    people = session.exec(
+        select(func.count(col(Member.id))).where(
+            Member.organization_id == organization.id, Member.client_company_id == company_id
+        )
+    ).one()
+    company = client_companies.remove(session, organization=organization, company_id=company_id)
+    if removed_by.slack_user_id:
+        messages.setup_saved(
+            session,
+            organization=organization,
+            slack_user_id=removed_by.slack_user_id,
+            text=(
+                f":white_check_mark: Removed client company *{escape(company.name)}*. "
+                f"{_count(people, 'person', 'people')} and its request channels are no longer "
+                "linked to it; its tickets and reports keep its name."
+            ),
+        )
+    return company
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def company_saved_text(
+    organization: Organization, company: ClientCompany, *, added: bool, matched: int
+) -> str:
+    """What the admin is told when a client company is added or edited."""
+    channels = [
+        ch
+        for ch, cid in (organization.settings.get("channel_companies") or {}).items()
+        if cid == company.id
+    ]
+    parts = []
+    if company.email_domains:
+        parts.append("email from " + ", ".join(company.email_domains))
+    if company.slack_team_id:
+        parts.append(f"people of Slack Connect workspace {company.slack_team_id}")
+    if channels:
+        parts.append("requests in " + ", ".join(f"<#{c}>" for c in channels))
+    who = f" Tickets come from {'; '.join(parts)}." if parts else ""
+    found = (
+        f" {_count(matched, 'existing ticket', 'existing tickets')} now "
+        f"{'belongs' if matched == 1 else 'belong'} to it."
+        if matched
+        else ""
+    )
+    return (
+        f":white_check_mark: Client company *{escape(company.name)}* "
+        f"{'added' if added else 'saved'}.{who}{found}"
+    )
 
 
 def setup_saved_text(organization: Organization, *, companies: int) -> str:

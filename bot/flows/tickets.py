@@ -255,6 +255,11 @@ def change_ticket(
     )
     if any(c.field == "status" and c.new == TicketStatus.RESOLVED for c in applied):
         csat_flows.ask_on_resolve(session, organization=organization, ticket=ticket, actor=actor)
+    if any(
+        c.field == "status" and c.old == TicketStatus.RESOLVED and c.new == TicketStatus.CLOSED
+        for c in applied
+    ):
+        csat_flows.ask_on_close(session, organization=organization, ticket=ticket)
     if any(c.field == "client_company_id" for c in applied) and ticket.client_company_id:
         # Staff placed an unmatched requester: their next tickets match by themselves.
         requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None

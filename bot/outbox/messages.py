@@ -349,9 +349,10 @@ def requester_notice(
     ticket: Ticket,
     text: str,
     verdict: _Verdict | None = None,
+    blocks: list[dict[str, Any]] | None = None,
 ) -> int | None:
     """A message from Ticketbot to the requester in the ticket's DM thread; with `verdict`,
-    the **It's fixed** / **Still broken** buttons under it."""
+    the **It's fixed** / **Still broken** buttons under it; with `blocks`, drawn so."""
     requester = session.get(Member, ticket.requester_id) if ticket.requester_id else None
     if requester is None or not requester.slack_user_id:
         return None
@@ -366,6 +367,8 @@ def requester_notice(
             ticket.id,  # type: ignore[arg-type]
             still_broken=verdict.still_broken,
         )
+    elif blocks is not None:
+        payload["blocks"] = blocks
     return enqueue(
         session,
         organization=organization,

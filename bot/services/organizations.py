@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from bot.core.errors import InvalidInput, NotFound
@@ -220,57 +221,74 @@ def client_company_for_email(
         return None
     domain = email.rsplit("@", 1)[1].lower()
     companies = session.exec(
-        select(ClientCompany).where(ClientCompany.organization_id == organization_id)
+        select(ClientCompany).where(
+            ClientCompany.organization_id == organization_id,
+            col(ClientCompany.removed_at).is_(None),
+        )
     ).all()
     return next((c for c in companies if domain in c.email_domains), None)
 
 
 def rematch_members(session: Session, *, organization: Organization) -> list[int]:
     """After the client companies changed: members without a company whose email domain
-    now belongs to one get it, and so do their tickets without a company. Returns the ids
-    of those tickets. One statement per domain, however many members there are."""
-    from models import Ticket
-
+    or Slack Connect workspace now belongs to one get it, and so do their tickets without a
+    company. Returns the ids of those tickets. One statement per domain and workspace,
+    however many members there are."""
     moved: list[int] = []
     companies = session.exec(
-        select(ClientCompany).where(ClientCompany.organization_id == organization.id)
+        select(ClientCompany).where(
+            ClientCompany.organization_id == organization.id,
+            col(ClientCompany.removed_at).is_(None),
+        )
     ).all()
     for company in companies:
-        for domain in company.email_domains:
+        matches: list[ColumnElement[bool]] = [
+            func.lower(Member.email).like(f"%@{d.lower()}") for d in company.email_domains
+        ]
+        if company.slack_team_id:
+            matches.append(col(Member.slack_team_id) == company.slack_team_id)
+        for match in matches:
             member_ids = list(
                 session.exec(
                     select(Member.id).where(
                         Member.organization_id == organization.id,
                         col(Member.client_company_id).is_(None),
-                        func.lower(Member.email).like(f"%@{domain.lower()}"),
+                        match,
                     )
                 ).all()
             )
-            if not member_ids:
-                continue
-            session.execute(
-                update(Member)
-                .where(col(Member.id).in_(member_ids))
-                .values(client_company_id=company.id)
-            )
-            ticket_ids = list(
-                session.exec(
-                    select(Ticket.id).where(
-                        Ticket.organization_id == organization.id,
-                        col(Ticket.requester_id).in_(member_ids),
-                        col(Ticket.client_company_id).is_(None),
-                    )
-                ).all()
-            )
-            if ticket_ids:
-                session.execute(
-                    update(Ticket)
-                    .where(col(Ticket.id).in_(ticket_ids))
-                    .values(client_company_id=company.id)
-                )
-            moved += [i for i in ticket_ids if i is not None]
+            if member_ids:
+                moved += _place_members(session, organization, company, member_ids)
     session.expire_all()
     return moved
+
+
+def _place_members(
+    session: Session, organization: Organization, company: ClientCompany, member_ids: list[Any]
+) -> list[int]:
+    """`member_ids` belong to `company`, and so do their tickets without a company; returns
+    the ids of those tickets."""
+    from models import Ticket
+
+    session.execute(
+        update(Member).where(col(Member.id).in_(member_ids)).values(client_company_id=company.id)
+    )
+    ticket_ids = list(
+        session.exec(
+            select(Ticket.id).where(
+                Ticket.organization_id == organization.id,
+                col(Ticket.requester_id).in_(member_ids),
+                col(Ticket.client_company_id).is_(None),
+            )
+        ).all()
+    )
+    if ticket_ids:
+        session.execute(
+            update(Ticket)
+            .where(col(Ticket.id).in_(ticket_ids))
+            .values(client_company_id=company.id)
+        )
+    return [i for i in ticket_ids if i is not None]
 
 
 def get_member(session: Session, *, organization_id: int | None, member_id: int) -> Member:
@@ -498,16 +516,19 @@ def _rename_authored(session: Session, *, member: Member, new_name: str) -> None
 
 def client_company_for_slack_team(
     session: Session, *, organization: Organization, team_id: str, team_name: str | None
-) -> ClientCompany:
-    """The client company of a Slack Connect partner workspace, created on first sight."""
+) -> ClientCompany | None:
+    """The client company of a Slack Connect partner workspace, created on first sight;
+    None if an admin removed it (it is not brought back behind their back)."""
     company = session.exec(
-        select(ClientCompany).where(
+        select(ClientCompany)
+        .where(
             ClientCompany.organization_id == organization.id,
             ClientCompany.slack_team_id == team_id,
         )
+        .order_by(col(ClientCompany.removed_at).is_not(None))  # a live one first
     ).first()
     if company is not None:
-        return company
+        return None if company.removed_at is not None else company
     name = (team_name or team_id).strip()[:200] or team_id
     if find_client_company_by_name(session, organization_id=organization.id, name=name):
         name = f"{name} ({team_id})"[:200]
@@ -542,6 +563,9 @@ def match_client_company(
     """
     from models import Ticket
 
+    if external_team_id and member.slack_team_id != external_team_id:
+        member.slack_team_id = external_team_id  # matched again if setup names the workspace
+        session.add(member)
     if member.client_company_id is not None:
         return []
     company = None
@@ -593,7 +617,10 @@ def company_choices(
     """(id, name) of the organization's client companies, by name, for menus."""
     companies = session.exec(
         select(ClientCompany)
-        .where(ClientCompany.organization_id == organization_id)
+        .where(
+            ClientCompany.organization_id == organization_id,
+            col(ClientCompany.removed_at).is_(None),
+        )
         .order_by(ClientCompany.name)
         .limit(COMPANY_CHOICES_MAX)
     ).all()

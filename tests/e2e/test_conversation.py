@@ -236,8 +236,8 @@ def test_requester_hears_about_status_changes_but_not_twice(ticket: World):
         f":hammer_and_wrench: <@{world.tech}> started working on ticket #1.",
         # (Pending without a question from the IT team: nothing to tell her.)
         ":white_check_mark: Ticket #1 is resolved. Is it fixed for you?",
-        "How did we do? Tell us how ticket #1 went.",  # the survey
         ":checkered_flag: Ticket #1 is closed.",
+        "How did we do? Tell us how ticket #1 went.",  # the survey, once it is closed
         ":arrows_counterclockwise: Ticket #1 was reopened.",
     ]
 

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
+from bot import jobs
 from bot.api import tokens
 from bot.ids import Action, Block
-from bot.services import automation_settings, csat
-from models import CsatResponse, Organization, utcnow
+from bot.services import automation_settings, csat, preferences
+from models import CsatResponse, Notice, Organization, utcnow
 from tests.e2e.conftest import World, organization_of
 
 QUESTION = "How did we do?"
@@ -45,7 +46,28 @@ def set_status(world: World, status: str, number: int = 1, user: str | None = No
 
 
 def surveys(world: World, user: str) -> list[dict[str, Any]]:
-    return [m for m in world.dm(user) if m.get("text", "").startswith(QUESTION)]
+    return [m for m in world.dm(user) if QUESTION in m.get("text", "")]
+
+
+def confirm(world: World, number: int = 1, user: str | None = None) -> None:
+    """The requester presses **It's fixed** under the "resolved" notice of ticket #number."""
+    user = user or world.alice
+    notice = [m for m in world.dm(user) if f"Ticket #{number} is resolved" in m.get("text", "")][-1]
+    response = world.driver.block_action(
+        world.team,
+        user,
+        Action.REQUESTER_FIXED,
+        channel_id=world.sim.dm_channel(world.team, user),
+        message_ts=notice["ts"],
+    )
+    assert response.status == 200, response.text
+    world.deliver()
+
+
+def resolve(world: World, number: int = 1) -> None:
+    """Staff resolve ticket #number and its requester confirms it is fixed."""
+    set_status(world, "resolved", number=number)
+    confirm(world, number)
 
 
 def staff_thread(world: World, number: int = 1) -> list[str]:
@@ -73,7 +95,7 @@ def configure(world: World, **settings: Any) -> None:
 
 def test_resolve_asks_in_the_dm_thread_and_the_answer_reaches_the_card(ticket: World):
     world = ticket
-    set_status(world, "resolved")
+    resolve(world)
     (survey,) = surveys(world, world.alice)
     dm = world.sim.dm_channel(world.team, world.alice)
     root = next(m for m in world.dm(world.alice) if m["text"].startswith("Ticket #1 received"))
@@ -105,7 +127,7 @@ def test_resolve_asks_in_the_dm_thread_and_the_answer_reaches_the_card(ticket: W
 
 def test_a_comment_by_modal_reaches_the_cards_thread_escaped(ticket: World):
     world = ticket
-    set_status(world, "resolved")
+    resolve(world)
     (survey,) = surveys(world, world.alice)
     click(world, world.alice, Action.CSAT_COMMENT, survey)
     modal = world.open_modal(world.alice)
@@ -125,7 +147,7 @@ def test_a_comment_by_modal_reaches_the_cards_thread_escaped(ticket: World):
 
 def test_only_the_requester_answers_and_only_for_seven_days(ticket: World):
     world = ticket
-    set_status(world, "resolved")
+    resolve(world)
     (survey,) = surveys(world, world.alice)
     click(world, world.bob, Action.CSAT_GOOD, survey)
     assert not any("rated" in t for t in staff_thread(world))
@@ -143,11 +165,11 @@ def test_one_survey_per_ticket_and_per_cooldown(ticket: World):
     world = ticket
     set_status(world, "resolved")
     set_status(world, "open")
-    set_status(world, "resolved")
+    resolve(world)
     assert len(surveys(world, world.alice)) == 1  # once per ticket
     world.file_ticket(world.alice, "Mouse is dead")
     world.deliver()
-    set_status(world, "resolved", number=2)
+    resolve(world, number=2)
     assert len(surveys(world, world.alice)) == 1  # within 24 h of the last survey
     with world.db.session() as session:
         session.execute(
@@ -155,21 +177,21 @@ def test_one_survey_per_ticket_and_per_cooldown(ticket: World):
         )
     world.file_ticket(world.alice, "Keyboard is dead")
     world.deliver()
-    set_status(world, "resolved", number=3)
+    resolve(world, number=3)
     assert len(surveys(world, world.alice)) == 2
 
 
 def test_switched_off_no_cooldown_and_not_for_the_actor(ticket: World):
     world = ticket
     configure(world, csat_enabled=False)
-    set_status(world, "resolved")
+    resolve(world)
     assert surveys(world, world.alice) == []
     configure(world, csat_enabled=True, csat_cooldown_hours=0)
     world.file_ticket(world.alice, "Mouse is dead")
     world.file_ticket(world.alice, "Keyboard is dead")
     world.deliver()
-    set_status(world, "resolved", number=2)
-    set_status(world, "resolved", number=3)
+    resolve(world, number=2)
+    resolve(world, number=3)
     assert len(surveys(world, world.alice)) == 2
     # A technician who resolves their own ticket is not asked.
     world.file_ticket(world.tech, "My laptop")
@@ -189,13 +211,13 @@ def test_sampling_is_a_stable_share_of_tickets():
 def test_sample_percent_zero_asks_nobody(ticket: World):
     world = ticket
     configure(world, csat_sample_percent=0)
-    set_status(world, "resolved")
+    resolve(world)
     assert surveys(world, world.alice) == []
 
 
 def test_monthly_score_over_rest(ticket: World):
     world = ticket
-    set_status(world, "resolved")
+    resolve(world)
     (survey,) = surveys(world, world.alice)
     click(world, world.alice, Action.CSAT_BAD, survey)
     with world.db.session() as session:
@@ -213,3 +235,90 @@ def test_monthly_score_over_rest(ticket: World):
     assert empty.json() == {"good": 0, "bad": 0, "score_percent": None}
     bad = world.http.get("/api/reports/csat?month=2026-13", headers=headers)
     assert bad.status_code == 422
+
+
+# --- one conversation with the "resolved" notice -----------------------------------------
+
+
+def dm_thread(world: World) -> list[dict[str, Any]]:
+    dm = world.sim.dm_channel(world.team, world.alice)
+    root = next(m for m in world.dm(world.alice) if m["text"].startswith("Ticket #1 received"))
+    return world.sim.thread(dm, root["ts"])[1:]
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    return [
+        e["text"]["text"]
+        for b in message.get("blocks") or []
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+
+
+def test_the_survey_follows_its_fixed_in_the_same_message(ticket: World):
+    world = ticket
+    set_status(world, "resolved")
+    (notice,) = [m for m in dm_thread(world) if "is resolved" in m["text"]]
+    assert buttons(notice) == ["It's fixed", "Still broken"]
+    assert surveys(world, world.alice) == []  # one question at a time
+    before = len(dm_thread(world))
+    confirm(world)
+    assert len(dm_thread(world)) == before  # replaced in place, nothing new
+    (survey,) = [m for m in dm_thread(world) if m["ts"] == notice["ts"]]
+    assert survey["text"] == (
+        "Glad it's fixed! Ticket #1 is closed. How did we do? Tell us how ticket #1 went."
+    )
+    assert buttons(survey) == ["Good", "Bad", "Add a comment"]
+    click(world, world.alice, Action.CSAT_GOOD, survey)
+    (answered,) = [m for m in dm_thread(world) if m["ts"] == notice["ts"]]
+    shown = answered["blocks"][0]["text"]["text"]
+    assert shown.startswith("Glad it's fixed! Ticket #1 is closed.\n*How did we do?*")
+    assert "You answered *Good*. Thank you!" in shown
+
+
+def test_still_broken_asks_nothing(ticket: World):
+    world = ticket
+    set_status(world, "resolved")
+    notice = [m for m in dm_thread(world) if "is resolved" in m["text"]][-1]
+    dm = world.sim.dm_channel(world.team, world.alice)
+    world.driver.block_action(
+        world.team,
+        world.alice,
+        Action.REQUESTER_STILL_BROKEN,
+        channel_id=dm,
+        message_ts=notice["ts"],
+    )
+    world.deliver()
+    assert surveys(world, world.alice) == []
+    assert world.tickets()[0].status == "open"
+
+
+def test_a_requester_who_never_answers_is_asked_with_the_closing_notice(ticket: World):
+    world = ticket
+    set_status(world, "resolved")
+    (resolved,) = world.tickets()
+    assert resolved.resolved_at is not None
+    before = len(dm_thread(world))
+    jobs.run_lifecycle(world.db, now=resolved.resolved_at + timedelta(days=4, minutes=1))
+    world.deliver()
+    (closing,) = dm_thread(world)[before:]  # one message: the close, and the question
+    assert closing["text"].startswith(
+        ":checkered_flag: Ticket #1 is now closed: there was no reply"
+    )
+    assert buttons(closing) == ["Good", "Bad", "Add a comment"]
+    assert "*How did we do?* Tell us how ticket #1 went." in closing["blocks"][0]["text"]["text"]
+    # It's fixed under the old notice now asks nothing more: the survey was asked.
+    confirm(world)
+    assert len(surveys(world, world.alice)) == 1
+
+
+def test_a_requester_who_muted_status_news_is_asked_on_resolve(ticket: World):
+    world = ticket
+    with world.db.session() as session:
+        preferences.set_enabled(
+            session, member=world.member(world.alice), offered=[Notice.STATUS_CHANGE], enabled=[]
+        )
+    set_status(world, "resolved")
+    (survey,) = surveys(world, world.alice)
+    assert survey["text"] == "How did we do? Tell us how ticket #1 went."
+    assert not [m for m in dm_thread(world) if "is resolved" in m["text"]]

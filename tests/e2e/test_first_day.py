@@ -110,7 +110,13 @@ def test_the_resolved_notice_asks_whether_it_is_fixed(filed: World):
     notice = notices(world, world.alice)[-1]
     press_in_dm(world, world.alice, notice, Action.REQUESTER_FIXED)
     assert world.tickets()[0].status == "closed"
-    assert dm_thread(world, world.alice)[-1]["text"] == "Glad it's fixed! Ticket #1 is closed."
+    # One conversation: the notice itself now asks how it went.
+    (survey,) = [m for m in dm_thread(world, world.alice) if m["ts"] == notice["ts"]]
+    assert survey["text"] == (
+        "Glad it's fixed! Ticket #1 is closed. How did we do? Tell us how ticket #1 went."
+    )
+    assert buttons(survey) == ["Good", "Bad", "Add a comment"]
+    assert dm_thread(world, world.alice)[-1]["ts"] == notice["ts"]  # nothing new after it
     assert staff_thread(world)[-1] == "Alice confirmed it's fixed: closed"
     assert "<@" not in staff_thread(world)[-1]
 
@@ -427,19 +433,32 @@ def test_saving_setup_confirms_and_matches_people_already_known(filed: World):
     boss = world.sim.add_user(world.team, name="boss", real_name="Bea Boss", is_admin=True)["id"]
     # Alice (alice@client.com) and her ticket are known before any company exists.
     assert world.tickets()[0].client_company_id is None
-    run_setup(
-        world,
+    world.driver.slash_command(world.team, boss, text="setup")
+    setup = world.sim.open_views(boss)[-1]
+    world.driver.block_action(world.team, boss, Action.COMPANY_ADD, view_id=setup["id"])
+    company_modal = world.sim.open_views(boss)[-1]
+    world.driver.submit_view(
+        world.team,
         boss,
-        companies="Client Inc | client.com",
-        request_channels=[world.general],
+        company_modal["id"],
+        {"company_name": "Client Inc", "company_domains": "client.com"},
     )
+    response = world.driver.submit_view(
+        world.team,
+        boss,
+        setup["id"],
+        {"staff_channel": world.staff_channel, "request_channels": [world.general]},
+    )
+    assert response.status == 200 and not response.text, response.text
+    world.deliver()
     with world.db.session() as session:
         company = session.exec(select(ClientCompany)).one()
     assert world.member(world.alice).client_company_id == company.id
     assert world.tickets()[0].client_company_id == company.id
     fields = [f["text"] for f in card(world)["blocks"][1]["fields"]]
     assert "*Client*\nClient Inc" in fields  # the card was redrawn
-    (saved,) = world.dm(boss)
+    added, saved = world.dm(boss)
+    assert added["text"].startswith(":white_check_mark: Client company *Client Inc* added.")
     assert saved["text"] == (
         f":white_check_mark: Setup saved. Ticket cards go to <#{world.staff_channel}>. "
         f"1 client company. A :ticket: reaction files a message in <#{world.general}>."
@@ -514,3 +533,23 @@ def test_one_ticket_says_who_has_it_and_when_it_last_moved(filed: World):
     )
     assert "Open · Tom has it · updated just now · :large_blue_circle: Medium" in shown
     assert "just now ago" not in shown
+
+
+def test_a_notification_says_when_a_ticket_is_urgent(filed: World):
+    world = filed
+    world.file_ticket(world.alice, "Server room is flooding", priority="urgent")
+    world.deliver()
+    for number, who in ((1, world.tech), (2, world.tech)):
+        world.driver.block_action(
+            world.team,
+            world.tech2,
+            Action.ASSIGNEE,
+            channel_id=world.staff_channel,
+            message_ts=card(world, number)["ts"],
+            selected_user=who,
+        )
+        world.deliver()
+    low, urgent = (m["text"] for m in world.dm(world.tech))
+    assert "(urgent priority)" in urgent and "Server room is flooding" in urgent
+    assert "priority)" not in low  # a Medium ticket's DM does not shout
+    assert f"<@{world.tech}>" not in low + urgent  # nobody is pinged about themselves

@@ -89,12 +89,14 @@ def test_a_resolved_ticket_closes_after_n_days_and_the_requester_is_told_once(ti
     assert run(world, at + timedelta(days=5)) == 0  # once
     told = [t for t in dm_thread(world, world.alice) if CLOSED_NOTICE in t]
     assert told == [
-        ":lock: Ticket #1 is now closed: there was no reply for 4 days after it was resolved. "
-        "If you still need help, reply here and a new ticket will be opened."
+        ":checkered_flag: Ticket #1 is now closed: there was no reply for 4 days after it was "
+        "resolved. "
+        "If you still need help, reply here and a new ticket will be opened. "
+        "How did we do? Tell us how ticket #1 went."  # she never said: the survey is here
     ]
     # No second, generic "is closed" notice; the staff thread says who closed it.
     assert not any(
-        t.startswith(":lock: Ticket #1 is closed") for t in dm_thread(world, world.alice)
+        t.startswith(":checkered_flag: Ticket #1 is closed") for t in dm_thread(world, world.alice)
     )
     assert staff_thread(world)[-1] == "Ticketbot set status to *Closed*"
     # A reply after that opens a linked follow-up ticket.
