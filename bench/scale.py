@@ -16,6 +16,17 @@ runs on one open DB-API connection with no ORM):
 - staff App Home: `ticket_views.home_view` for a technician (three lists of 10, names, card links);
 - requester App Home: `ticket_views.home_view` for a requester (10 tickets and their public
   conversations).
+- ten searches of the query language (DESIGN §10) through `search.search`, what `/ticket
+  find` and `GET /api/tickets?q=` call (a page of 10 and the total), as a technician with
+  now = the newest ticket's time: see SEARCHES (free text, `due:`, `sla:`, dates, people,
+  client, category, priority); each against hand-written SQL on the index it needs (the
+  page's ids in order and the total must be equal);
+- staff App Home with 10 saved views (4 shared, 6 the technician's, the ten searches) and
+  their live counts, against the same App Home with no saved views, in alternating blocks.
+The data also has SLA clocks (a resolution clock per ticket, a first-response one per open
+ticket; met, breached, paused or running with due and warning instants) and full text the
+product's way (SQLite: its FTS5 triggers fill the index as rows are loaded; PostgreSQL: its
+GIN expression indexes); 5% of the newest tickets carry a rare phrase ("Zscaler tunnel").
 Timings are per call inside an open unit of work (the connection is already made), p95 of
 --samples calls spread over several organizations and people. Growth is p95 at the largest
 size over p95 at the smallest, divided by the drift of a reference query (a ticket by primary

@@ -109,7 +109,7 @@ class Compiled:
 
 def compile_query(session: Session, query: Query, scope: Scope) -> Compiled:
     compiler = _Compiler(session, scope)
-    organization = col(Ticket.organization_id)
+    organization: Any = col(Ticket.organization_id)
     if compiler.dialect == "sqlite" and any(
         isinstance(t, TextTerm) and not t.negated for t in query.terms
     ):
