@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, and_, case, exists, false, func, literal_column, not_, or_
+from sqlalchemy import and_, bindparam, case, exists, false, func, literal_column, not_, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -54,7 +54,6 @@ from models import (
     TicketAttachment,
     TicketComment,
 )
-from models.ticket import OPEN_STATUS_PREDICATE
 
 
 def _optional_model(module: str, name: str) -> Any:
@@ -69,10 +68,12 @@ def _optional_model(module: str, name: str) -> Any:
 SlaClock: Any = _optional_model("models.sla", "SlaClock")
 TimeEntry: Any = _optional_model("models.time_entry", "TimeEntry")
 
-# Spelt as the partial index of open tickets is, so that it applies (a column element, so
-# that it can be negated).
-UNRESOLVED_PREDICATE: ColumnElement[bool] = literal_column(
-    f"(ticket.{OPEN_STATUS_PREDICATE})", Boolean
+# Spelt as the partial index of open tickets is (`status IN ('open', 'in_progress',
+# 'pending')`, the values written into the statement, not bound), so that the index applies;
+# an IN expression, not a boolean literal, which SQLite would compare with 1 (`(…) = 1`, a
+# term no partial index matches).
+UNRESOLVED_PREDICATE: ColumnElement[bool] = col(Ticket.status).in_(
+    bindparam("unresolved_statuses", [s.value for s in UNRESOLVED], literal_execute=True)
 )
 
 
@@ -108,7 +109,14 @@ class Compiled:
 
 def compile_query(session: Session, query: Query, scope: Scope) -> Compiled:
     compiler = _Compiler(session, scope)
-    where: list[ColumnElement[bool]] = [col(Ticket.organization_id) == scope.organization_id]
+    organization: Any = col(Ticket.organization_id)
+    if compiler.dialect == "sqlite" and any(
+        isinstance(t, TextTerm) and not t.negated for t in query.terms
+    ):
+        # Words: the matches come from FTS5 and are fetched by key; written `+organization_id`
+        # so that SQLite does not walk the organization's tickets to test each against them.
+        organization = literal_column("+ticket.organization_id")
+    where: list[ColumnElement[bool]] = [organization == scope.organization_id]
     if not scope.is_staff:
         # A requester sees only the tickets they asked for (and nothing without a person).
         where.append(
@@ -152,7 +160,12 @@ class _Compiler:
     def _status(self, term: StatusTerm) -> ColumnElement[bool]:
         if set(term.statuses) == set(UNRESOLVED):
             return UNRESOLVED_PREDICATE
-        return col(Ticket.status).in_([s.value for s in term.statuses])
+        chosen = col(Ticket.status).in_([s.value for s in term.statuses])
+        if set(term.statuses) <= set(UNRESOLVED):
+            # Unresolved ones only (`status:open,pending`): say so in the partial index's
+            # words too, so that it serves them (a few rows, whatever the closed history).
+            return and_(UNRESOLVED_PREDICATE, chosen)
+        return chosen
 
     def _priority(self, term: PriorityTerm) -> ColumnElement[bool]:
         if not term.priorities:
@@ -217,21 +230,28 @@ class _Compiler:
     def _named(self, term: NamedTerm) -> ColumnElement[bool]:
         if term.key == "client":
             return self._clients(term)
-        organization_categories = self._categories()
+        configured = self._configured_categories()
+        organization_categories: list[str] | None = None  # read only when needed
         conditions: list[ColumnElement[bool]] = []
         values: list[str] = []
         for named in term.names:
             if named.name is None:
                 conditions.append(col(Ticket.category).is_(None))
                 continue
-            match = next(
-                (c for c in organization_categories if c.lower() == named.name.lower()), None
-            )
+            # A configured category is known without reading the tickets; a name that is
+            # not (an old category still on tickets) is looked up among those in use.
+            match = next((c for c in configured if c.lower() == named.name.lower()), None)
+            if match is None:
+                if organization_categories is None:
+                    organization_categories = self._categories()
+                match = next(
+                    (c for c in organization_categories if c.lower() == named.name.lower()), None
+                )
             if match is None:
                 raise unknown(
                     "category",
                     named.name,
-                    organization_categories,
+                    organization_categories or configured,
                     position=named.span.start + 1,
                     term=named.span.text,
                 )
@@ -241,11 +261,14 @@ class _Compiler:
             conditions.append(_null_safe(col(Ticket.category), values))
         return or_(*conditions) if len(conditions) > 1 else conditions[0]
 
-    def _categories(self) -> list[str]:
+    def _configured_categories(self) -> list[str]:
         from models import Organization
 
         organization = self.session.get(Organization, self.scope.organization_id)
-        configured = organization.categories if organization is not None else []
+        return organization.categories if organization is not None else []
+
+    def _categories(self) -> list[str]:
+        configured = self._configured_categories()
         used = self.session.exec(
             select(Ticket.category)
             .where(Ticket.organization_id == self.scope.organization_id)
@@ -292,9 +315,17 @@ class _Compiler:
         conditions = []
         for condition in term.conditions:
             if isinstance(condition, Age):
-                conditions.append(_age_condition(column, condition, self.scope.now))
+                found = _age_condition(column, condition, self.scope.now)
+                since = _age_since(condition, self.scope.now)
             else:
-                conditions.append(self._dates_condition(column, condition))
+                found = self._dates_condition(column, condition)
+                since = self._start_of(condition.first) if condition.first else None
+            if term.key == "created" and since is not None:
+                # A ticket is updated when it is created and after: created since X implies
+                # updated since X, which bounds the walk of the updated index that the
+                # default order reads (else a few matches walk the whole history).
+                found = and_(found, col(Ticket.updated_at) >= since)
+            conditions.append(found)
         return or_(*conditions) if len(conditions) > 1 else conditions[0]
 
     def _start_of(self, day: date) -> datetime:
@@ -322,12 +353,20 @@ class _Compiler:
     def _running_due_before(
         self, clock: Any, instant: datetime, *, inclusive: bool
     ) -> ColumnElement[bool]:
+        """The ticket has a running clock due before `instant`: the organization's running
+        clocks due by then are a range of `ix_sla_clock_org_status_due` (a handful whatever
+        the history; met and breached clocks are not in it), read first."""
         due = col(clock.due_at)
-        return exists().where(
-            clock.ticket_id == Ticket.id,
-            clock.status == "running",
-            due <= instant if inclusive else due < instant,
+        due_by = (
+            select(clock.ticket_id)
+            .where(
+                clock.organization_id == self.scope.organization_id,
+                clock.status == "running",
+                due <= instant if inclusive else due < instant,
+            )
+            .scalar_subquery()
         )
+        return col(Ticket.id).in_(due_by)
 
     def _due(self, term: DueTerm) -> ColumnElement[bool]:
         clock = self._clocks(term, "due:")
@@ -466,7 +505,32 @@ class _Compiler:
                 next_due.asc(),
                 col(Ticket.id).asc(),
             ]
+        if self.dialect == "sqlite" and _narrowed(query):
+            # Written `+updated_at` so that SQLite's planner does not walk the organization's
+            # tickets by date (reading them all when fewer than a page match) but reads the
+            # few matches from their own index (full text, open tickets) and sorts them.
+            return [literal_column("+ticket.updated_at").desc(), col(Ticket.id).desc()]
         return [col(Ticket.updated_at).desc(), col(Ticket.id).desc()]
+
+
+def _narrowed(query: Query) -> bool:
+    """The query keeps only tickets an index of their own finds: words (full text) or
+    unresolved statuses (the partial index of open tickets)."""
+    return any(
+        not term.negated
+        and (
+            isinstance(term, TextTerm)
+            or (isinstance(term, StatusTerm) and set(term.statuses) <= set(UNRESOLVED))
+        )
+        for term in query.terms
+    )
+
+
+def _age_since(age: Age, now: datetime) -> datetime | None:
+    """The earliest instant an age condition allows (`<24h`: now - 24 h), if it has one."""
+    if age.op in (Op.LT, Op.LE):
+        return now - timedelta(seconds=age.seconds)
+    return None
 
 
 def _age_condition(column: Any, age: Age, now: datetime) -> ColumnElement[bool]:
