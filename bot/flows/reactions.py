@@ -40,7 +40,11 @@ def fetch_message(client: Any, channel: str, ts: str) -> dict[str, Any] | None:
     for message in history.get("messages", []):
         if message.get("ts") == ts:
             return message
-    replies = client.conversations_replies(channel=channel, ts=ts, limit=1)
+    # A reply in a thread: conversations.replies always puts the thread's parent first, so
+    # the window (this ts alone) and a limit of two bring the parent and this reply.
+    replies = client.conversations_replies(
+        channel=channel, ts=ts, oldest=ts, latest=ts, inclusive=True, limit=2
+    )
     return next((m for m in replies.get("messages", []) if m.get("ts") == ts), None)
 
 

@@ -256,6 +256,22 @@ def test_ticket_reaction_files_the_message_once(world: World):
     ]
 
 
+def test_ticket_reaction_on_a_reply_in_a_thread_files_that_reply(world: World):
+    parent = world.sim.post_user_message(world.team, world.general, world.bob, "Morning all")
+    for text in ("Is the wifi slow for anyone?", "The printer on 3 is jammed again"):
+        reply = world.sim.post_user_message(
+            world.team, world.general, world.bob, text, thread_ts=parent["ts"]
+        )
+    world.driver.event(
+        world.team,
+        world.driver.reaction_added(world.team, world.alice, "ticket", world.general, reply["ts"]),
+    )
+    world.deliver()
+    (ticket,) = world.tickets()
+    assert ticket.title == "The printer on 3 is jammed again"
+    assert ticket.requester_id == world.member(world.bob).id
+
+
 def test_other_reactions_and_bot_messages_file_nothing(world: World):
     message = world.sim.post_user_message(world.team, world.general, world.bob, "Thanks!")
     world.driver.event(
