@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
@@ -125,6 +125,13 @@ class Database:
         for key, callback in self._after_commit:
             if key in marks:
                 callback()
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A writing transaction on a bare connection, for Core statements on hot paths
+        (no Session, no identity map); commits when the block ends. No commit hooks run."""
+        with self._sqlite_writers or contextlib.nullcontext(), self.engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:

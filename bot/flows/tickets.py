@@ -115,8 +115,8 @@ def file_ticket(
 ) -> Ticket:
     """Create the ticket, its attachments from the source message, and its Slack messages.
 
-    The ticket's number is taken last: the caller commits right after (nothing written in
-    this unit of work may show the number; the messages are drawn at delivery)."""
+    The ticket's number is taken after its rows and before its outbox rows; the caller
+    commits right after (the messages are drawn at delivery)."""
     source = request.source or {}
     if source.get("channel") and source.get("ts"):
         existing = ticket_for_source_message(
@@ -157,6 +157,10 @@ def file_ticket(
             notify_channel=source.get("channel"),
             notify_thread_ts=source.get("thread_ts") or source.get("ts"),
         )
+    # From here the organization's other filings wait until this one commits. The
+    # messages come after the number, so the card rows' ids ascend in number order across
+    # racing filings (and processes): the worker posts the staff channel's cards in id order.
+    ticket_service.number_ticket(session, ticket=ticket)
     messages.ticket_created(
         session,
         organization=organization,
@@ -165,8 +169,6 @@ def file_ticket(
         filer=filer.member,
         requester=requester,
     )
-    # Last: the organization's other filings wait from here until this one commits.
-    ticket_service.number_ticket(session, ticket=ticket)
     return ticket
 
 

@@ -19,7 +19,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import select as core_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -43,6 +44,7 @@ from models import (
     SlackCommentRef,
     SlackMessageRef,
     TicketComment,
+    table_of,
     utcnow,
 )
 from models.base import UTCDateTime, saved_id
@@ -158,8 +160,11 @@ class DeliveryWorker:
         self._lock = threading.Lock()
         # (organization id, method, channel) → not before; filled from 429 Retry-After.
         self._blocked_until: dict[tuple[int, str, str], datetime] = {}
-        # Links to freshly posted cards, kept with the card's reference (App Home uses them).
-        self._permalinks: dict[int, str | None] = {}
+        # Links to posted cards (App Home and "ticket #N" links use them) are asked of
+        # Slack here, off the staff channel's queue; `drain` waits for them.
+        self._permalinks: ThreadPoolExecutor | None = None
+        self._permalinks_pending: list[Future[None]] = []
+        self._permalink_lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._dm_channels: dict[tuple[int, str], str] = {}
         self._senders: ThreadPoolExecutor | None = None
@@ -193,6 +198,9 @@ class DeliveryWorker:
             # Queues check `_stop` between rows; nothing not yet started is waited for.
             self._senders.shutdown(wait=False, cancel_futures=True)
             self._senders = None
+        if self._permalinks is not None:
+            self._permalinks.shutdown(wait=False, cancel_futures=True)
+            self._permalinks = None
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -206,10 +214,18 @@ class DeliveryWorker:
                 self._wake.wait(timeout=1.0)
 
     def drain(self, max_rounds: int = 100) -> None:
-        """Deliver until nothing is due (tests and `ticketbot demo`)."""
+        """Deliver until nothing is due (tests and `ticketbot demo`); each round's card
+        links are in before the next round draws its messages."""
         for _ in range(max_rounds):
-            if self.run_once() == 0:
+            claimed = self.run_once()
+            self.wait_for_permalinks()
+            if claimed == 0:
                 return
+
+    def wait_for_permalinks(self, timeout: float = 30.0) -> None:
+        with self._permalink_lock:
+            pending, self._permalinks_pending = self._permalinks_pending, []
+        wait(pending, timeout=timeout)
 
     # -- one round -------------------------------------------------------------------------
 
@@ -221,9 +237,9 @@ class DeliveryWorker:
             # appear in the staff channel in the order they were filed; a person's DMs
             # arrive in order); different conversations at once, as Slack answers each
             # call in tens of milliseconds.
-            by_conversation: dict[str, list[int]] = {}
-            for row_id, conversation in claimed:
-                by_conversation.setdefault(conversation, []).append(row_id)
+            by_conversation: dict[str, list[_Claimed]] = {}
+            for claim in claimed:
+                by_conversation.setdefault(_conversation(claim.row), []).append(claim)
             queues = list(by_conversation.values())
             deliver_all: Any = map  # one conversation, or no pool: in this thread
             if len(queues) > 1 and self.policy.senders > 1:
@@ -239,21 +255,22 @@ class DeliveryWorker:
                 raise failure
             return len(claimed)
 
-    def _deliver_in_turn(self, row_ids: list[int]) -> Exception | None:
+    def _deliver_in_turn(self, claims: list[_Claimed]) -> Exception | None:
         """Deliver rows one after another: every row is tried, whatever happens to the
         others; the first unexpected error is returned."""
         failure: Exception | None = None
-        for row_id in row_ids:
+        for claim in claims:
             if self._stop.is_set():
                 break  # the rest stay claimed; the claim lapses and they go out later
             try:
-                self._deliver(row_id)
+                self._deliver(claim)
             except Exception as error:
                 failure = failure or error
         return failure
 
-    def _claim(self) -> list[tuple[int, str]]:
-        """Claim a batch of due rows: (id, the conversation each goes to) in id order."""
+    def _claim(self) -> list[_Claimed]:
+        """Claim a batch of due rows, in id order: each row as claimed (detached), with
+        the time of the claim."""
         now = self.clock()
         with self.db.session() as session:
             rows = list(
@@ -267,7 +284,9 @@ class DeliveryWorker:
                 row.claimed_by = self.worker_id
                 row.attempts += 1
                 session.add(row)
-            return [(row.id, _conversation(row)) for row in rows if row.id is not None]
+            session.flush()
+            session.expunge_all()
+        return [_Claimed(row, now) for row in rows if row.id is not None]
 
     @functools.cached_property
     def _claim_query(self) -> Any:
@@ -324,18 +343,19 @@ class DeliveryWorker:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def _deliver(self, row_id: int) -> None:
-        if not self._still_mine(row_id):
+    def _deliver(self, claim: _Claimed) -> None:
+        row, row_id = claim.row, saved_id(claim.row)
+        if self.clock() >= claim.at + self.policy.lease / 2 and not self._still_mine(row_id):
+            # Late in a slow batch the claim may lapse: renewed first. A fresh claim
+            # cannot have lapsed, so it needs no unit of work of its own.
             return
-        with self.db.read_session() as session:
-            row = session.get(OutboxMessage, row_id)
-            if row is None or row.status != OutboxStatus.PENDING:
-                return
-            organization = session.get(Organization, row.organization_id)
-            session.expunge_all()
-        assert organization is not None
+        organization: Organization | None = None
         try:
-            result = self._send(organization, row)
+            prepared = self._prepare(row)
+            if prepared is None:
+                return  # no longer pending (withdrawn), or gone
+            organization, client, args = prepared
+            result = self._send(client, organization, row, args)
         except _Defer as defer:
             self._finish(row_id, defer_until=defer.until, error=defer.reason, count_attempt=False)
             return
@@ -343,6 +363,7 @@ class DeliveryWorker:
             self._finish(row_id, failed=f"{row.method}: {undeliverable.reason}")
             return
         except SlackApiError as error:
+            assert organization is not None  # only sending raises it
             self._handle_api_error(organization, row, error)
             return
         except Exception as error:  # timeouts, refused connections, DNS: Slack is unreachable
@@ -355,21 +376,53 @@ class DeliveryWorker:
                 at_least=self.policy.uncertain_post_wait if uncertain else None,
             )
             return
-        self._finish(row_id, sent=result, organization=organization)
+        self._finish(row_id, sent=result, organization=organization, claimed=row)
+        if row.record_as == MessageRole.STAFF_CARD and result[0] and result[1]:
+            self._fetch_permalink_later(organization, row, result[0], result[1])
+
+    def _fetch_permalink_later(
+        self, organization: Organization, row: OutboxMessage, channel: str, ts: str
+    ) -> None:
+        """Ask Slack for the link to a posted card beside the queue, and keep it with the
+        card's reference. Nice to have: a link not learnt (a failure, a restart) leaves
+        "ticket #N" without a link, nothing else."""
+        client = self.client_for(organization)
+        if client is None or row.ticket_id is None:
+            return
+        ticket_id = row.ticket_id
+
+        def fetch() -> None:
+            link = _permalink(client, channel, ts)
+            if link:
+                with self.db.engine.begin() as connection:
+                    connection.execute(
+                        _SET_CARD_PERMALINK,
+                        {"card_ticket_id": ticket_id, "card_ts": ts, "card_permalink": link},
+                    )
+
+        with self._permalink_lock:
+            if self._permalinks is None:
+                self._permalinks = ThreadPoolExecutor(2, thread_name_prefix="outbox-permalink")
+            self._permalinks_pending = [f for f in self._permalinks_pending if not f.done()]
+            self._permalinks_pending.append(self._permalinks.submit(fetch))
 
     # -- sending ---------------------------------------------------------------------------
 
-    def _send(
-        self, organization: Organization, row: OutboxMessage
-    ) -> tuple[str | None, str | None]:
-        client = self.client_for(organization)
-        if client is None:
-            raise _Defer(self.clock() + self.policy.no_staff_channel_wait, "no Slack token")
-        args = dict(row.payload)
-        dm_user = args.pop("dm_user", None)
-        fallback_dm_user = args.pop("fallback_dm_user", None)
-        args.pop(outbox.RECORD_COMMENT, None)  # ours, not Slack's (see _settle)
+    def _prepare(self, row: OutboxMessage) -> tuple[Organization, WebClient, dict[str, Any]] | None:
+        """One read: is the row still to be sent, its organization as it is now, and its
+        arguments with references resolved and messages drawn. None: not to be sent."""
         with self.db.read_session() as session:
+            status = session.connection().execute(_ROW_STATUS, {"row_id": row.id}).scalar()
+            if status != OutboxStatus.PENDING:
+                return None
+            organization = session.get(Organization, row.organization_id)
+            if organization is None:
+                return None
+            client = self.client_for(organization)
+            if client is None:
+                raise _Defer(self.clock() + self.policy.no_staff_channel_wait, "no Slack token")
+            args = dict(row.payload)
+            args.pop(outbox.RECORD_COMMENT, None)  # ours, not Slack's (see _settle)
             self._resolve_refs(session, organization, row, args)
             self._wait_for_staff_channel(organization, row, args)
             try:
@@ -383,6 +436,17 @@ class DeliveryWorker:
                 )
             except outbox_render.TicketGone as gone:
                 raise Undeliverable(f"ticket_not_found: {gone}") from gone
+        return organization, client, args
+
+    def _send(
+        self,
+        client: WebClient,
+        organization: Organization,
+        row: OutboxMessage,
+        args: dict[str, Any],
+    ) -> tuple[str | None, str | None]:
+        dm_user = args.pop("dm_user", None)
+        fallback_dm_user = args.pop("fallback_dm_user", None)
         if dm_user:
             args["channel"] = self._dm_channel(client, organization, dm_user)
         if row.method.startswith(JOB_PREFIX):
@@ -418,8 +482,6 @@ class DeliveryWorker:
                     )
                 else:
                     raise
-            if row.record_as == MessageRole.STAFF_CARD:
-                self._permalinks[row.id] = _permalink(client, response["channel"], response["ts"])  # type: ignore[index]
             if UNCERTAIN in (row.last_error or ""):
                 # The try that timed out may land after this one.
                 self._remove_copies_later(
@@ -667,7 +729,14 @@ class DeliveryWorker:
         error: str | None = None,
         count_attempt: bool = True,
         organization: Organization | None = None,
+        claimed: OutboxMessage | None = None,
     ) -> None:
+        if (
+            sent is not None
+            and claimed is not None
+            and self._settle_sent(claimed, sent, organization)
+        ):
+            return
         duplicate: tuple[str, str] | None = None
         with self.db.session() as session:
             # Locked (PostgreSQL): a requester's deletion may be withdrawing it right now.
@@ -683,6 +752,43 @@ class DeliveryWorker:
                 self._settle(session, row, sent, defer_until, failed, error, count_attempt)
         if duplicate is not None and row.method == "chat.postMessage":
             self._delete_duplicate(row, duplicate, organization)
+
+    def _settle_sent(
+        self,
+        row: OutboxMessage,
+        sent: tuple[str | None, str | None],
+        organization: Organization | None,
+    ) -> bool:
+        """The usual outcome in one short transaction of Core statements: the row sent
+        (if it is still pending: the UPDATE's condition, under the row's lock) and the
+        message recorded as the ticket's card or DM. False: nothing done, the general
+        path decides (a row taken over or withdrawn, a comment to record, a staff channel
+        that was failing)."""
+        if organization is None or outbox.RECORD_COMMENT in row.payload:
+            return False
+        if row.channel_ref is not None and organization.staff_channel_error:
+            return False
+        channel, ts = sent
+        with self.db.connection() as connection:
+            done = connection.execute(
+                _MARK_SENT,
+                {"row_id": row.id, "now": self.clock(), "channel": channel, "ts": ts},
+            ).rowcount
+            if not done:
+                return False  # nothing written: the general path decides
+            if row.record_as and channel and ts and row.ticket_id is not None:
+                connection.execute(
+                    _insert_ref_once(connection.dialect.name),
+                    {
+                        "organization_id": row.organization_id,
+                        "ticket_id": row.ticket_id,
+                        "role": row.record_as,
+                        "channel_id": channel,
+                        "ts": ts,
+                        "created_at": utcnow(),
+                    },
+                )
+        return True
 
     def _settle(
         self,
@@ -705,7 +811,7 @@ class DeliveryWorker:
             if row.channel_ref is not None:
                 installs.staff_channel_works(session, organization_id=row.organization_id)
             if row.record_as and channel and ts and row.ticket_id is not None:
-                _record_ref(session, row, channel, ts, self._permalinks.pop(row.id, None))  # type: ignore[arg-type]
+                _record_ref(session, row, channel, ts)
             comment_id = row.payload.get(outbox.RECORD_COMMENT)
             if comment_id and channel and ts and session.get(TicketComment, comment_id):
                 session.add(
@@ -740,6 +846,53 @@ class DeliveryWorker:
             client.chat_delete(channel=channel, ts=ts)
         except (SlackApiError, OSError) as error:
             log.error("could not delete the duplicate %s of outbox row %s: %s", ts, row.id, error)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """A row this worker claimed (detached, as it was at the claim) and when."""
+
+    row: OutboxMessage
+    at: datetime
+
+
+_OUTBOX = table_of(OutboxMessage)
+_ROW_STATUS = core_select(_OUTBOX.c.status).where(_OUTBOX.c.id == bindparam("row_id"))
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.status == OutboxStatus.PENDING)
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=bindparam("now", type_=UTCDateTime),
+        result_channel=bindparam("channel"),
+        result_ts=bindparam("ts"),
+        last_error=None,
+        claimed_until=None,
+        claimed_by=None,
+    )
+)
+_REF = table_of(SlackMessageRef)
+
+
+@functools.cache
+def _insert_ref_once(dialect: str) -> Any:
+    """INSERT of a ticket's message reference that does nothing if the ticket has one in
+    that role already (uq_slack_message_ref_ticket_role)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(_REF).on_conflict_do_nothing(index_elements=["ticket_id", "role"])
+
+
+_SET_CARD_PERMALINK = (
+    update(_REF)
+    .where(
+        _REF.c.ticket_id == bindparam("card_ticket_id"),
+        _REF.c.role == MessageRole.STAFF_CARD,
+        _REF.c.ts == bindparam("card_ts"),
+    )
+    .values(permalink=bindparam("card_permalink"))
+)
 
 
 def _conversation(row: OutboxMessage) -> str:
@@ -803,9 +956,7 @@ def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
         return None
 
 
-def _record_ref(
-    session: Session, row: OutboxMessage, channel: str, ts: str, permalink: str | None
-) -> None:
+def _record_ref(session: Session, row: OutboxMessage, channel: str, ts: str) -> None:
     existing = session.exec(
         select(SlackMessageRef).where(
             SlackMessageRef.ticket_id == row.ticket_id, SlackMessageRef.role == row.record_as
@@ -819,7 +970,6 @@ def _record_ref(
                 role=MessageRole(row.record_as or ""),
                 channel_id=channel,
                 ts=ts,
-                permalink=permalink,
             )
         )
 

@@ -11,10 +11,21 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from bot.core.db import Database
+from bot.flows import tickets as ticket_flows
 from bot.ids import OUTBOX_METADATA_EVENT, Action
 from bot.outbox import render as outbox_render
 from bot.outbox.worker import DeliveryPolicy, DeliveryWorker
-from models import OutboxMessage, OutboxStatus, SlackMessageRef, Ticket, utcnow
+from bot.services.actors import Actor
+from models import (
+    Member,
+    Organization,
+    OutboxMessage,
+    OutboxStatus,
+    SlackMessageRef,
+    Ticket,
+    utcnow,
+)
+from models.ticket import TicketCreate
 from tests.e2e.conftest import World
 
 
@@ -259,3 +270,43 @@ def test_a_batch_is_sent_several_rows_at_a_time(world: World):
     assert not both_in_flight.broken
     assert [c["text"] for c in world.cards()] == ["Ticket #1: Mouse"]
     assert any(m["text"].startswith("Ticket #1 received") for m in world.dm(world.alice))
+
+
+def test_cards_reach_the_staff_channel_in_number_order_when_filed_at_once(world: World):
+    """Filings that race for the organization's counter (PostgreSQL: its row lock) still
+    get their cards posted in ticket-number order."""
+    world.file_ticket(world.alice, "First")  # the workspace and its people exist
+    with world.db.session() as session:
+        organization = session.exec(
+            select(Organization).where(Organization.slack_team_id == world.team)
+        ).one()
+        requester = session.exec(select(Member).where(Member.slack_user_id == world.alice)).one()
+    threads, per_thread = 8, 12
+    start = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def file_some(index: int) -> None:
+        try:
+            start.wait()
+            for n in range(per_thread):
+                with world.db.session() as session:
+                    ticket_flows.file_ticket(
+                        session,
+                        organization=session.get(Organization, organization.id),
+                        filer=Actor.for_member(requester),
+                        requester=session.get(Member, requester.id),
+                        request=TicketCreate(title=f"Storm {index}-{n}"),
+                    )
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+            start.abort()
+
+    workers = [threading.Thread(target=file_some, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    world.deliver()
+    posted = [int(c["text"].split(":")[0].removeprefix("Ticket #")) for c in world.cards()]
+    assert posted == list(range(1, threads * per_thread + 2))

@@ -77,7 +77,7 @@ def test_a_rolled_back_number_is_given_again(db):
     assert _numbers(db, ws.organization.id) == [1, 2]
 
 
-def test_a_filing_takes_its_number_last_and_gives_it_back_on_rollback(db):
+def test_a_filing_takes_its_number_after_its_rows_and_gives_it_back_on_rollback(db):
     with db.session() as session:
         ws = make_workspace(session)
         org_id, alice_id = ws.organization.id, ws.alice.id
@@ -90,17 +90,20 @@ def test_a_filing_takes_its_number_last_and_gives_it_back_on_rollback(db):
         event.listen(session.connection(), "before_cursor_execute", _recorder(statements))
         assert _create_one(session, org_id, alice_id, "Rolled back", filing=True) == 1
         raise Boom
-    # The counter is the filing's last statement: with the ticket's number (PostgreSQL, one
-    # statement) or just before it (SQLite).
+    # The counter comes after the ticket's rows: with the ticket's number (PostgreSQL, one
+    # statement) or just before it (SQLite); after it only the outbox rows (so the card
+    # rows' ids follow the numbers), each a single INSERT.
     counter = next(
         i for i, s in enumerate(statements) if s.startswith(("UPDATE organization", "WITH counter"))
     )
+    assert any(s.startswith("INSERT INTO ticket ") for s in statements[:counter])
+    after = statements[counter + 1 :]
     if statements[counter].startswith("WITH counter"):
         assert "UPDATE ticket SET ticket_number" in statements[counter]
-        assert len(statements) == counter + 1
     else:
-        assert statements[counter + 1].startswith("UPDATE ticket SET ticket_number")
-        assert len(statements) == counter + 2
+        assert after[0].startswith("UPDATE ticket SET ticket_number")
+        after = after[1:]
+    assert after and all(s.startswith("INSERT INTO outbox_message") for s in after), after
     with db.session() as session:
         assert _create_one(session, org_id, alice_id, "Kept", filing=True) == 1
     assert _numbers(db, org_id) == [1]
