@@ -171,6 +171,33 @@ def add_business_time(
     raise AssertionError("open_intervals is unbounded until its horizon")  # pragma: no cover
 
 
+def add_business_times(
+    calendar: Calendar, start: datetime, amounts: Sequence[timedelta]
+) -> list[datetime]:
+    """`add_business_time` for several amounts from one start, in one walk of the calendar
+    (a clock's 75 %, 90 % and due instants)."""
+    start = start.astimezone(UTC)
+    order = sorted(range(len(amounts)), key=lambda i: amounts[i])
+    if any(amount < timedelta(0) for amount in amounts):
+        raise ValueError("amounts must not be negative")
+    found: list[datetime | None] = [None] * len(amounts)
+    pending = [i for i in order if amounts[i] > timedelta(0)]
+    for i in order:
+        if amounts[i] == timedelta(0):
+            found[i] = start
+    counted = timedelta(0)
+    if pending:
+        for opens, closes in calendar.open_intervals(start):
+            length = closes - opens
+            while pending and amounts[pending[0]] - counted <= length:
+                found[pending[0]] = opens + (amounts[pending[0]] - counted)
+                pending.pop(0)
+            if not pending:
+                break
+            counted += length
+    return [instant for instant in found if instant is not None]
+
+
 def business_time_between(
     calendar: Calendar,
     start: datetime,

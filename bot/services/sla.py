@@ -17,13 +17,15 @@ same unit of work as the change.
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, bindparam, func
+from sqlalchemy import Integer, bindparam, case, func, literal, or_
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
@@ -34,6 +36,7 @@ from bot.services.business_time import (
     Calendar,
     Interval,
     add_business_time,
+    add_business_times,
     business_time_between,
 )
 from models import (
@@ -285,19 +288,139 @@ def _cancel(session: Session, ticket: Ticket, clock: SlaClock) -> None:
 # Events ------------------------------------------------------------------------------------
 
 
-def on_ticket_created(session: Session, *, ticket: Ticket) -> list[SlaClock]:
+def on_ticket_created(session: Session, *, ticket: Ticket) -> int:
     """First-response and resolution clocks from the ticket's creation (which an import may
-    set in the past)."""
+    set in the past); returns how many were started.
+
+    This runs on the filing's path, before Slack's acknowledgement: the policy in force and
+    its version are one query, its targets and calendar come from a per-database cache of
+    that version, and the clocks are one Core insert."""
+    if ticket.sla_due_override_at is not None:  # an import with a due instant set by hand
+        return _start_clocks_one_by_one(session, ticket)
+    terms = _terms_of(session, ticket)
+    if terms is None:
+        return 0
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for metric in (SlaMetric.FIRST_RESPONSE, SlaMetric.RESOLUTION):
+        target = terms.targets.get((str(ticket.priority), metric.value))
+        if target is None:
+            continue
+        minutes, business_hours = target
+        span = timedelta(minutes=minutes)
+        warn_75, warn_90, due = add_business_times(
+            terms.business if business_hours else ALWAYS,
+            ticket.created_at,
+            (span * 3 / 4, span * 9 / 10, span),
+        )
+        breached = due <= now
+        rows.append(
+            {
+                "organization_id": ticket.organization_id,
+                "ticket_id": ticket.id,
+                "policy_id": terms.policy_id,
+                "metric": metric.value,
+                "cycle": 1,
+                "status": (ClockStatus.BREACHED if breached else ClockStatus.RUNNING).value,
+                "target_minutes": minutes,
+                "business_hours": business_hours,
+                "started_at": ticket.created_at,
+                "due_at": due,
+                "warn_75_at": warn_75,
+                "warn_90_at": warn_90,
+                # Breached at once (an import): at the due instant; its warnings are moot.
+                "breached_at": due if breached else None,
+                "warned_75_at": now if breached else None,
+                "warned_90_at": now if breached else None,
+                "excluded_seconds": 0,
+                "excluded_periods": [],
+                "due_overridden": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    if rows:
+        session.execute(sa_insert(SlaClock), rows)
+        _mark_changed(session, ticket)
+    return len(rows)
+
+
+def _start_clocks_one_by_one(session: Session, ticket: Ticket) -> int:
     ctx = _context(session, ticket)
     if ctx.policy is None:
-        return []
+        return 0
     now = utcnow()
     started = [
         _start(session, ticket, ctx, metric, at=ticket.created_at, cycle=1, now=now)
         for metric in (SlaMetric.FIRST_RESPONSE, SlaMetric.RESOLUTION)
     ]
     session.flush()
-    return [c for c in started if c is not None]
+    return len([c for c in started if c is not None])
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """What a new ticket's clocks need of its policy: (priority, metric) → (minutes,
+    business hours), and the business calendar."""
+
+    policy_id: int
+    targets: dict[tuple[str, str], tuple[int, bool]]
+    business: Calendar
+
+
+# Per database (engine), per policy version: (policy id, its updated_at, calendar id, the
+# calendar's updated_at) → terms. Every change of a policy's targets or a calendar goes
+# through sla_admin, which moves updated_at, so an edit in another process is a new key.
+_TERMS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], _Terms]] = weakref.WeakKeyDictionary()
+_TERMS_PER_DATABASE = 512
+
+
+def _terms_of(session: Session, ticket: Ticket) -> _Terms | None:
+    """The ticket's policy in force (its own, else its company's, else the default; see
+    `policy_for`) with its version, in one query; its terms from the cache."""
+    policy, calendar, company = (
+        table_of(SlaPolicy),
+        table_of(BusinessCalendar),
+        table_of(ClientCompany),
+    )
+    chosen: Any = ticket.sla_policy_id
+    if chosen is None and ticket.client_company_id is not None:
+        chosen = (
+            sa_select(company.c.sla_policy_id)
+            .where(company.c.id == ticket.client_company_id)
+            .scalar_subquery()
+        )
+    preference = case((policy.c.id == chosen, 0), else_=1) if chosen is not None else literal(1)
+    wanted = (
+        policy.c.is_default if chosen is None else or_(policy.c.id == chosen, policy.c.is_default)
+    )
+    row = session.execute(
+        sa_select(policy.c.id, policy.c.updated_at, calendar.c.id, calendar.c.updated_at)
+        .select_from(policy.outerjoin(calendar, calendar.c.id == policy.c.calendar_id))
+        .where(policy.c.organization_id == ticket.organization_id, wanted)
+        .order_by(preference, policy.c.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    key = tuple(row)
+    cache = _TERMS.setdefault(session.get_bind(), {})
+    terms = cache.get(key)
+    if terms is None:
+        found = session.get(SlaPolicy, row[0])
+        assert found is not None
+        targets = session.exec(select(SlaTarget).where(SlaTarget.policy_id == found.id)).all()
+        terms = _Terms(
+            policy_id=row[0],
+            targets={
+                (str(t.priority), str(t.metric)): (t.minutes, t.business_hours) for t in targets
+            },
+            business=calendar_of(session, found),
+        )
+        if len(cache) >= _TERMS_PER_DATABASE:
+            cache.clear()
+        cache[key] = terms
+    return terms
 
 
 def is_staff_public_reply(comment: TicketComment) -> bool:

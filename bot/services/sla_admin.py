@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -33,6 +34,15 @@ from models import (
 )
 
 MAX_TARGET_MINUTES = 366 * 24 * 60
+
+
+def _next_version(previous: datetime | None) -> datetime:
+    """A saved calendar's or policy's new updated_at: later than the one before even when
+    the clock stands still, since new tickets' cached terms are keyed by it (sla._terms_of)."""
+    now = utcnow()
+    if previous is not None and now <= previous:
+        return previous + timedelta(microseconds=1)
+    return now
 
 
 def _clean_name(name: str | None, what: str) -> str:
@@ -112,7 +122,7 @@ def save_calendar(
     row.name, row.timezone = name, timezone
     row.hours = {day: [list(i) for i in hours.get(day) or []] for day in _weekdays()}
     row.holidays = sorted(set(holidays))
-    row.updated_at = utcnow()
+    row.updated_at = _next_version(row.updated_at)
     session.add(row)
     session.flush()
     if calendar is not None and (row.timezone, row.hours, row.holidays) != before:
@@ -251,7 +261,7 @@ def save_policy(
     row.name, row.calendar_id = name, calendar_id
     row.pause_statuses = list(dict.fromkeys(pause))
     row.reopen_mode = reopen
-    row.updated_at = utcnow()
+    row.updated_at = _next_version(row.updated_at)
     is_default = bool(values.get("is_default", row.is_default))
     if is_default:
         session.execute(

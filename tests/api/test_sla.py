@@ -483,3 +483,22 @@ def test_a_policy_moved_to_another_calendar_moves_its_running_clocks(api: Api, c
     resolution = the_clock(api.get(f"/api/tickets/{ticket['id']}").json(), "resolution")
     assert resolution["due_at"] == "2026-03-16T23:00:00Z"
     assert resolution["status"] == "running"
+
+
+def test_new_tickets_take_a_policys_new_targets_at_once(api: Api, clock):
+    policy = setup_policy(
+        api, "24x7", targets=[{"priority": "medium", "metric": "resolution", "minutes": 480}]
+    )
+    clock.set(datetime(2026, 3, 16, 13, tzinfo=UTC))
+    first = api.file(priority="medium")
+    assert the_clock(first, "resolution")["due_at"] == "2026-03-16T21:00:00Z"
+    patched = api.patch(
+        f"/api/sla-policies/{policy['id']}",
+        json={"targets": [{"priority": "medium", "metric": "resolution", "minutes": 60}]},
+    )
+    assert patched.status_code == 200, patched.text
+    second = api.file(priority="medium")
+    assert the_clock(second, "resolution")["due_at"] == "2026-03-16T14:00:00Z"
+    # The first ticket keeps the target it started with.
+    first = api.get(f"/api/tickets/{first['id']}").json()
+    assert the_clock(first, "resolution")["due_at"] == "2026-03-16T21:00:00Z"

@@ -15,6 +15,7 @@ from bot.services.business_time import (
     Calendar,
     CalendarError,
     add_business_time,
+    add_business_times,
     business_time_between,
     is_open,
 )
@@ -189,6 +190,15 @@ def test_adding_then_measuring_gives_the_target(calendar, start, target):
     due = add_business_time(calendar, start, target)
     assert due > start
     assert business_time_between(calendar, start, due) == target
+
+
+@settings(max_examples=150, deadline=None)
+@given(calendar=calendars(), start=starts, target=targets)
+def test_several_amounts_in_one_walk_equal_each_added_alone(calendar, start, target):
+    amounts = (target * 3 / 4, target * 9 / 10, target, timedelta(0))
+    assert add_business_times(calendar, start, amounts) == [
+        add_business_time(calendar, start, amount) for amount in amounts
+    ]
 
 
 @settings(max_examples=150, deadline=None)
