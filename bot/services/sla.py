@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, bindparam, case, func, literal, or_
+from sqlalchemy import Integer, bindparam, case, func, or_
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
@@ -375,32 +375,47 @@ _TERMS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], _Terms]] = weakref.
 _TERMS_PER_DATABASE = 512
 
 
-def _terms_of(session: Session, ticket: Ticket) -> _Terms | None:
-    """The ticket's policy in force (its own, else its company's, else the default; see
-    `policy_for`) with its version, in one query; its terms from the cache."""
+@functools.cache
+def _policy_version_statement(chosen_by: str) -> Any:
+    """The policy in force and its version: `chosen_by` is "default" (none chosen),
+    "ticket" (the ticket's own policy, :chosen) or "company" (:company's policy); a chosen
+    policy wins over the default when it exists in the organization. Built once per kind."""
     policy, calendar, company = (
         table_of(SlaPolicy),
         table_of(BusinessCalendar),
         table_of(ClientCompany),
     )
-    chosen: Any = ticket.sla_policy_id
-    if chosen is None and ticket.client_company_id is not None:
+    query = sa_select(
+        policy.c.id, policy.c.updated_at, calendar.c.id, calendar.c.updated_at
+    ).select_from(policy.outerjoin(calendar, calendar.c.id == policy.c.calendar_id))
+    query = query.where(policy.c.organization_id == bindparam("organization_id"))
+    if chosen_by == "default":
+        return query.where(policy.c.is_default).order_by(policy.c.id).limit(1)
+    chosen: Any = bindparam("chosen", type_=Integer)
+    if chosen_by == "company":
         chosen = (
             sa_select(company.c.sla_policy_id)
-            .where(company.c.id == ticket.client_company_id)
+            .where(company.c.id == bindparam("company_id"))
             .scalar_subquery()
         )
-    preference = case((policy.c.id == chosen, 0), else_=1) if chosen is not None else literal(1)
-    wanted = (
-        policy.c.is_default if chosen is None else or_(policy.c.id == chosen, policy.c.is_default)
-    )
-    row = session.execute(
-        sa_select(policy.c.id, policy.c.updated_at, calendar.c.id, calendar.c.updated_at)
-        .select_from(policy.outerjoin(calendar, calendar.c.id == policy.c.calendar_id))
-        .where(policy.c.organization_id == ticket.organization_id, wanted)
-        .order_by(preference, policy.c.id)
+    return (
+        query.where(or_(policy.c.id == chosen, policy.c.is_default))
+        .order_by(case((policy.c.id == chosen, 0), else_=1), policy.c.id)
         .limit(1)
-    ).first()
+    )
+
+
+def _terms_of(session: Session, ticket: Ticket) -> _Terms | None:
+    """The ticket's policy in force (its own, else its company's, else the default; see
+    `policy_for`) with its version, in one query; its terms from the cache."""
+    values: dict[str, Any] = {"organization_id": ticket.organization_id}
+    if ticket.sla_policy_id is not None:
+        kind, values["chosen"] = "ticket", ticket.sla_policy_id
+    elif ticket.client_company_id is not None:
+        kind, values["company_id"] = "company", ticket.client_company_id
+    else:
+        kind = "default"
+    row = session.execute(_policy_version_statement(kind), values).first()
     if row is None:
         return None
     key = tuple(row)
