@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
@@ -129,6 +130,11 @@ class CompanyPublic(BaseModel):
     slack_team_id: str | None
     email_domains: list[str]
     sla_policy_id: int | None
+    removed_at: datetime | None = Field(
+        default=None,
+        description="Set when an admin removed the company in Slack: it is no longer matched "
+        "or offered; its tickets, time entries and reports keep it.",
+    )
 
 
 class CompanyList(BaseModel):

@@ -502,3 +502,23 @@ def test_new_tickets_take_a_policys_new_targets_at_once(api: Api, clock):
     # The first ticket keeps the target it started with.
     first = api.get(f"/api/tickets/{first['id']}").json()
     assert the_clock(first, "resolution")["due_at"] == "2026-03-16T21:00:00Z"
+
+
+def test_companies_removed_in_slack_are_listed_only_when_asked(api: Api):
+    from bot.services import client_companies
+    from models import ClientCompany, Organization
+
+    acme = api.post("/api/client-companies", json={"name": "Acme"}).json()
+    globex = api.post("/api/client-companies", json={"name": "Globex"}).json()
+    with api.db.session() as session:
+        row = session.get(ClientCompany, globex["id"])
+        assert row is not None
+        organization = session.get(Organization, row.organization_id)
+        assert organization is not None
+        client_companies.remove(session, organization=organization, company_id=globex["id"])
+    listed = api.get("/api/client-companies").json()["items"]
+    assert [(c["name"], c["removed_at"]) for c in listed] == [("Acme", None)]
+    everything = api.get("/api/client-companies?include_removed=true").json()["items"]
+    assert [c["name"] for c in everything] == ["Acme", "Globex"]
+    assert everything[1]["removed_at"] is not None
+    assert api.get(f"/api/client-companies/{acme['id']}").json()["removed_at"] is None

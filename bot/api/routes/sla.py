@@ -293,15 +293,21 @@ def create_company(body: CompanyCreate, caller: Caller, runtime: RuntimeDep) -> 
 
 
 @router.get("/client-companies", summary="List client companies", responses=error_responses(422))
-def list_companies(caller: Caller, runtime: RuntimeDep) -> CompanyList:
+def list_companies(
+    caller: Caller,
+    runtime: RuntimeDep,
+    include_removed: Annotated[
+        bool, Query(description="Also the companies an admin removed (with `removed_at`).")
+    ] = False,
+) -> CompanyList:
+    """The organization's client companies, without the removed ones unless asked."""
     from sqlmodel import col, select
 
     with runtime.db.session() as session:
-        rows = session.exec(
-            select(ClientCompany)
-            .where(ClientCompany.organization_id == caller.organization_id)
-            .order_by(col(ClientCompany.id))
-        ).all()
+        query = select(ClientCompany).where(ClientCompany.organization_id == caller.organization_id)
+        if not include_removed:
+            query = query.where(col(ClientCompany.removed_at).is_(None))
+        rows = session.exec(query.order_by(col(ClientCompany.id))).all()
         return CompanyList(items=[_company(r) for r in rows])
 
 
