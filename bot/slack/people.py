@@ -54,7 +54,9 @@ class SlackDirectory:
         self._lock = threading.Lock()
         self._pending_profiles: set[tuple[int, str]] = set()
         self._refreshing: set[tuple[int, str]] = set()  # staff lists being fetched again
-        self._queued: list[tuple[Organization, str]] = []
+        # (organization id, Slack user id): ids, not ORM objects, which a committed unit of
+        # work may have expired and detached by the time the refresh runs.
+        self._queued: list[tuple[int, str]] = []
         self._executor = (
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="profiles") if background else None
         )
@@ -210,9 +212,9 @@ class SlackDirectory:
             self._pending_profiles.add(key)
         if self._executor is None:
             with self._lock:
-                self._queued.append((organization, slack_user_id))
+                self._queued.append(key)
             return
-        self._executor.submit(self._refresh_profile, organization, slack_user_id)
+        self._executor.submit(self._refresh_profile, key[0], slack_user_id)
 
     @property
     def has_queued(self) -> bool:
@@ -225,12 +227,16 @@ class SlackDirectory:
             with self._lock:
                 if not self._queued:
                     return
-                organization, slack_user_id = self._queued.pop(0)
-            self._refresh_profile(organization, slack_user_id)
+                organization_id, slack_user_id = self._queued.pop(0)
+            self._refresh_profile(organization_id, slack_user_id)
 
-    def _refresh_profile(self, organization: Organization, slack_user_id: str) -> None:
-        key = (organization.id or 0, slack_user_id)
+    def _refresh_profile(self, organization_id: int, slack_user_id: str) -> None:
+        key = (organization_id, slack_user_id)
         try:
+            with self.db.read_session() as session:
+                organization = session.get(Organization, organization_id)
+            if organization is None:
+                return
             client = self.client_for(organization)
             if client is None:
                 return
