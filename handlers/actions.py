@@ -281,6 +281,18 @@ def acknowledge_link(ack: Ack) -> None:
     ack()
 
 
+def _search_page(
+    action: dict[str, Any], runtime: Runtime, organization: Organization, actor: Actor
+) -> tuple[PageRef, search_flows.Answer]:
+    """The page of results a search button's value points at."""
+    ref = PageRef.read(action.get("value"))
+    with runtime.db.session() as session:
+        answer = search_flows.find_page(
+            session, organization=organization, viewer=actor, ref=ref, now=runtime.clock()
+        )
+    return ref, answer
+
+
 def search_page(
     ack: Ack,
     action: dict[str, Any],
@@ -293,11 +305,7 @@ def search_page(
 ) -> None:
     """Next / Previous under a search (in an ephemeral answer or a view's modal)."""
     ack()
-    ref = PageRef.read(action.get("value"))
-    with runtime.db.session() as session:
-        answer = search_flows.find_page(
-            session, organization=organization, viewer=actor, ref=ref, now=runtime.clock()
-        )
+    _, answer = _search_page(action, runtime, organization, actor)
     view = body.get("view")
     if view:
         title = (view.get("title") or {}).get("text", "View")
@@ -317,11 +325,7 @@ def open_saved_view(
 ) -> None:
     """A view's Open on App Home: its first page in a modal."""
     ack()
-    ref = PageRef.read(action.get("value"))
-    with runtime.db.session() as session:
-        answer = search_flows.find_page(
-            session, organization=organization, viewer=actor, ref=ref, now=runtime.clock()
-        )
+    ref, answer = _search_page(action, runtime, organization, actor)
     modal = view_results_modal(ref.view or "View", answer.blocks)
     client.views_open(trigger_id=body["trigger_id"], view=modal)
 

@@ -43,10 +43,9 @@ class WorkingDays:
 def working_days(session: Session, *, ticket: Ticket, settings: LifecycleSettings) -> WorkingDays:
     """The ticket's SLA calendar when its policy has one (its zone, its open weekdays, its
     holidays), else Monday to Friday in the organization's zone."""
-    policy = sla.policy_for(session, ticket)
-    if policy is None or policy.calendar_id is None:
+    calendar = sla.business_calendar_for(session, ticket)
+    if calendar is None:
         return WorkingDays(settings.zone)
-    calendar = sla.calendar_of(session, policy)
 
     def is_open_day(day: date) -> bool:
         return day not in calendar.holidays and bool(calendar.week[day.weekday()])

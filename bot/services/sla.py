@@ -405,6 +405,15 @@ def _policy_version_statement(chosen_by: str) -> Any:
     )
 
 
+def business_calendar_for(session: Session, ticket: Ticket) -> Calendar | None:
+    """The business calendar of the ticket's policy in force (None: no policy, or a policy
+    without a calendar), from the same cache as new tickets' clocks."""
+    terms = _terms_of(session, ticket)
+    if terms is None or terms.business is ALWAYS:
+        return None
+    return terms.business
+
+
 def _terms_of(session: Session, ticket: Ticket) -> _Terms | None:
     """The ticket's policy in force (its own, else its company's, else the default; see
     `policy_for`) with its version, in one query; its terms from the cache."""
