@@ -8,11 +8,10 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from slack_bolt import App
+from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.concurrency import run_in_threadpool
 
@@ -54,20 +53,23 @@ def _signed_by_slack(secret: bytes, body: bytes, headers: Any) -> bool:
     return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
 
 
-def _well_formed(body: bytes, content_type: str) -> bool:
-    """UTF-8 throughout (percent-escapes of a form included), and JSON nested no deeper
-    than Slack's payloads are."""
+def _bolt_request(request: Request, body: bytes) -> BoltRequest | None:
+    """The body as Bolt reads it, or None when it is not something Slack sends: not UTF-8,
+    not JSON or a form, JSON nested too deep or holding lone surrogates, a payload missing
+    what Bolt relies on."""
     try:
-        text = body.decode("utf-8")
-        if "application/x-www-form-urlencoded" in content_type:
-            fields = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
-            payload = dict(fields).get("payload")
-            return payload is None or slack_shape.json_ok(payload)
-        if text.lstrip().startswith(("{", "[")):
-            return slack_shape.json_ok(text)
-    except UnicodeError:
-        return False
-    return True
+        bolt_request = to_bolt_request(request, body)
+    except (ValueError, AttributeError, TypeError, RecursionError):
+        # Not UTF-8, not JSON, JSON deeper than the interpreter's recursion, or JSON that
+        # is not an object (Bolt then fails on .get).
+        return None
+    parsed = bolt_request.body
+    content_type = request.headers.get("content-type", "")
+    if not isinstance(parsed, dict) or not slack_shape.well_formed(
+        parsed, bolt_request.raw_body, content_type
+    ):
+        return None
+    return bolt_request if slack_shape.acceptable(parsed) else None
 
 
 def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = True) -> FastAPI:
@@ -95,6 +97,12 @@ def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = Tr
     secret = runtime.settings.slack_signing_secret
     signing_secret = secret.get_secret_value().encode() if secret else None
 
+    def _answer(request: Request, body: bytes) -> Response:
+        bolt_request = _bolt_request(request, body)
+        if bolt_request is None:
+            return JSONResponse({"error": "malformed body"}, status_code=400)
+        return to_starlette_response(bolt_app.dispatch(bolt_request))
+
     @web.post("/slack/events", include_in_schema=False)
     async def slack_events(request: Request) -> Response:
         # Slack's requests are small: a larger body is refused before it is read (by its
@@ -108,18 +116,9 @@ def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = Tr
             signing_secret, body, request.headers
         ):
             return JSONResponse({"error": "invalid request"}, status_code=401)
-        if not _well_formed(body, request.headers.get("content-type", "")):
-            return JSONResponse({"error": "malformed body"}, status_code=400)
-        try:
-            bolt_request = to_bolt_request(request, body)
-        except (ValueError, AttributeError, TypeError):
-            # Not JSON, not UTF-8, or JSON that is not an object (Bolt then fails on .get).
-            return JSONResponse({"error": "malformed body"}, status_code=400)
-        if not isinstance(bolt_request.body, dict) or not slack_shape.acceptable(bolt_request.body):
-            return JSONResponse({"error": "malformed body"}, status_code=400)
-        # Bolt's dispatch is synchronous (database, Slack calls): run it off the event loop.
-        bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
-        return to_starlette_response(bolt_response)
+        # Parsing, checking and Bolt's dispatch (database, Slack calls) are synchronous and
+        # take CPU: all of it runs off the event loop, which keeps reading requests.
+        return await run_in_threadpool(_answer, request, body)
 
     oauth_flow = bolt_app.oauth_flow
     if oauth_flow is not None:

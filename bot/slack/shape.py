@@ -1,10 +1,10 @@
-"""Is a signed body one Slack could have sent? Checked before Bolt sees it, so that a body
-Slack never sends is a 400 rather than an error inside Bolt."""
+"""Is a signed body one Slack could have sent? Checked after Bolt parses it and before it
+dispatches it, so that a body Slack never sends is a 400 rather than an error inside Bolt."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 # Slack's payloads (a view's state, blocks in blocks) nest a dozen levels or so.
 MAX_DEPTH = 64
@@ -12,35 +12,49 @@ MAX_DEPTH = 64
 VIEW_TYPES = frozenset({"view_submission", "view_closed"})
 
 
-def json_ok(text: str) -> bool:
-    """JSON nested at most MAX_DEPTH deep, with no lone surrogate escaped in its strings."""
-    try:
-        value = json.loads(text)  # deeper than the interpreter's recursion: RecursionError
-        if _depth(value) > MAX_DEPTH:
-            return False
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except (ValueError, RecursionError):
-        return False
-    return True
+def well_formed(parsed: Any, raw: str, content_type: str) -> bool:
+    """Could Slack have sent `raw`, which Bolt parsed into `parsed`? JSON nested at most
+    MAX_DEPTH deep, no lone surrogate in its strings, and (in a form) UTF-8 throughout its
+    percent-escapes.
 
-
-def _depth(value: Any) -> int:
-    """How deep lists and objects nest in a parsed JSON value (without recursion)."""
+    One walk over what Bolt already parsed, instead of parsing the body again: Bolt reads
+    a form's escapes leniently (a malformed byte becomes U+FFFD), so only a body whose
+    strings hold U+FFFD is decoded again strictly to tell a real U+FFFD from a bad byte."""
     deepest = 0
-    stack = [(value, 1)]
+    replaced = False
+    stack = [(parsed, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():  # cheap for ASCII, which almost every string is
+                if not _encodable(item):
+                    return False  # a lone surrogate, escaped in the JSON
+                replaced = replaced or "\ufffd" in item
+            continue
         if isinstance(item, dict):
-            children: Any = item.values()
+            children: Any = (*item.keys(), *item.values())
         elif isinstance(item, list):
             children = item
         else:
             continue
         deepest = max(deepest, depth)
         if deepest > MAX_DEPTH:
-            return deepest
+            return False
         stack.extend((child, depth + 1) for child in children)
-    return deepest
+    if replaced and "application/x-www-form-urlencoded" in content_type:
+        try:
+            parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="strict")
+        except UnicodeError:
+            return False
+    return True
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def acceptable(body: dict[str, Any]) -> bool:

@@ -61,6 +61,7 @@ def signed_bodies(world: World) -> dict[str, tuple[bytes, str]]:
     )
     return {
         "JSON nested 100,000 deep": (deeply_nested(100_000), "application/json"),
+        "JSON nested 70 deep": (deeply_nested(70), "application/json"),
         "form payload nested 100,000 deep": (
             b"payload=" + deeply_nested(100_000).replace(b" ", b""),
             FORM,
@@ -77,6 +78,7 @@ def signed_bodies(world: World) -> dict[str, tuple[bytes, str]]:
 
 NAMES = [
     "JSON nested 100,000 deep",
+    "JSON nested 70 deep",
     "form payload nested 100,000 deep",
     "JSON body not UTF-8",
     "form payload not UTF-8",
@@ -95,3 +97,19 @@ def test_a_signed_malformed_body_is_a_400(world: World, name: str):
     assert response.status == 400, (response.status, response.text[:300])
     world.deliver()
     assert counts(world) == before
+
+
+def test_a_real_replacement_character_in_a_form_is_not_taken_for_a_bad_byte(world: World):
+    """Bolt reads a form's escapes leniently (a bad byte becomes U+FFFD); the check tells a
+    U+FFFD that was sent (its UTF-8 escaped: %EF%BF%BD) from one that replaced a bad byte."""
+    world.file_ticket(world.alice, "Warm-up")
+    world.deliver()
+    body = interaction(
+        world,
+        "block_actions",
+        actions=[{"action_id": "ticket_assign_to_me", "block_id": "b", "value": "\ufffd ok"}],
+    )
+    form = urlencode({"payload": json.dumps(body, ensure_ascii=False)}).encode()
+    assert b"%EF%BF%BD" in form
+    response = answering_driver(world).raw(form, {"Content-Type": FORM})
+    assert response.status == 200, (response.status, response.text[:300])
