@@ -25,7 +25,7 @@ from bot.flows.tickets import source_files
 from bot.ids import Block, Callback, Field
 from bot.runtime import Runtime
 from bot.services.actors import Actor
-from bot.slack.dedupe import submission
+from bot.slack.dedupe import submit_once
 from models import Member, Organization
 from models.ticket import TicketCreate
 
@@ -126,7 +126,8 @@ def submit_new_ticket(
 ) -> None:
     """File the ticket; it is committed before Slack gets the ack."""
     form = NewTicketForm.from_view(body["view"], client)
-    with submission(runtime.db, body) as session:  # the same submission again: no effect
+
+    def file(session: Session) -> None:
         ticket_flows.file_ticket(
             session,
             organization=organization,
@@ -134,6 +135,8 @@ def submit_new_ticket(
             requester=form.requester_in(session, runtime, organization, member),
             request=form.to_request(),
         )
+
+    submit_once(runtime, organization, body, file)  # the same submission again: no effect
     ack()
 
 
@@ -152,7 +155,8 @@ def submit_comment(
     internal = view.get("callback_id") == Callback.INTERNAL_NOTE_MODAL
     values = (view.get("state") or {}).get("values") or {}
     then = ((values.get(Block.REPLY_THEN) or {}).get(Field.VALUE) or {}).get("selected_option")
-    with submission(runtime.db, body) as session:  # the same submission again: no effect
+
+    def comment(session: Session) -> None:
         time_flows.comment_from_card_with_time(
             session,
             organization=organization,
@@ -164,6 +168,8 @@ def submit_comment(
             is_staff=runtime.directory.staff_check(organization),
             duration=_value(view, Block.LOG_TIME),
         )
+
+    submit_once(runtime, organization, body, comment)  # the same submission again: no effect
     ack()
 
 

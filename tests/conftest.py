@@ -54,6 +54,7 @@ def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
         database = Database(engine)
         truncate_all(database)
         yield database
+        database.group_commit.stop()  # the engine is shared: only this database's writer ends
 
 
 @pytest.fixture

@@ -11,11 +11,15 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
+
+from bot.core.group_commit import GroupCommitter
+
+T = TypeVar("T")
 
 # Execution option marking a unit of work that only reads.
 READ_ONLY_OPTION = "ticketbot_read_only"
@@ -85,6 +89,8 @@ class Database:
         # on SQLite as before rather than on itself.
         self._sqlite_writers = threading.RLock() if self.is_sqlite else None
         self._after_commit: list[tuple[str, Callable[[], None]]] = []
+        # The ack path's writes (a storm of filings) commit in shared transactions.
+        self.group_commit = GroupCommitter(self.session)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -157,5 +163,12 @@ class Database:
         except Exception:
             return False
 
+    def grouped(self, work: Callable[[Session], T]) -> T:
+        """`work(session)` committed together with other requests' queued work (see
+        `bot.core.group_commit`); returns once committed. Like `session()`, one
+        transaction's worth of work, without Slack calls in it (others wait for it)."""
+        return self.group_commit.run(work)
+
     def dispose(self) -> None:
+        self.group_commit.stop()
         self.engine.dispose()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from bot.core.db import Database
-from models import SlackEventReceipt
+from models import Organization, SlackEventReceipt
+from models.base import utcnow
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+T = TypeVar("T")
 
 
 def claim_event(session: Session, body: dict[str, Any]) -> bool:
@@ -46,38 +51,44 @@ def claim_submission(session: Session, body: dict[str, Any]) -> bool:
 
 
 class AlreadySubmitted(Exception):
-    """This very submission of a modal took effect already (see `submission`)."""
+    """This very submission of a modal took effect already (see `submit_once`)."""
 
 
-@contextmanager
-def submission(db: Database, body: dict[str, Any]) -> Iterator[Session]:
-    """The unit of work of a modal's submission, taken up once: the same submission again
-    raises AlreadySubmitted (answered like the first: the modal closes) and everything it
-    did is rolled back.
+def submit_once(
+    runtime: Runtime, organization: Organization, body: dict[str, Any], work: Callable[[Session], T]
+) -> T:
+    """`work(session)` for a modal's submission, taken up once and committed before this
+    returns (with other submissions queued at the same moment: `Database.grouped`). The
+    same submission again raises AlreadySubmitted (answered like the first: the modal
+    closes) and does nothing.
 
-    The claim comes last, so that the unit of work takes SQLite's write lock only when it
-    first writes (a first look-up of the staff list may read the database on its own
-    meanwhile); on PostgreSQL a copy running at the same moment waits on the first one's
-    receipt there and then rolls back."""
-    with db.session() as session:
-        yield session
+    The organization's staff list is read first, on the request's thread: work asks
+    whether people are staff, and the writer that runs it must never wait on Slack.
+
+    The receipt is claimed first, with one INSERT that does nothing when it exists, so a
+    copy costs one statement; on PostgreSQL a copy running at the same moment in another
+    process waits on the first one's receipt there until that commits, and then does
+    nothing."""
+
+    def once(session: Session) -> T:
         if not claim_submission(session, body):
             raise AlreadySubmitted((body.get("view") or {}).get("id"))
+        return work(session)
+
+    runtime.directory.staff_channel_members(organization)
+    return runtime.db.grouped(once)
 
 
 def _claim(session: Session, key: str, team_id: Any, kind: Any) -> bool:
-    key = key[:64]
-    if session.get(SlackEventReceipt, key) is not None:
-        return False
-    receipt = SlackEventReceipt(
-        event_id=key,
-        team_id=team_id if isinstance(team_id, str) else None,
-        event_type=str(kind)[:64] if kind else None,
-    )
-    try:
-        with session.begin_nested():
-            session.add(receipt)
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    """Insert the receipt unless it exists: one statement, no savepoint, no read first."""
+    table = SlackEventReceipt.__table__  # type: ignore[attr-defined]
+    values = {
+        "event_id": key[:64],
+        "team_id": team_id if isinstance(team_id, str) else None,
+        "event_type": str(kind)[:64] if kind else None,
+        "received_at": utcnow(),
+    }
+    connection = session.connection()
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    result = connection.execute(insert(table).values(values).on_conflict_do_nothing())
+    return bool(result.rowcount)
