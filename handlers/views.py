@@ -126,17 +126,18 @@ def submit_new_ticket(
 ) -> None:
     """File the ticket; it is committed before Slack gets the ack."""
     form = NewTicketForm.from_view(body["view"], client)
+    filer = actor.decided()  # the commit's writer must not wait on Slack
 
     def file(session: Session) -> None:
         ticket_flows.file_ticket(
             session,
             organization=organization,
-            filer=actor,
+            filer=filer,
             requester=form.requester_in(session, runtime, organization, member),
             request=form.to_request(),
         )
 
-    submit_once(runtime, organization, body, file)  # the same submission again: no effect
+    submit_once(runtime.db, body, file)  # the same submission again: no effect
     ack()
 
 
@@ -146,6 +147,13 @@ def _value(view: dict[str, Any], block: Block) -> str:
     return value
 
 
+def _selected(view: dict[str, Any], block: Block) -> str | None:
+    values = (view.get("state") or {}).get("values") or {}
+    option = ((values.get(block) or {}).get(Field.VALUE) or {}).get("selected_option") or {}
+    selected: str | None = option.get("value")
+    return selected
+
+
 def submit_comment(
     ack: Ack, body: dict[str, Any], runtime: Runtime, organization: Organization, actor: Actor
 ) -> None:
@@ -153,23 +161,23 @@ def submit_comment(
     and the time it took, when given), from the card's modals."""
     view = body["view"]
     internal = view.get("callback_id") == Callback.INTERNAL_NOTE_MODAL
-    values = (view.get("state") or {}).get("values") or {}
-    then = ((values.get(Block.REPLY_THEN) or {}).get(Field.VALUE) or {}).get("selected_option")
+    # Who is staff is decided here: the commit's writer must not wait on Slack.
+    author, is_staff = actor.decided(), runtime.directory.staff_snapshot(organization)
 
     def comment(session: Session) -> None:
         time_flows.comment_from_card_with_time(
             session,
             organization=organization,
-            actor=actor,
+            actor=author,
             ticket_id=ticket_id_from_metadata(view.get("private_metadata")),
             content=from_slack(_value(view, Block.NOTE if internal else Block.REPLY)),
             internal=internal,
-            then=(then or {}).get("value"),
-            is_staff=runtime.directory.staff_check(organization),
+            then=_selected(view, Block.REPLY_THEN),
+            is_staff=is_staff,
             duration=_value(view, Block.LOG_TIME),
         )
 
-    submit_once(runtime, organization, body, comment)  # the same submission again: no effect
+    submit_once(runtime.db, body, comment)  # the same submission again: no effect
     ack()
 
 

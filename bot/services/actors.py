@@ -42,6 +42,11 @@ class Actor:
     def member_id(self) -> int | None:
         return self.member.id if self.member is not None else None
 
+    def decided(self) -> Actor:
+        """This actor with its staff-ness asked now (perhaps of Slack), not when a rule
+        first needs it: for work that must not wait on Slack later (a group commit)."""
+        return Actor(name=self.name, is_staff=self.is_staff, member=self.member)
+
     @classmethod
     def for_member(
         cls, member: Member, *, is_staff: bool | Callable[[], bool] | None = None

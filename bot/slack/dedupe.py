@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from models import Organization, SlackEventReceipt
+from bot.core.db import Database
+from models import SlackEventReceipt
 from models.base import utcnow
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -54,16 +52,14 @@ class AlreadySubmitted(Exception):
     """This very submission of a modal took effect already (see `submit_once`)."""
 
 
-def submit_once(
-    runtime: Runtime, organization: Organization, body: dict[str, Any], work: Callable[[Session], T]
-) -> T:
+def submit_once(db: Database, body: dict[str, Any], work: Callable[[Session], T]) -> T:
     """`work(session)` for a modal's submission, taken up once and committed before this
     returns (with other submissions queued at the same moment: `Database.grouped`). The
     same submission again raises AlreadySubmitted (answered like the first: the modal
     closes) and does nothing.
 
-    The organization's staff list is read first, on the request's thread: work asks
-    whether people are staff, and the writer that runs it must never wait on Slack.
+    Other requests' work waits while `work` runs: it must not call Slack (decide who is
+    staff before: `Actor.decided`, `SlackDirectory.staff_snapshot`).
 
     The receipt is claimed first, with one INSERT that does nothing when it exists, so a
     copy costs one statement; on PostgreSQL a copy running at the same moment in another
@@ -75,8 +71,7 @@ def submit_once(
             raise AlreadySubmitted((body.get("view") or {}).get("id"))
         return work(session)
 
-    runtime.directory.staff_channel_members(organization)
-    return runtime.db.grouped(once)
+    return db.grouped(once)
 
 
 def _claim(session: Session, key: str, team_id: Any, kind: Any) -> bool:

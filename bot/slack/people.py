@@ -167,6 +167,15 @@ class SlackDirectory:
     def staff_check(self, organization: Organization) -> Callable[[Member], bool]:
         return lambda member: self.is_staff(organization, member)
 
+    def staff_snapshot(self, organization: Organization) -> Callable[[Member], bool]:
+        """`staff_check` with the staff list read now, once: for work that must not wait
+        on Slack later (a group commit's writer runs it, with others' work waiting)."""
+        members = self.staff_channel_members(organization)
+        return lambda member: (
+            member_has_staff_role(member)
+            or (member.slack_user_id is not None and member.slack_user_id in members)
+        )
+
     def actor(self, organization: Organization, member: Member) -> Actor:
         """The member as an actor; staff-ness is asked of the staff list only when needed."""
         return Actor.for_member(member, is_staff=lambda: self.is_staff(organization, member))
