@@ -424,7 +424,8 @@ def _terms_of(session: Session, ticket: Ticket) -> _Terms | None:
         kind, values["company_id"] = "company", ticket.client_company_id
     else:
         kind = "default"
-    row = session.execute(_policy_version_statement(kind), values).first()
+    session.flush()  # what the unit of work changed (a company's policy) counts
+    row = session.connection().execute(_policy_version_statement(kind), values).first()
     if row is None:
         return None
     key = tuple(row)

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from bot.core.db import Database
 from models import SlackEventReceipt
-from models.base import utcnow
+from models.base import table_of, utcnow
 
 T = TypeVar("T")
 
@@ -76,14 +76,24 @@ def submit_once(db: Database, body: dict[str, Any], work: Callable[[Session], T]
 
 def _claim(session: Session, key: str, team_id: Any, kind: Any) -> bool:
     """Insert the receipt unless it exists: one statement, no savepoint, no read first."""
-    table = SlackEventReceipt.__table__  # type: ignore[attr-defined]
-    values = {
-        "event_id": key[:64],
-        "team_id": team_id if isinstance(team_id, str) else None,
-        "event_type": str(kind)[:64] if kind else None,
-        "received_at": utcnow(),
-    }
     connection = session.connection()
-    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    result = connection.execute(insert(table).values(values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    result = connection.execute(
+        _INSERT_RECEIPT_UNLESS_TAKEN[connection.dialect.name == "postgresql"],
+        {
+            "event_id": key[:64],
+            "team_id": team_id if isinstance(team_id, str) else None,
+            "event_type": str(kind)[:64] if kind else None,
+            "received_at": utcnow(),
+        },
+    )
+    return result.first() is not None  # a row comes back only if it was inserted
+
+
+# Built once (by dialect: is it PostgreSQL?); ON CONFLICT DO NOTHING is spelt alike by both.
+# RETURNING says whether the row went in: rowcount does not, through every driver (psycopg
+# gives -1 for this statement).
+_RECEIPTS = table_of(SlackEventReceipt)
+_INSERT_RECEIPT_UNLESS_TAKEN = {
+    True: postgresql_insert(_RECEIPTS).on_conflict_do_nothing().returning(_RECEIPTS.c.event_id),
+    False: sqlite_insert(_RECEIPTS).on_conflict_do_nothing().returning(_RECEIPTS.c.event_id),
+}
