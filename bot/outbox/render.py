@@ -348,6 +348,9 @@ class _Prefetched:
 
     tickets: frozenset[int]
     facts: dict[str, dict[int, Any]] = field(default_factory=dict)
+    # What was read into the identity map, held: the map holds it only weakly, and
+    # `session.get` must find it there instead of asking the database again.
+    held: list[Any] = field(default_factory=list)
     company_choices: dict[int | None, tuple[tuple[int, str], ...]] = field(default_factory=dict)
 
 
@@ -391,13 +394,18 @@ def read_ahead(session: Session, ticket_ids: Iterable[int]) -> None:
     )
     member_ids |= set(filers.values())
     member_ids.discard(None)
+    held: list[Any] = list(tickets)
     if member_ids:
-        session.exec(select(Member).where(col(Member.id).in_(member_ids))).all()
+        held += session.exec(select(Member).where(col(Member.id).in_(member_ids))).all()
     company_ids = {t.client_company_id for t in tickets if t.client_company_id}
     if company_ids:
-        session.exec(select(ClientCompany).where(col(ClientCompany.id).in_(company_ids))).all()
+        held += session.exec(
+            select(ClientCompany).where(col(ClientCompany.id).in_(company_ids))
+        ).all()
     organization_ids = {t.organization_id for t in tickets}
-    session.exec(select(Organization).where(col(Organization.id).in_(organization_ids))).all()
+    held += session.exec(
+        select(Organization).where(col(Organization.id).in_(organization_ids))
+    ).all()
     facts: dict[str, dict[int, Any]] = {"filer": filers}
     facts["clocks"] = _all_by_ticket(
         session.exec(
@@ -458,7 +466,9 @@ def read_ahead(session: Session, ticket_ids: Iterable[int]) -> None:
             )
         ).all()
     )
-    session.info[_PREFETCH] = _Prefetched(tickets=frozenset(t.id for t in tickets if t.id), facts=facts)
+    session.info[_PREFETCH] = _Prefetched(
+        tickets=frozenset(t.id for t in tickets if t.id), facts=facts, held=held
+    )
 
 
 def _first_by_ticket(pairs: Iterable[Any]) -> dict[int, Any]:

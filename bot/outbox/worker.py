@@ -467,10 +467,14 @@ class DeliveryWorker:
             or (outbox.RENDER in row.payload and claim.drawn is None and claim.gone is None)
         ):
             return None
-        with self._read_only_engine.connect() as connection:
-            status = connection.execute(_ROW_STATUS, {"row_id": row.id}).scalar()
-        if status != OutboxStatus.PENDING:
-            return None  # withdrawn meanwhile: `_prepare` reads again and skips it
+        if self.clock() >= claim.at + self.policy.lease / 2 or outbox.RECORD_COMMENT in row.payload:
+            # Only copies of comments are withdrawn by others (see messages.py), and only a
+            # lapsed claim lets another worker finish a row: a fresh claim of any other row
+            # is still pending. Otherwise the status is read before sending.
+            with self._read_only_engine.connect() as connection:
+                status = connection.execute(_ROW_STATUS, {"row_id": row.id}).scalar()
+            if status != OutboxStatus.PENDING:
+                return None  # withdrawn meanwhile: `_prepare` reads again and skips it
         client = self.client_for(organization)
         if client is None:
             raise _Defer(self.clock() + self.policy.no_staff_channel_wait, "no Slack token")
