@@ -29,6 +29,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy import select as core_select
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from bot.core.db import READ_ONLY_OPTION, Database
@@ -282,12 +283,22 @@ class DeliveryWorker:
                     params={"now": now, "batch": self.policy.batch_size},
                 ).all()
             )
+            claimed_until = now + self.policy.lease
+            if rows:
+                # One statement for the batch (the ORM would flush each row on its own);
+                # the loaded rows are given the same values, as if read after it.
+                session.connection().execute(
+                    _CLAIM_ROWS,
+                    {
+                        "row_ids": [row.id for row in rows],
+                        "claimed_until": claimed_until,
+                        "worker_id": self.worker_id,
+                    },
+                )
             for row in rows:
-                row.claimed_until = now + self.policy.lease
-                row.claimed_by = self.worker_id
-                row.attempts += 1
-                session.add(row)
-            session.flush()
+                set_committed_value(row, "claimed_until", claimed_until)
+                set_committed_value(row, "claimed_by", self.worker_id)
+                set_committed_value(row, "attempts", row.attempts + 1)
             session.expunge_all()
         return [_Claimed(row, now) for row in rows if row.id is not None]
 
@@ -956,6 +967,15 @@ class _Claimed:
 
 
 _OUTBOX = table_of(OutboxMessage)
+_CLAIM_ROWS = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("row_ids", expanding=True)))
+    .values(
+        claimed_until=bindparam("claimed_until", type_=UTCDateTime),
+        claimed_by=bindparam("worker_id"),
+        attempts=_OUTBOX.c.attempts + 1,
+    )
+)
 _ROW_STATUS = core_select(_OUTBOX.c.status).where(_OUTBOX.c.id == bindparam("row_id"))
 _MARK_SENT = (
     update(_OUTBOX)
