@@ -14,6 +14,7 @@ Guarantees, in order of importance:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -166,6 +167,9 @@ class DeliveryWorker:
         self._permalinks: ThreadPoolExecutor | None = None
         self._permalinks_pending: list[Future[None]] = []
         self._permalink_lock = threading.Lock()
+        # Links learnt and not yet written: the next claim writes them in its transaction
+        # (`wait_for_permalinks`, and so `drain`, at once), instead of one each.
+        self._links_to_write: list[dict[str, Any]] = []
         self._jobs: dict[str, Job] = {}
         self._dm_channels: dict[tuple[int, str], str] = {}
         self._senders: ThreadPoolExecutor | None = None
@@ -205,6 +209,8 @@ class DeliveryWorker:
         if self._permalinks is not None:
             self._permalinks.shutdown(wait=False, cancel_futures=True)
             self._permalinks = None
+        with contextlib.suppress(Exception):  # links learnt and not yet written
+            self.wait_for_permalinks(timeout=0)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -230,6 +236,23 @@ class DeliveryWorker:
         with self._permalink_lock:
             pending, self._permalinks_pending = self._permalinks_pending, []
         wait(pending, timeout=timeout)
+        links = self._take_links()
+        if links:
+            try:
+                with self.db.connection() as connection:
+                    connection.execute(_SET_CARD_PERMALINK, links)
+            except BaseException:
+                self._put_links_back(links)
+                raise
+
+    def _take_links(self) -> list[dict[str, Any]]:
+        with self._permalink_lock:
+            links, self._links_to_write = self._links_to_write, []
+        return links
+
+    def _put_links_back(self, links: list[dict[str, Any]]) -> None:
+        with self._permalink_lock:
+            self._links_to_write[:0] = links
 
     # -- one round -------------------------------------------------------------------------
 
@@ -276,7 +299,17 @@ class DeliveryWorker:
         """Claim a batch of due rows, in id order: each row as claimed (detached), with
         the time of the claim."""
         now = self.clock()
+        links = self._take_links()
+        try:
+            return self._claim_writing(now, links)
+        except BaseException:
+            self._put_links_back(links)
+            raise
+
+    def _claim_writing(self, now: datetime, links: list[dict[str, Any]]) -> list[_Claimed]:
         with self.db.session() as session:
+            if links:  # the cards' links learnt since the last claim
+                session.connection().execute(_SET_CARD_PERMALINK, links)
             rows = list(
                 session.exec(
                     self._claim_query,
@@ -450,11 +483,11 @@ class DeliveryWorker:
         def fetch() -> None:
             link = _permalink(client, channel, ts)
             if link:
-                with self.db.engine.begin() as connection:
-                    connection.execute(
-                        _SET_CARD_PERMALINK,
-                        {"card_ticket_id": ticket_id, "card_ts": ts, "card_permalink": link},
+                with self._permalink_lock:
+                    self._links_to_write.append(
+                        {"card_ticket_id": ticket_id, "card_ts": ts, "card_permalink": link}
                     )
+                self.wake()  # the next claim writes it
 
         with self._permalink_lock:
             if self._permalinks is None:
