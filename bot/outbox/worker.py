@@ -27,7 +27,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import Connection, bindparam, func, or_, update
 from sqlalchemy import select as core_select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -83,7 +83,7 @@ CANNOT_POST_THERE = frozenset({"channel_not_found", "not_in_channel", "is_archiv
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    batch_size: int = 20
+    batch_size: int = 40
     # How long a claimed row belongs to the worker that claimed it (crash recovery).
     lease: timedelta = timedelta(seconds=60)
     max_attempts: int = 12
@@ -284,15 +284,29 @@ class DeliveryWorker:
 
     def _deliver_in_turn(self, claims: list[_Claimed]) -> Exception | None:
         """Deliver rows one after another: every row is tried, whatever happens to the
-        others; the first unexpected error is returned."""
+        others; the first unexpected error is returned.
+
+        Messages posted in the usual way are recorded together (one transaction for the
+        staff channel's cards of a round instead of one each): before a row that reads
+        what earlier ones record (a reference to a posted message), before any other
+        outcome of a row, and when the queue ends. A crash in between leaves posted rows
+        pending, as a crash between posting and recording always could: their next try
+        finds them in Slack by their metadata and posts nothing twice."""
         failure: Exception | None = None
+        posted: list[_Posted] = []
         for claim in claims:
             if self._stop.is_set():
                 break  # the rest stay claimed; the claim lapses and they go out later
             try:
-                self._deliver(claim)
+                if not _needs_no_reads(claim.row):
+                    self._record(posted)
+                self._deliver(claim, posted)
             except Exception as error:
                 failure = failure or error
+        try:
+            self._record(posted)
+        except Exception as error:
+            failure = failure or error
         return failure
 
     def _claim(self) -> list[_Claimed]:
@@ -432,7 +446,9 @@ class DeliveryWorker:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def _deliver(self, claim: _Claimed) -> None:
+    def _deliver(self, claim: _Claimed, posted: list[_Posted]) -> None:
+        """Send one row; a message posted in the usual way joins `posted`, to be recorded
+        with the others (see `_deliver_in_turn`), any other outcome is settled now."""
         row, row_id = claim.row, saved_id(claim.row)
         if self.clock() >= claim.at + self.policy.lease / 2 and not self._still_mine(row_id):
             # Late in a slow batch the claim may lapse: renewed first. A fresh claim
@@ -445,17 +461,29 @@ class DeliveryWorker:
                 return  # no longer pending (withdrawn), or gone
             organization, client, args = prepared
             result = self._send(client, organization, row, args)
-        except _Defer as defer:
-            self._finish(row_id, defer_until=defer.until, error=defer.reason, count_attempt=False)
+        except Exception as error:
+            self._record(posted)  # the rows posted before this one are recorded first
+            self._settle_failure(row, organization, error)
             return
-        except Undeliverable as undeliverable:
-            self._finish(row_id, failed=f"{row.method}: {undeliverable.reason}")
+        done = _Posted(row, organization, result)
+        if self._records_together(done):
+            posted.append(done)
             return
-        except SlackApiError as error:
+        self._record(posted)  # in order: the rows posted before this one first
+        self._record([done])
+
+    def _settle_failure(
+        self, row: OutboxMessage, organization: Organization | None, error: Exception
+    ) -> None:
+        row_id = saved_id(row)
+        if isinstance(error, _Defer):
+            self._finish(row_id, defer_until=error.until, error=error.reason, count_attempt=False)
+        elif isinstance(error, Undeliverable):
+            self._finish(row_id, failed=f"{row.method}: {error.reason}")
+        elif isinstance(error, SlackApiError):
             assert organization is not None  # only sending raises it
             self._handle_api_error(organization, row, error)
-            return
-        except Exception as error:  # timeouts, refused connections, DNS: Slack is unreachable
+        else:  # timeouts, refused connections, DNS: Slack is unreachable
             # A post may have reached Slack all the same: wait for it to show before the
             # look-up that precedes posting again.
             uncertain = row.method == "chat.postMessage"
@@ -464,10 +492,36 @@ class DeliveryWorker:
                 f"{type(error).__name__}: {error}" + (UNCERTAIN if uncertain else ""),
                 at_least=self.policy.uncertain_post_wait if uncertain else None,
             )
-            return
-        self._finish(row_id, sent=result, organization=organization, claimed=row)
-        if row.record_as == MessageRole.STAFF_CARD and result[0] and result[1]:
-            self._fetch_permalink_later(organization, row, result[0], result[1])
+
+    def _records_together(self, done: _Posted) -> bool:
+        """Whether a posted row is recorded the usual way (two Core statements), which can
+        wait for the others of its queue: not a comment's copy, not while its
+        organization's staff channel was failing or its state changed this round."""
+        row, organization = done.row, done.organization
+        return not (
+            outbox.RECORD_COMMENT in row.payload
+            or (row.channel_ref is not None and organization.staff_channel_error)
+            or organization.id in self._changed_organizations
+        )
+
+    def _record(self, posted: list[_Posted]) -> None:
+        """Record the posted rows (and empty `posted`), in order: the usual ones in one
+        transaction; one that was taken over or withdrawn meanwhile, and any other
+        outcome, through `_finish`. Then the links to the cards are asked for."""
+        rows, posted[:] = list(posted), []
+        together = [done for done in rows if self._records_together(done)]
+        recorded: set[int] = set()
+        if together:
+            with self.db.connection() as connection:
+                for done in together:
+                    if _mark_sent(connection, done.row, done.result, self.clock()):
+                        recorded.add(saved_id(done.row))
+        for done in rows:
+            row, (channel, ts) = done.row, done.result
+            if saved_id(row) not in recorded:
+                self._finish(saved_id(row), sent=done.result, organization=done.organization)
+            if row.record_as == MessageRole.STAFF_CARD and channel and ts:
+                self._fetch_permalink_later(done.organization, row, channel, ts)
 
     def _fetch_permalink_later(
         self, organization: Organization, row: OutboxMessage, channel: str, ts: str
@@ -867,14 +921,7 @@ class DeliveryWorker:
         error: str | None = None,
         count_attempt: bool = True,
         organization: Organization | None = None,
-        claimed: OutboxMessage | None = None,
     ) -> None:
-        if (
-            sent is not None
-            and claimed is not None
-            and self._settle_sent(claimed, sent, organization)
-        ):
-            return
         duplicate: tuple[str, str] | None = None
         with self.db.session() as session:
             # Locked (PostgreSQL): a requester's deletion may be withdrawing it right now.
@@ -890,43 +937,6 @@ class DeliveryWorker:
                 self._settle(session, row, sent, defer_until, failed, error, count_attempt)
         if duplicate is not None and row.method == "chat.postMessage":
             self._delete_duplicate(row, duplicate, organization)
-
-    def _settle_sent(
-        self,
-        row: OutboxMessage,
-        sent: tuple[str | None, str | None],
-        organization: Organization | None,
-    ) -> bool:
-        """The usual outcome in one short transaction of Core statements: the row sent
-        (if it is still pending: the UPDATE's condition, under the row's lock) and the
-        message recorded as the ticket's card or DM. False: nothing done, the general
-        path decides (a row taken over or withdrawn, a comment to record, a staff channel
-        that was failing)."""
-        if organization is None or outbox.RECORD_COMMENT in row.payload:
-            return False
-        if row.channel_ref is not None and organization.staff_channel_error:
-            return False
-        channel, ts = sent
-        with self.db.connection() as connection:
-            done = connection.execute(
-                _MARK_SENT,
-                {"row_id": row.id, "now": self.clock(), "channel": channel, "ts": ts},
-            ).rowcount
-            if not done:
-                return False  # nothing written: the general path decides
-            if row.record_as and channel and ts and row.ticket_id is not None:
-                connection.execute(
-                    _insert_ref_once(connection.dialect.name),
-                    {
-                        "organization_id": row.organization_id,
-                        "ticket_id": row.ticket_id,
-                        "role": row.record_as,
-                        "channel_id": channel,
-                        "ts": ts,
-                        "created_at": utcnow(),
-                    },
-                )
-        return True
 
     def _settle(
         self,
@@ -997,6 +1007,42 @@ class _Claimed:
     organization: Organization | None = None
     drawn: dict[str, Any] | None = None
     gone: outbox_render.TicketGone | None = None
+
+
+@dataclass(frozen=True)
+class _Posted:
+    """A row Slack accepted: its (channel, ts), to be recorded."""
+
+    row: OutboxMessage
+    organization: Organization
+    result: tuple[str | None, str | None]
+
+
+def _mark_sent(
+    connection: Connection, row: OutboxMessage, sent: tuple[str | None, str | None], now: datetime
+) -> bool:
+    """The usual outcome in Core statements: the row sent (if it is still pending: the
+    UPDATE's condition, under the row's lock) and the message recorded as the ticket's card
+    or DM. False: nothing written (the row was taken over or withdrawn)."""
+    channel, ts = sent
+    done = connection.execute(
+        _MARK_SENT, {"row_id": row.id, "now": now, "channel": channel, "ts": ts}
+    ).rowcount
+    if not done:
+        return False
+    if row.record_as and channel and ts and row.ticket_id is not None:
+        connection.execute(
+            _insert_ref_once(connection.dialect.name),
+            {
+                "organization_id": row.organization_id,
+                "ticket_id": row.ticket_id,
+                "role": row.record_as,
+                "channel_id": channel,
+                "ts": ts,
+                "created_at": utcnow(),
+            },
+        )
+    return True
 
 
 _OUTBOX = table_of(OutboxMessage)
