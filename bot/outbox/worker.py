@@ -276,38 +276,39 @@ class DeliveryWorker:
                     )
                 deliver_all = self._senders.map
             # Every queue ends before the round does (one round at a time).
-            failures = list(deliver_all(self._deliver_in_turn, queues))
-            failure = next((f for f in failures if f is not None), None)
+            outcomes = list(deliver_all(self._deliver_in_turn, queues))
+            # What the queues posted the usual way is recorded in one transaction.
+            self._record([done for _, posted in outcomes for done in posted])
+            failure = next((f for f, _ in outcomes if f is not None), None)
             if failure is not None:
                 raise failure
             return len(claimed)
 
-    def _deliver_in_turn(self, claims: list[_Claimed]) -> Exception | None:
+    def _deliver_in_turn(self, claims: list[_Claimed]) -> tuple[Exception | None, list[_Posted]]:
         """Deliver rows one after another: every row is tried, whatever happens to the
-        others; the first unexpected error is returned.
+        others. Returns the first unexpected error, and the rows posted the usual way and
+        not yet recorded.
 
-        Messages posted in the usual way are recorded together (one transaction for the
-        staff channel's cards of a round instead of one each): before a row that reads
-        what earlier ones record (a reference to a posted message), before any other
-        outcome of a row, and when the queue ends. A crash in between leaves posted rows
-        pending, as a crash between posting and recording always could: their next try
-        finds them in Slack by their metadata and posts nothing twice."""
+        Those are recorded together, the whole round's in one transaction (instead of one
+        per message): earlier, only before a row of this queue that reads what they record
+        (a reference to a posted message), before any other outcome of a row here, and
+        once the round has taken half the lease (Slack is slow: not left to lapse). A
+        crash in between leaves posted rows pending, as a crash between posting and
+        recording always could: their next try finds them in Slack by their metadata and
+        posts nothing twice. (Rows of other conversations, sent at the same time as these,
+        could never count on finding them recorded.)"""
         failure: Exception | None = None
         posted: list[_Posted] = []
         for claim in claims:
             if self._stop.is_set():
                 break  # the rest stay claimed; the claim lapses and they go out later
             try:
-                if not _needs_no_reads(claim.row):
+                if not _needs_no_reads(claim.row) or self._claim_aging(claim):
                     self._record(posted)
                 self._deliver(claim, posted)
             except Exception as error:
                 failure = failure or error
-        try:
-            self._record(posted)
-        except Exception as error:
-            failure = failure or error
-        return failure
+        return failure, posted
 
     def _claim(self) -> list[_Claimed]:
         """Claim a batch of due rows, in id order: each row as claimed (detached), with
@@ -446,11 +447,15 @@ class DeliveryWorker:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    def _claim_aging(self, claim: _Claimed) -> bool:
+        """Whether the claim is old enough to be renewed before its row is sent."""
+        return self.clock() >= claim.at + self.policy.lease / 2
+
     def _deliver(self, claim: _Claimed, posted: list[_Posted]) -> None:
         """Send one row; a message posted in the usual way joins `posted`, to be recorded
         with the others (see `_deliver_in_turn`), any other outcome is settled now."""
         row, row_id = claim.row, saved_id(claim.row)
-        if self.clock() >= claim.at + self.policy.lease / 2 and not self._still_mine(row_id):
+        if self._claim_aging(claim) and not self._still_mine(row_id):
             # Late in a slow batch the claim may lapse: renewed first. A fresh claim
             # cannot have lapsed, so it needs no unit of work of its own.
             return
