@@ -518,9 +518,7 @@ class DeliveryWorker:
         recorded: set[int] = set()
         if together:
             with self.db.connection() as connection:
-                for done in together:
-                    if _mark_sent(connection, done.row, done.result, self.clock()):
-                        recorded.add(saved_id(done.row))
+                recorded = _mark_sent(connection, together, self.clock())
         for done in rows:
             row, (channel, ts) = done.row, done.result
             if saved_id(row) not in recorded:
@@ -1023,31 +1021,44 @@ class _Posted:
     result: tuple[str | None, str | None]
 
 
-def _mark_sent(
-    connection: Connection, row: OutboxMessage, sent: tuple[str | None, str | None], now: datetime
-) -> bool:
-    """The usual outcome in Core statements: the row sent (if it is still pending: the
-    UPDATE's condition, under the row's lock) and the message recorded as the ticket's card
-    or DM. False: nothing written (the row was taken over or withdrawn)."""
-    channel, ts = sent
-    done = connection.execute(
-        _MARK_SENT, {"row_id": row.id, "now": now, "channel": channel, "ts": ts}
+def _mark_sent(connection: Connection, posted: list[_Posted], now: datetime) -> set[int]:
+    """The usual outcome of posted rows in three Core statements, however many rows: each
+    row sent if it is still pending (the UPDATE's condition, under the row's lock), and its
+    message recorded as the ticket's card or DM. Returns the ids of the rows recorded; the
+    others were taken over or withdrawn meanwhile (nothing written for them)."""
+    updated = connection.execute(
+        _MARK_SENT,
+        [
+            {"row_id": done.row.id, "now": now, "channel": done.result[0], "ts": done.result[1]}
+            for done in posted
+        ],
     ).rowcount
-    if not done:
-        return False
-    if row.record_as and channel and ts and row.ticket_id is not None:
-        connection.execute(
-            _insert_ref_once(connection.dialect.name),
-            {
-                "organization_id": row.organization_id,
-                "ticket_id": row.ticket_id,
-                "role": row.record_as,
-                "channel_id": channel,
-                "ts": ts,
-                "created_at": utcnow(),
-            },
+    if updated == len(posted):
+        recorded = posted
+    else:  # which of them this UPDATE marked: sent, with this worker's message
+        sent_as = dict(
+            connection.execute(_SENT_AS, {"row_ids": [done.row.id for done in posted]}).all()
         )
-    return True
+        recorded = [
+            done
+            for done in posted
+            if done.row.id in sent_as and sent_as[done.row.id] == done.result[1]
+        ]
+    references = [
+        {
+            "organization_id": done.row.organization_id,
+            "ticket_id": done.row.ticket_id,
+            "role": done.row.record_as,
+            "channel_id": done.result[0],
+            "ts": done.result[1],
+            "created_at": utcnow(),
+        }
+        for done in recorded
+        if done.row.record_as and done.result[0] and done.result[1] and done.row.ticket_id
+    ]
+    if references:
+        connection.execute(_insert_ref_once(connection.dialect.name), references)
+    return {saved_id(done.row) for done in recorded}
 
 
 _OUTBOX = table_of(OutboxMessage)
@@ -1059,6 +1070,10 @@ _CLAIM_ROWS = (
         claimed_by=bindparam("worker_id"),
         attempts=_OUTBOX.c.attempts + 1,
     )
+)
+_SENT_AS = core_select(_OUTBOX.c.id, _OUTBOX.c.result_ts).where(
+    _OUTBOX.c.id.in_(bindparam("row_ids", expanding=True)),
+    _OUTBOX.c.status == OutboxStatus.SENT,
 )
 _ROW_STATUS = core_select(_OUTBOX.c.status).where(_OUTBOX.c.id == bindparam("row_id"))
 _MARK_SENT = (
