@@ -268,21 +268,35 @@ class DeliveryWorker:
             for claim in claimed:
                 by_conversation.setdefault(_conversation(claim.row), []).append(claim)
             queues = list(by_conversation.values())
-            deliver_all: Any = map  # one conversation, or no pool: in this thread
             if len(queues) > 1 and self.policy.senders > 1:
-                if self._senders is None:
-                    self._senders = ThreadPoolExecutor(
-                        self.policy.senders, thread_name_prefix="outbox-sender"
-                    )
-                deliver_all = self._senders.map
-            # Every queue ends before the round does (one round at a time).
-            outcomes = list(deliver_all(self._deliver_in_turn, queues))
+                outcomes = self._deliver_side_by_side(queues)
+            else:  # one conversation, or no pool: in this thread
+                outcomes = [self._deliver_in_turn(queue) for queue in queues]
             # What the queues posted the usual way is recorded in one transaction.
-            self._record([done for _, posted in outcomes for done in posted])
+            self._record_posted(outcomes)
             failure = next((f for f, _ in outcomes if f is not None), None)
             if failure is not None:
                 raise failure
             return len(claimed)
+
+    def _deliver_side_by_side(
+        self, queues: list[list[_Claimed]]
+    ) -> list[tuple[Exception | None, list[_Posted]]]:
+        """Each queue on a sender; every queue ends before the round does (one round at a
+        time). While a slow queue holds the round up (Slack timing out), what the finished
+        ones posted is recorded every quarter lease rather than left to the round's end."""
+        if self._senders is None:
+            self._senders = ThreadPoolExecutor(
+                self.policy.senders, thread_name_prefix="outbox-sender"
+            )
+        running = {self._senders.submit(self._deliver_in_turn, queue) for queue in queues}
+        outcomes: list[tuple[Exception | None, list[_Posted]]] = []
+        while running:
+            finished, running = wait(running, timeout=self.policy.lease.total_seconds() / 4)
+            outcomes += [future.result() for future in finished]
+            if running:
+                self._record_posted(outcomes)
+        return outcomes
 
     def _deliver_in_turn(self, claims: list[_Claimed]) -> tuple[Exception | None, list[_Posted]]:
         """Deliver rows one after another: every row is tried, whatever happens to the
@@ -508,6 +522,13 @@ class DeliveryWorker:
             or (row.channel_ref is not None and organization.staff_channel_error)
             or organization.id in self._changed_organizations
         )
+
+    def _record_posted(self, outcomes: list[tuple[Exception | None, list[_Posted]]]) -> None:
+        """Record what the queues posted and have not recorded (and empty their lists)."""
+        posted = [done for _, queue_posted in outcomes for done in queue_posted]
+        for _, queue_posted in outcomes:
+            queue_posted.clear()
+        self._record(posted)
 
     def _record(self, posted: list[_Posted]) -> None:
         """Record the posted rows (and empty `posted`), in order: the usual ones in one
