@@ -28,6 +28,7 @@ from bot.slack import installs
 from bot.slack.files import allowed_file_hosts
 from bot.slack.installs import InstallationStore
 from bot.slack.people import SlackDirectory
+from bot.slack.web_client import DirectWebClient
 from models import Organization, utcnow
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ WORKER_TIMEOUT_SECONDS = 10
 def web_client(
     settings: Settings, token: str | None, *, timeout: int, retry_connection_errors: bool
 ) -> WebClient:
-    """A Web API client on SLACK_API_URL.
+    """A Web API client on SLACK_API_URL (sending with http.client: see DirectWebClient).
 
     The outbox worker's client never retries by itself: a retried chat.postMessage whose
     first try reached Slack would post twice, and the outbox retries with a look-up of
@@ -49,9 +50,24 @@ def web_client(
     handlers: list[RetryHandler] = (
         [ConnectionErrorRetryHandler(max_retry_count=1)] if retry_connection_errors else []
     )
-    return WebClient(
-        token=token, base_url=settings.slack_api_url, timeout=timeout, retry_handlers=handlers
+    return DirectWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=timeout,
+        retry_handlers=handlers,
+        logger=_web_client_logger(),
     )
+
+
+def _web_client_logger() -> logging.Logger:
+    """slack_sdk formats a debug line of every request and response (their whole JSON
+    bodies) whenever its logger's *own* level is unset, even when no handler would print
+    it: about a tenth of a delivery's CPU. Its clients get a logger whose level is what
+    slack_sdk's logger lets through now, so those lines are only made when DEBUG is on."""
+    logger = logging.getLogger("slack_sdk.web.ticketbot")
+    effective = logging.getLogger("slack_sdk.web.base_client").getEffectiveLevel()
+    logger.setLevel(effective if effective > logging.DEBUG else logging.NOTSET)
+    return logger
 
 
 @dataclass

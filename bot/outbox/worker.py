@@ -14,24 +14,26 @@ Guarantees, in order of importance:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import Connection, bindparam, func, or_, update
 from sqlalchemy import select as core_select
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from bot.core.db import Database
+from bot.core.db import READ_ONLY_OPTION, Database
 from bot.ids import OUTBOX_METADATA_EVENT
 from bot.outbox import render as outbox_render
 from bot.outbox import rows as outbox
@@ -81,7 +83,7 @@ CANNOT_POST_THERE = frozenset({"channel_not_found", "not_in_channel", "is_archiv
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    batch_size: int = 20
+    batch_size: int = 40
     # How long a claimed row belongs to the worker that claimed it (crash recovery).
     lease: timedelta = timedelta(seconds=60)
     max_attempts: int = 12
@@ -165,10 +167,16 @@ class DeliveryWorker:
         self._permalinks: ThreadPoolExecutor | None = None
         self._permalinks_pending: list[Future[None]] = []
         self._permalink_lock = threading.Lock()
+        # Links learnt and not yet written: the next claim writes them in its transaction
+        # (`wait_for_permalinks`, and so `drain`, at once), instead of one each.
+        self._links_to_write: list[dict[str, Any]] = []
         self._jobs: dict[str, Job] = {}
         self._dm_channels: dict[tuple[int, str], str] = {}
         self._senders: ThreadPoolExecutor | None = None
         self._jobs[REMOVE_COPIES] = self._remove_copies
+        # Organizations whose state this round changed (a disconnect, a staff channel
+        # refused): their rows read the organization again instead of the round's copy.
+        self._changed_organizations: set[int] = set()
 
     def register_job(self, method: str, job: Job) -> None:
         """Let outbox rows of `method` (named "ticketbot.…") run `job` with retries."""
@@ -201,6 +209,8 @@ class DeliveryWorker:
         if self._permalinks is not None:
             self._permalinks.shutdown(wait=False, cancel_futures=True)
             self._permalinks = None
+        with contextlib.suppress(Exception):  # links learnt and not yet written
+            self.wait_for_permalinks(timeout=0)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -226,13 +236,30 @@ class DeliveryWorker:
         with self._permalink_lock:
             pending, self._permalinks_pending = self._permalinks_pending, []
         wait(pending, timeout=timeout)
+        links = self._take_links()
+        if links:
+            try:
+                with self.db.connection() as connection:
+                    connection.execute(_SET_CARD_PERMALINK, links)
+            except BaseException:
+                self._put_links_back(links)
+                raise
+
+    def _take_links(self) -> list[dict[str, Any]]:
+        with self._permalink_lock:
+            links, self._links_to_write = self._links_to_write, []
+        return links
+
+    def _put_links_back(self, links: list[dict[str, Any]]) -> None:
+        with self._permalink_lock:
+            self._links_to_write[:0] = links
 
     # -- one round -------------------------------------------------------------------------
 
     def run_once(self) -> int:
         """Claim the due rows and deliver them; returns how many were claimed."""
         with self._lock:  # one round at a time per process
-            claimed = self._claim()
+            claimed = self._draw_ahead(self._claim())
             # Rows for one conversation go out one after another, in id order (tickets
             # appear in the staff channel in the order they were filed; a person's DMs
             # arrive in order); different conversations at once, as Slack answers each
@@ -241,52 +268,143 @@ class DeliveryWorker:
             for claim in claimed:
                 by_conversation.setdefault(_conversation(claim.row), []).append(claim)
             queues = list(by_conversation.values())
-            deliver_all: Any = map  # one conversation, or no pool: in this thread
             if len(queues) > 1 and self.policy.senders > 1:
-                if self._senders is None:
-                    self._senders = ThreadPoolExecutor(
-                        self.policy.senders, thread_name_prefix="outbox-sender"
-                    )
-                deliver_all = self._senders.map
-            # Every queue ends before the round does (one round at a time).
-            failures = list(deliver_all(self._deliver_in_turn, queues))
-            failure = next((f for f in failures if f is not None), None)
+                outcomes = self._deliver_side_by_side(queues)
+            else:  # one conversation, or no pool: in this thread
+                outcomes = [self._deliver_in_turn(queue) for queue in queues]
+            # What the queues posted the usual way is recorded in one transaction.
+            self._record_posted(outcomes)
+            failure = next((f for f, _ in outcomes if f is not None), None)
             if failure is not None:
                 raise failure
             return len(claimed)
 
-    def _deliver_in_turn(self, claims: list[_Claimed]) -> Exception | None:
+    def _deliver_side_by_side(
+        self, queues: list[list[_Claimed]]
+    ) -> list[tuple[Exception | None, list[_Posted]]]:
+        """Each queue on a sender; every queue ends before the round does (one round at a
+        time). While a slow queue holds the round up (Slack timing out), what the finished
+        ones posted is recorded every quarter lease rather than left to the round's end."""
+        if self._senders is None:
+            self._senders = ThreadPoolExecutor(
+                self.policy.senders, thread_name_prefix="outbox-sender"
+            )
+        running = {self._senders.submit(self._deliver_in_turn, queue) for queue in queues}
+        outcomes: list[tuple[Exception | None, list[_Posted]]] = []
+        while running:
+            finished, running = wait(running, timeout=self.policy.lease.total_seconds() / 4)
+            outcomes += [future.result() for future in finished]
+            if running:
+                self._record_posted(outcomes)
+        return outcomes
+
+    def _deliver_in_turn(self, claims: list[_Claimed]) -> tuple[Exception | None, list[_Posted]]:
         """Deliver rows one after another: every row is tried, whatever happens to the
-        others; the first unexpected error is returned."""
+        others. Returns the first unexpected error, and the rows posted the usual way and
+        not yet recorded.
+
+        Those are recorded together, the whole round's in one transaction (instead of one
+        per message): earlier, only before a row of this queue that reads what they record
+        (a reference to a posted message), before any other outcome of a row here, and
+        once the round has taken half the lease (Slack is slow: not left to lapse). A
+        crash in between leaves posted rows pending, as a crash between posting and
+        recording always could: their next try finds them in Slack by their metadata and
+        posts nothing twice. (Rows of other conversations, sent at the same time as these,
+        could never count on finding them recorded.)"""
         failure: Exception | None = None
+        posted: list[_Posted] = []
         for claim in claims:
             if self._stop.is_set():
                 break  # the rest stay claimed; the claim lapses and they go out later
             try:
-                self._deliver(claim)
+                if not _needs_no_reads(claim.row) or self._claim_aging(claim):
+                    self._record(posted)
+                self._deliver(claim, posted)
             except Exception as error:
                 failure = failure or error
-        return failure
+        return failure, posted
 
     def _claim(self) -> list[_Claimed]:
         """Claim a batch of due rows, in id order: each row as claimed (detached), with
         the time of the claim."""
         now = self.clock()
+        links = self._take_links()
+        try:
+            return self._claim_writing(now, links)
+        except BaseException:
+            self._put_links_back(links)
+            raise
+
+    def _claim_writing(self, now: datetime, links: list[dict[str, Any]]) -> list[_Claimed]:
         with self.db.session() as session:
+            if links:  # the cards' links learnt since the last claim
+                session.connection().execute(_SET_CARD_PERMALINK, links)
             rows = list(
                 session.exec(
                     self._claim_query,
                     params={"now": now, "batch": self.policy.batch_size},
                 ).all()
             )
+            claimed_until = now + self.policy.lease
+            if rows:
+                # One statement for the batch (the ORM would flush each row on its own);
+                # the loaded rows are given the same values, as if read after it.
+                session.connection().execute(
+                    _CLAIM_ROWS,
+                    {
+                        "row_ids": [row.id for row in rows],
+                        "claimed_until": claimed_until,
+                        "worker_id": self.worker_id,
+                    },
+                )
             for row in rows:
-                row.claimed_until = now + self.policy.lease
-                row.claimed_by = self.worker_id
-                row.attempts += 1
-                session.add(row)
-            session.flush()
+                set_committed_value(row, "claimed_until", claimed_until)
+                set_committed_value(row, "claimed_by", self.worker_id)
+                set_committed_value(row, "attempts", row.attempts + 1)
             session.expunge_all()
         return [_Claimed(row, now) for row in rows if row.id is not None]
+
+    def _draw_ahead(self, claimed: list[_Claimed]) -> list[_Claimed]:
+        """Read, for the whole batch at once, the rows' organizations and the cards and
+        "received" DMs they draw: one read and a statement per kind, instead of a unit of
+        work and a dozen statements per message. A row drawn here is sent as drawn, within
+        the round (its ticket's later changes follow it in its lane, as updates). Anything
+        that goes wrong here leaves the row to be drawn as it is sent, as before."""
+        if not claimed:
+            return claimed
+        self._changed_organizations.clear()
+        try:
+            with self.db.read_session() as session:
+                organizations = {
+                    o.id: o
+                    for o in session.exec(
+                        select(Organization).where(
+                            col(Organization.id).in_({c.row.organization_id for c in claimed})
+                        )
+                    ).all()
+                }
+                drawing = [c for c in claimed if _drawn_ahead(c.row)]
+                outbox_render.read_ahead(session, (c.row.ticket_id or 0 for c in drawing))
+                ahead = [self._drawn(session, organizations, claim) for claim in claimed]
+        except Exception:
+            log.exception("could not read the outbox batch ahead; drawing row by row")
+            return claimed
+        return ahead
+
+    def _drawn(
+        self, session: Session, organizations: dict[int | None, Organization], claim: _Claimed
+    ) -> _Claimed:
+        row = claim.row
+        organization = organizations.get(row.organization_id)
+        if organization is None or not _drawn_ahead(row):
+            return replace(claim, organization=organization)
+        what = str(row.payload[outbox.RENDER])
+        has_staff_channel = bool(organization.staff_channel_id or self.default_staff_channel)
+        try:
+            drawn = outbox_render.draw(session, row, what, has_staff_channel)
+        except outbox_render.TicketGone as gone:
+            return replace(claim, organization=organization, gone=gone)
+        return replace(claim, organization=organization, drawn=drawn)
 
     @functools.cached_property
     def _claim_query(self) -> Any:
@@ -343,30 +461,48 @@ class DeliveryWorker:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def _deliver(self, claim: _Claimed) -> None:
+    def _claim_aging(self, claim: _Claimed) -> bool:
+        """Whether the claim is old enough to be renewed before its row is sent."""
+        return self.clock() >= claim.at + self.policy.lease / 2
+
+    def _deliver(self, claim: _Claimed, posted: list[_Posted]) -> None:
+        """Send one row; a message posted in the usual way joins `posted`, to be recorded
+        with the others (see `_deliver_in_turn`), any other outcome is settled now."""
         row, row_id = claim.row, saved_id(claim.row)
-        if self.clock() >= claim.at + self.policy.lease / 2 and not self._still_mine(row_id):
+        if self._claim_aging(claim) and not self._still_mine(row_id):
             # Late in a slow batch the claim may lapse: renewed first. A fresh claim
             # cannot have lapsed, so it needs no unit of work of its own.
             return
         organization: Organization | None = None
         try:
-            prepared = self._prepare(row)
+            prepared = self._prepare_ahead(claim) or self._prepare(row)
             if prepared is None:
                 return  # no longer pending (withdrawn), or gone
             organization, client, args = prepared
             result = self._send(client, organization, row, args)
-        except _Defer as defer:
-            self._finish(row_id, defer_until=defer.until, error=defer.reason, count_attempt=False)
+        except Exception as error:
+            self._record(posted)  # the rows posted before this one are recorded first
+            self._settle_failure(row, organization, error)
             return
-        except Undeliverable as undeliverable:
-            self._finish(row_id, failed=f"{row.method}: {undeliverable.reason}")
+        done = _Posted(row, organization, result)
+        if self._records_together(done):
+            posted.append(done)
             return
-        except SlackApiError as error:
+        self._record(posted)  # in order: the rows posted before this one first
+        self._record([done])
+
+    def _settle_failure(
+        self, row: OutboxMessage, organization: Organization | None, error: Exception
+    ) -> None:
+        row_id = saved_id(row)
+        if isinstance(error, _Defer):
+            self._finish(row_id, defer_until=error.until, error=error.reason, count_attempt=False)
+        elif isinstance(error, Undeliverable):
+            self._finish(row_id, failed=f"{row.method}: {error.reason}")
+        elif isinstance(error, SlackApiError):
             assert organization is not None  # only sending raises it
             self._handle_api_error(organization, row, error)
-            return
-        except Exception as error:  # timeouts, refused connections, DNS: Slack is unreachable
+        else:  # timeouts, refused connections, DNS: Slack is unreachable
             # A post may have reached Slack all the same: wait for it to show before the
             # look-up that precedes posting again.
             uncertain = row.method == "chat.postMessage"
@@ -375,10 +511,41 @@ class DeliveryWorker:
                 f"{type(error).__name__}: {error}" + (UNCERTAIN if uncertain else ""),
                 at_least=self.policy.uncertain_post_wait if uncertain else None,
             )
-            return
-        self._finish(row_id, sent=result, organization=organization, claimed=row)
-        if row.record_as == MessageRole.STAFF_CARD and result[0] and result[1]:
-            self._fetch_permalink_later(organization, row, result[0], result[1])
+
+    def _records_together(self, done: _Posted) -> bool:
+        """Whether a posted row is recorded the usual way (two Core statements), which can
+        wait for the others of its queue: not a comment's copy, not while its
+        organization's staff channel was failing or its state changed this round."""
+        row, organization = done.row, done.organization
+        return not (
+            outbox.RECORD_COMMENT in row.payload
+            or (row.channel_ref is not None and organization.staff_channel_error)
+            or organization.id in self._changed_organizations
+        )
+
+    def _record_posted(self, outcomes: list[tuple[Exception | None, list[_Posted]]]) -> None:
+        """Record what the queues posted and have not recorded (and empty their lists)."""
+        posted = [done for _, queue_posted in outcomes for done in queue_posted]
+        for _, queue_posted in outcomes:
+            queue_posted.clear()
+        self._record(posted)
+
+    def _record(self, posted: list[_Posted]) -> None:
+        """Record the posted rows (and empty `posted`), in order: the usual ones in one
+        transaction; one that was taken over or withdrawn meanwhile, and any other
+        outcome, through `_finish`. Then the links to the cards are asked for."""
+        rows, posted[:] = list(posted), []
+        together = [done for done in rows if self._records_together(done)]
+        recorded: set[int] = set()
+        if together:
+            with self.db.connection() as connection:
+                recorded = _mark_sent(connection, together, self.clock())
+        for done in rows:
+            row, (channel, ts) = done.row, done.result
+            if saved_id(row) not in recorded:
+                self._finish(saved_id(row), sent=done.result, organization=done.organization)
+            if row.record_as == MessageRole.STAFF_CARD and channel and ts:
+                self._fetch_permalink_later(done.organization, row, channel, ts)
 
     def _fetch_permalink_later(
         self, organization: Organization, row: OutboxMessage, channel: str, ts: str
@@ -394,11 +561,11 @@ class DeliveryWorker:
         def fetch() -> None:
             link = _permalink(client, channel, ts)
             if link:
-                with self.db.engine.begin() as connection:
-                    connection.execute(
-                        _SET_CARD_PERMALINK,
-                        {"card_ticket_id": ticket_id, "card_ts": ts, "card_permalink": link},
+                with self._permalink_lock:
+                    self._links_to_write.append(
+                        {"card_ticket_id": ticket_id, "card_ts": ts, "card_permalink": link}
                     )
+                self.wake()  # the next claim writes it
 
         with self._permalink_lock:
             if self._permalinks is None:
@@ -407,6 +574,52 @@ class DeliveryWorker:
             self._permalinks_pending.append(self._permalinks.submit(fetch))
 
     # -- sending ---------------------------------------------------------------------------
+
+    def _prepare_ahead(
+        self, claim: _Claimed
+    ) -> tuple[Organization, WebClient, dict[str, Any]] | None:
+        """`_prepare` for a row the round read ahead and whose arguments need nothing more
+        from the database (no references to messages, no names, no card link): one
+        statement, the status check. None: `_prepare` does it (and does the check)."""
+        row, organization = claim.row, claim.organization
+        if (
+            organization is None
+            or organization.id in self._changed_organizations
+            or not _needs_no_reads(row)
+            or (outbox.RENDER in row.payload and claim.drawn is None and claim.gone is None)
+        ):
+            return None
+        if self.clock() >= claim.at + self.policy.lease / 2 or outbox.RECORD_COMMENT in row.payload:
+            # Only copies of comments are withdrawn by others (see messages.py), and only a
+            # lapsed claim lets another worker finish a row: a fresh claim of any other row
+            # is still pending. Otherwise the status is read before sending.
+            with self._read_only_engine.connect() as connection:
+                status = connection.execute(_ROW_STATUS, {"row_id": row.id}).scalar()
+            if status != OutboxStatus.PENDING:
+                return None  # withdrawn meanwhile: `_prepare` reads again and skips it
+        client = self.client_for(organization)
+        if client is None:
+            raise _Defer(self.clock() + self.policy.no_staff_channel_wait, "no Slack token")
+        args = dict(row.payload)
+        args.pop(outbox.RECORD_COMMENT, None)  # ours, not Slack's (see _settle)
+        if row.channel_ref == outbox.STAFF_CHANNEL:
+            channel = self._staff_channel(organization)
+            if not channel:
+                raise _Defer(
+                    self.clock() + self.policy.no_staff_channel_wait, "no staff channel is set"
+                )
+            args["channel"] = channel
+        args.pop("thread_optional", None)
+        self._wait_for_staff_channel(organization, row, args)
+        if claim.gone is not None:
+            raise Undeliverable(f"ticket_not_found: {claim.gone}") from claim.gone
+        args.pop(outbox.RENDER, None)
+        args.update(claim.drawn or {})
+        return organization, client, args
+
+    @functools.cached_property
+    def _read_only_engine(self) -> Any:
+        return self.db.engine.execution_options(**{READ_ONLY_OPTION: True})
 
     def _prepare(self, row: OutboxMessage) -> tuple[Organization, WebClient, dict[str, Any]] | None:
         """One read: is the row still to be sent, its organization as it is now, and its
@@ -625,6 +838,9 @@ class DeliveryWorker:
     def _handle_api_error(
         self, organization: Organization, row: OutboxMessage, error: SlackApiError
     ) -> None:
+        # Handling it may change the organization (a disconnect, a refused staff channel):
+        # the round's later rows read it again.
+        self._changed_organizations.add(organization.id or 0)
         response = error.response
         status = getattr(response, "status_code", None)
         code = response.get("error") if response is not None else None
@@ -729,14 +945,7 @@ class DeliveryWorker:
         error: str | None = None,
         count_attempt: bool = True,
         organization: Organization | None = None,
-        claimed: OutboxMessage | None = None,
     ) -> None:
-        if (
-            sent is not None
-            and claimed is not None
-            and self._settle_sent(claimed, sent, organization)
-        ):
-            return
         duplicate: tuple[str, str] | None = None
         with self.db.session() as session:
             # Locked (PostgreSQL): a requester's deletion may be withdrawing it right now.
@@ -752,43 +961,6 @@ class DeliveryWorker:
                 self._settle(session, row, sent, defer_until, failed, error, count_attempt)
         if duplicate is not None and row.method == "chat.postMessage":
             self._delete_duplicate(row, duplicate, organization)
-
-    def _settle_sent(
-        self,
-        row: OutboxMessage,
-        sent: tuple[str | None, str | None],
-        organization: Organization | None,
-    ) -> bool:
-        """The usual outcome in one short transaction of Core statements: the row sent
-        (if it is still pending: the UPDATE's condition, under the row's lock) and the
-        message recorded as the ticket's card or DM. False: nothing done, the general
-        path decides (a row taken over or withdrawn, a comment to record, a staff channel
-        that was failing)."""
-        if organization is None or outbox.RECORD_COMMENT in row.payload:
-            return False
-        if row.channel_ref is not None and organization.staff_channel_error:
-            return False
-        channel, ts = sent
-        with self.db.connection() as connection:
-            done = connection.execute(
-                _MARK_SENT,
-                {"row_id": row.id, "now": self.clock(), "channel": channel, "ts": ts},
-            ).rowcount
-            if not done:
-                return False  # nothing written: the general path decides
-            if row.record_as and channel and ts and row.ticket_id is not None:
-                connection.execute(
-                    _insert_ref_once(connection.dialect.name),
-                    {
-                        "organization_id": row.organization_id,
-                        "ticket_id": row.ticket_id,
-                        "role": row.record_as,
-                        "channel_id": channel,
-                        "ts": ts,
-                        "created_at": utcnow(),
-                    },
-                )
-        return True
 
     def _settle(
         self,
@@ -810,6 +982,7 @@ class DeliveryWorker:
             row.last_error = None
             if row.channel_ref is not None:
                 installs.staff_channel_works(session, organization_id=row.organization_id)
+                self._changed_organizations.add(row.organization_id)
             if row.record_as and channel and ts and row.ticket_id is not None:
                 _record_ref(session, row, channel, ts)
             comment_id = row.payload.get(outbox.RECORD_COMMENT)
@@ -850,13 +1023,79 @@ class DeliveryWorker:
 
 @dataclass(frozen=True)
 class _Claimed:
-    """A row this worker claimed (detached, as it was at the claim) and when."""
+    """A row this worker claimed (detached, as it was at the claim) and when; with, when
+    the round read them ahead, its organization and its drawn message (see `_draw_ahead`)."""
 
     row: OutboxMessage
     at: datetime
+    organization: Organization | None = None
+    drawn: dict[str, Any] | None = None
+    gone: outbox_render.TicketGone | None = None
+
+
+@dataclass(frozen=True)
+class _Posted:
+    """A row Slack accepted: its (channel, ts), to be recorded."""
+
+    row: OutboxMessage
+    organization: Organization
+    result: tuple[str | None, str | None]
+
+
+def _mark_sent(connection: Connection, posted: list[_Posted], now: datetime) -> set[int]:
+    """The usual outcome of posted rows in three Core statements, however many rows: each
+    row sent if it is still pending (the UPDATE's condition, under the row's lock), and its
+    message recorded as the ticket's card or DM. Returns the ids of the rows recorded; the
+    others were taken over or withdrawn meanwhile (nothing written for them)."""
+    updated = connection.execute(
+        _MARK_SENT,
+        [
+            {"row_id": done.row.id, "now": now, "channel": done.result[0], "ts": done.result[1]}
+            for done in posted
+        ],
+    ).rowcount
+    if updated == len(posted):
+        recorded = posted
+    else:  # which of them this UPDATE marked: sent, with this worker's message
+        sent_as = dict(
+            connection.execute(_SENT_AS, {"row_ids": [done.row.id for done in posted]}).all()
+        )
+        recorded = [
+            done
+            for done in posted
+            if done.row.id in sent_as and sent_as[done.row.id] == done.result[1]
+        ]
+    references = [
+        {
+            "organization_id": done.row.organization_id,
+            "ticket_id": done.row.ticket_id,
+            "role": done.row.record_as,
+            "channel_id": done.result[0],
+            "ts": done.result[1],
+            "created_at": utcnow(),
+        }
+        for done in recorded
+        if done.row.record_as and done.result[0] and done.result[1] and done.row.ticket_id
+    ]
+    if references:
+        connection.execute(_insert_ref_once(connection.dialect.name), references)
+    return {saved_id(done.row) for done in recorded}
 
 
 _OUTBOX = table_of(OutboxMessage)
+_CLAIM_ROWS = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("row_ids", expanding=True)))
+    .values(
+        claimed_until=bindparam("claimed_until", type_=UTCDateTime),
+        claimed_by=bindparam("worker_id"),
+        attempts=_OUTBOX.c.attempts + 1,
+    )
+)
+_SENT_AS = core_select(_OUTBOX.c.id, _OUTBOX.c.result_ts).where(
+    _OUTBOX.c.id.in_(bindparam("row_ids", expanding=True)),
+    _OUTBOX.c.status == OutboxStatus.SENT,
+)
 _ROW_STATUS = core_select(_OUTBOX.c.status).where(_OUTBOX.c.id == bindparam("row_id"))
 _MARK_SENT = (
     update(_OUTBOX)
@@ -893,6 +1132,29 @@ _SET_CARD_PERMALINK = (
     )
     .values(permalink=bindparam("card_permalink"))
 )
+
+
+def _drawn_ahead(row: OutboxMessage) -> bool:
+    """Whether the round draws the row's message ahead (a card or a ticket's DM)."""
+    return row.ticket_id is not None and row.payload.get(outbox.RENDER) in _DRAWN_AHEAD
+
+
+_DRAWN_AHEAD = frozenset(
+    {outbox.Rendered.TICKET_CARD, outbox.Rendered.REQUESTER_RECEIVED, outbox.Rendered.FILED_NOTICE}
+)
+
+
+def _needs_no_reads(row: OutboxMessage) -> bool:
+    """Whether the row's arguments are complete without reading the database (besides the
+    organization's staff channel): no message references, names or card link to resolve."""
+    return (
+        row.channel_ref in (None, outbox.STAFF_CHANNEL)
+        and row.ts_ref is None
+        and row.thread_ref is None
+        and not row.payload.get(outbox.NAMES)
+        and not row.payload.get(outbox.LINK_CARD)
+        and not row.method.startswith(JOB_PREFIX)
+    )
 
 
 def _conversation(row: OutboxMessage) -> str:

@@ -7,7 +7,7 @@ import threading
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlmodel import select
 
 from bot.core.db import Database
@@ -310,3 +310,42 @@ def test_cards_reach_the_staff_channel_in_number_order_when_filed_at_once(world:
     world.deliver()
     posted = [int(c["text"].split(":")[0].removeprefix("Ticket #")) for c in world.cards()]
     assert posted == list(range(1, threads * per_thread + 2))
+
+
+def test_a_batch_of_cards_and_dms_is_drawn_in_one_read_a_few_statements_per_ticket(world: World):
+    """The worker reads what a batch's cards and "received" DMs show for all its tickets
+    at once (one statement per kind), and records each message with two: drawing a card
+    does not cost a dozen statements per ticket. Each card still shows its own ticket."""
+    world.file_ticket(world.alice, "Warm up")  # the workspace and its people exist
+    world.deliver()
+    with world.db.session() as session:
+        organization = session.exec(
+            select(Organization).where(Organization.slack_team_id == world.team)
+        ).one()
+        requester = session.exec(select(Member).where(Member.slack_user_id == world.alice)).one()
+        for n in range(8):
+            ticket_flows.file_ticket(
+                session,
+                organization=organization,
+                filer=Actor.for_member(requester),
+                requester=requester,
+                request=TicketCreate(title=f"Batch {n}"),
+            )
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(world.db.engine, "before_cursor_execute", count)
+    try:
+        world.runtime.delivery.drain()
+    finally:
+        event.remove(world.db.engine, "before_cursor_execute", count)
+    assert [c["text"] for c in world.cards()][1:] == [
+        f"Ticket #{n + 2}: Batch {n}" for n in range(8)
+    ]
+    assert len(world.dm(world.alice)) == 9
+    # Per ticket: two messages recorded and the card's link (3 transactions, 8 statements
+    # with their BEGINs), and a share of the claims and of the batch's one read (about 15
+    # statements for all). Drawing each message on its own read about 25 more per ticket.
+    assert len(statements) / 8 <= 11, statements
