@@ -110,18 +110,16 @@ class Compiled:
 def compile_query(session: Session, query: Query, scope: Scope) -> Compiled:
     compiler = _Compiler(session, scope)
     organization: Any = col(Ticket.organization_id)
-    if compiler.dialect == "sqlite" and _has_words(query):
-        if _unresolved_only(query):
-            # Words and unresolved statuses: the open tickets (the live queue, a few hundred
-            # at most) are read from their partial index and each is looked up in the set of
-            # the organization's matches, which for a common word grow with the history
-            # (1,250 of 10,000 tickets): the smaller side drives.
-            compiler.words_filter_only = True
-        else:
-            # Words: the matches come from FTS5 and are fetched by key; written
-            # `+organization_id` so that SQLite does not walk the organization's tickets
-            # to test each against them.
-            organization = literal_column("+ticket.organization_id")
+    if _has_words(query) and _unresolved_only(query):
+        # Words and unresolved statuses: the open tickets (the live queue, a few hundred at
+        # most) are read from their partial index and each is looked up in the set of the
+        # organization's matches, which for a common word grow with the history (1,250 of
+        # 10,000 tickets): the smaller side drives, not one fetch by key per match.
+        compiler.words_filter_only = True
+    elif compiler.dialect == "sqlite" and _has_words(query):
+        # Words: the matches come from FTS5 and are fetched by key; written `+organization_id`
+        # so that SQLite does not walk the organization's tickets to test each against them.
+        organization = literal_column("+ticket.organization_id")
     where: list[ColumnElement[bool]] = [organization == scope.organization_id]
     if not scope.is_staff:
         # A requester sees only the tickets they asked for (and nothing without a person).
@@ -145,8 +143,9 @@ class _Compiler:
         self.dialect = session.get_bind().dialect.name
         self.names: dict[int, str] = {}
         self._texts = 0
-        # SQLite: test tickets read by another index against the words' matches, rather than
-        # fetch the matches by key (`+ticket.id IN (…)`, which the planner cannot seek by).
+        # Test tickets read by another index against the words' matches, rather than fetch
+        # the matches by key: `+ticket.id IN (…)` (SQLite), `ticket.id + 0 IN (…)`
+        # (PostgreSQL), which neither planner can seek the primary key by.
         self.words_filter_only = False
 
     def term(self, term: Term) -> ColumnElement[bool]:
@@ -479,7 +478,8 @@ class _Compiler:
             name=f"text_{self._texts}",
         )
         if self.words_filter_only:
-            return literal_column("+ticket.id").in_(ids)
+            unseekable = "+ticket.id" if self.dialect == "sqlite" else "(ticket.id + 0)"
+            return literal_column(unseekable).in_(ids)
         return col(Ticket.id).in_(ids)
 
     # -- order ------------------------------------------------------------------------------
