@@ -41,9 +41,7 @@ def matching_ticket_ids(
     org = f"{name}_org"
     if dialect == "postgresql":
         lexeme = f"{name}_lexeme"
-        query = (
-            f"(phraseto_tsquery('simple'::regconfig, :{name}) && CAST(:{lexeme} AS tsquery))"
-        )
+        query = f"(phraseto_tsquery('simple'::regconfig, :{name}) && CAST(:{lexeme} AS tsquery))"
         parts = [
             f"SELECT ticket.id FROM ticket WHERE ticket.organization_id = :{org} "
             f"AND {PG_TICKET_DOCUMENT} @@ {query}",
