@@ -4,7 +4,8 @@ A common word's matches were read across every organization and then filtered (a
 tickets in 100 organizations, ~125,000 rows for a word in 1/8 of all titles). Now each
 PostgreSQL document also holds its organization's lexeme (`#<id>`), and each SQLite FTS5
 rowid carries the organization in its high 32 bits, so the index is read for one
-organization. The structures are rebuilt from the rows already there.
+organization. The structures are rebuilt from the rows already there; the GIN indexes keep
+a pending list of at most 256 kB (see `models.fulltext.PG_GIN_OPTIONS`).
 
 Revision ID: 6f1b3d8e2a47
 Revises: a4c9e2f17b30
@@ -24,19 +25,19 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _build_postgres(ticket_document: str, comment_document: str) -> None:
+def _build_postgres(ticket_document: str, comment_document: str, options: str) -> None:
     # CREATE INDEX reads the rows already there: existing tickets are searchable at once.
     op.execute("DROP INDEX IF EXISTS ix_comment_internal_fulltext")
     op.execute("DROP INDEX IF EXISTS ix_comment_public_fulltext")
     op.execute("DROP INDEX IF EXISTS ix_ticket_fulltext")
-    op.execute(f"CREATE INDEX ix_ticket_fulltext ON ticket USING gin ({ticket_document})")
+    op.execute(f"CREATE INDEX ix_ticket_fulltext ON ticket USING gin ({ticket_document}) {options}")
     op.execute(
         "CREATE INDEX ix_comment_public_fulltext ON ticket_comment "
-        f"USING gin ({comment_document}) WHERE {fulltext.PUBLIC_REPLY}"
+        f"USING gin ({comment_document}) {options} WHERE {fulltext.PUBLIC_REPLY}"
     )
     op.execute(
         "CREATE INDEX ix_comment_internal_fulltext ON ticket_comment "
-        f"USING gin ({comment_document}) WHERE {fulltext.INTERNAL_NOTE}"
+        f"USING gin ({comment_document}) {options} WHERE {fulltext.INTERNAL_NOTE}"
     )
 
 
@@ -48,7 +49,9 @@ def _build_sqlite(ddl: Sequence[str], backfill: Sequence[str]) -> None:
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
-        _build_postgres(fulltext.PG_TICKET_DOCUMENT, fulltext.PG_COMMENT_DOCUMENT)
+        _build_postgres(
+            fulltext.PG_TICKET_DOCUMENT, fulltext.PG_COMMENT_DOCUMENT, fulltext.PG_GIN_WITH
+        )
     elif dialect == "sqlite":
         _build_sqlite(fulltext.SQLITE_DDL, fulltext.SQLITE_BACKFILL)
 
@@ -56,6 +59,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
-        _build_postgres(fulltext.PG_TICKET_WORDS, fulltext.PG_COMMENT_WORDS)
+        _build_postgres(fulltext.PG_TICKET_WORDS, fulltext.PG_COMMENT_WORDS, "")
     elif dialect == "sqlite":
         _build_sqlite(fulltext_v1.SQLITE_DDL, fulltext_v1.SQLITE_BACKFILL)
