@@ -794,38 +794,55 @@ def _phrase_matches(backend: Backend, phrase: str, ticket: str) -> tuple[str, tu
     """A condition: ticket `ticket` holds `phrase` in its title and description or in one
     of its comments (staff: public replies and internal notes), checked ticket by ticket."""
     if backend.name == "sqlite":
+        # An FTS5 rowid is (organization id << 32) + the row's id (models/fulltext.py).
+        organization = ticket.replace(".id", ".organization_id")
         return (
-            f"(EXISTS (SELECT 1 FROM ticket_fts WHERE ticket_fts.rowid = {ticket}"
+            f"(EXISTS (SELECT 1 FROM ticket_fts"
+            f" WHERE ticket_fts.rowid = ({organization} << 32) + {ticket}"
             " AND ticket_fts MATCH ?) OR EXISTS (SELECT 1 FROM ticket_comment c"
-            " JOIN comment_fts ON comment_fts.rowid = c.id"
+            " JOIN comment_fts ON comment_fts.rowid = (c.organization_id << 32) + c.id"
             f" WHERE c.ticket_id = {ticket} AND comment_fts MATCH ?))",
             (f'"{phrase}"', f'{{public_text internal_text}} : "{phrase}"'),
         )
-    from models.fulltext import PG_COMMENT_DOCUMENT, PG_TICKET_DOCUMENT
+    from models.fulltext import PG_COMMENT_WORDS, PG_TICKET_WORDS
 
     query = "phraseto_tsquery('simple'::regconfig, ?)"
     return (
-        f"({PG_TICKET_DOCUMENT.replace('title', 't.title').replace('description', 't.description')}"
+        f"({PG_TICKET_WORDS.replace('title', 't.title').replace('description', 't.description')}"
         f" @@ {query} OR EXISTS (SELECT 1 FROM ticket_comment c WHERE c.ticket_id = {ticket}"
         " AND c.comment_type IN ('public_reply', 'internal_note')"
-        f" AND {PG_COMMENT_DOCUMENT.replace('content', 'c.content')} @@ {query}))",
+        f" AND {PG_COMMENT_WORDS.replace('content', 'c.content')} @@ {query}))",
         (phrase, phrase),
     )
 
 
 def _matching_ids(backend: Backend, phrase: str, org: int) -> tuple[str, tuple]:
     """The organization's tickets holding `phrase`, from the full-text indexes first (a rare
-    phrase: its few matches, then their tickets by key)."""
+    phrase: its few matches, then their tickets by key). The indexes are read for the one
+    organization: its FTS5 rowid range, its lexeme in the GIN documents."""
     if backend.name == "sqlite":
+        first, last = org << 32, (org << 32) + (1 << 32) - 1
         return (
-            "t.id IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ?"
+            "t.id IN (SELECT rowid - ? FROM ticket_fts WHERE ticket_fts MATCH ?"
+            " AND rowid BETWEEN ? AND ?"
             " UNION SELECT c.ticket_id FROM comment_fts JOIN ticket_comment c"
-            " ON c.id = comment_fts.rowid WHERE comment_fts MATCH ?)",
-            (f'"{phrase}"', f'{{public_text internal_text}} : "{phrase}"'),
+            " ON c.id = comment_fts.rowid - ? WHERE comment_fts MATCH ?"
+            " AND comment_fts.rowid BETWEEN ? AND ?)",
+            (
+                first,
+                f'"{phrase}"',
+                first,
+                last,
+                first,
+                f'{{public_text internal_text}} : "{phrase}"',
+                first,
+                last,
+            ),
         )
     from models.fulltext import PG_COMMENT_DOCUMENT, PG_TICKET_DOCUMENT
 
-    query = "phraseto_tsquery('simple'::regconfig, ?)"
+    query = "(phraseto_tsquery('simple'::regconfig, ?) && CAST(? AS tsquery))"
+    lexeme = f"'#{org}'"
     return (
         f"t.id IN (SELECT id FROM ticket WHERE organization_id = ?"
         f" AND {PG_TICKET_DOCUMENT} @@ {query}"
@@ -833,7 +850,7 @@ def _matching_ids(backend: Backend, phrase: str, org: int) -> tuple[str, tuple]:
         f" AND comment_type = 'public_reply' AND {PG_COMMENT_DOCUMENT} @@ {query}"
         " UNION SELECT ticket_id FROM ticket_comment WHERE organization_id = ?"
         f" AND comment_type = 'internal_note' AND {PG_COMMENT_DOCUMENT} @@ {query})",
-        (org, phrase, org, phrase, org, phrase),
+        (org, phrase, lexeme, org, phrase, lexeme, org, phrase, lexeme),
     )
 
 

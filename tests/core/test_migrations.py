@@ -113,3 +113,66 @@ def test_sqlite_has_wal_and_foreign_keys(sqlite_engine):
 @pytest.mark.postgres
 def test_postgres_upgrade_matches_the_models(postgres_schema_engine):
     _check_upgrade(postgres_schema_engine)
+
+
+# -- full-text structures rebuilt for existing rows (revision 6f1b3d8e2a47) ---------------
+
+BEFORE_SCOPED_FULLTEXT = "a4c9e2f17b30"
+
+
+def _text_cases() -> list:
+    from tests.services.search.cases import CASES, REQUESTER_CASES
+
+    def has_words(query: str) -> bool:
+        return any(":" not in part for part in query.replace('"', " ").split() if part)
+
+    return [c for c in CASES if has_words(c.query)], [
+        c for c in REQUESTER_CASES if has_words(c.query)
+    ]
+
+
+def _check_fulltext_rebuilt(engine: Engine) -> None:
+    """Rows written under the first (unscoped) structures are found, and only in their own
+    organization, once the upgrade has rebuilt them; and again after a downgrade."""
+    from bot.core.db import Database
+    from bot.services import search
+    from tests.services.search.dataset import NOW, seed
+
+    migrate.upgrade(engine, BEFORE_SCOPED_FULLTEXT)
+    database = Database(engine)
+    with database.session() as session:
+        data = seed(session)
+    staff_cases, requester_cases = _text_cases()
+    assert len(staff_cases) >= 5 and requester_cases
+
+    def check() -> None:
+        for cases, member, staff in (
+            (staff_cases, data.ws.tech, True),
+            (requester_cases, data.ws.alice, False),
+        ):
+            scope = search.scope_for(data.ws.organization, member=member, is_staff=staff, now=NOW)
+            for case in cases:
+                with database.read_session() as session:
+                    result = search.search(session, text=case.query, scope=scope, limit=200)
+                keys = {k for t in result.tickets for k, v in data.tickets.items() if v.id == t.id}
+                assert keys == case.expected, case.query
+
+    migrate.upgrade(engine)
+    check()
+    with engine.begin() as connection:
+        config = migrate.alembic_config(engine)
+        config.attributes["connection"] = connection
+        from alembic import command
+
+        command.downgrade(config, BEFORE_SCOPED_FULLTEXT)
+        command.upgrade(config, "head")
+    check()
+
+
+def test_sqlite_upgrade_rebuilds_full_text_for_existing_rows(sqlite_engine):
+    _check_fulltext_rebuilt(sqlite_engine)
+
+
+@pytest.mark.postgres
+def test_postgres_upgrade_rebuilds_full_text_for_existing_rows(postgres_schema_engine):
+    _check_fulltext_rebuilt(postgres_schema_engine)

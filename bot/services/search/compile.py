@@ -110,9 +110,13 @@ class Compiled:
 def compile_query(session: Session, query: Query, scope: Scope) -> Compiled:
     compiler = _Compiler(session, scope)
     organization: Any = col(Ticket.organization_id)
-    if compiler.dialect == "sqlite" and any(
-        isinstance(t, TextTerm) and not t.negated for t in query.terms
-    ):
+    if _has_words(query) and _unresolved_only(query):
+        # Words and unresolved statuses: the open tickets (the live queue, a few hundred at
+        # most) are read from their partial index and each is looked up in the set of the
+        # organization's matches, which for a common word grow with the history (1,250 of
+        # 10,000 tickets): the smaller side drives, not one fetch by key per match.
+        compiler.words_filter_only = True
+    elif compiler.dialect == "sqlite" and _has_words(query):
         # Words: the matches come from FTS5 and are fetched by key; written `+organization_id`
         # so that SQLite does not walk the organization's tickets to test each against them.
         organization = literal_column("+ticket.organization_id")
@@ -139,6 +143,10 @@ class _Compiler:
         self.dialect = session.get_bind().dialect.name
         self.names: dict[int, str] = {}
         self._texts = 0
+        # Test tickets read by another index against the words' matches, rather than fetch
+        # the matches by key: `+ticket.id IN (…)` (SQLite), `ticket.id + 0 IN (…)`
+        # (PostgreSQL), which neither planner can seek the primary key by.
+        self.words_filter_only = False
 
     def term(self, term: Term) -> ColumnElement[bool]:
         handlers: dict[type[Term], Callable[[Any], ColumnElement[bool]]] = {
@@ -469,6 +477,9 @@ class _Compiler:
             include_internal=self.scope.is_staff,
             name=f"text_{self._texts}",
         )
+        if self.words_filter_only:
+            unseekable = "+ticket.id" if self.dialect == "sqlite" else "(ticket.id + 0)"
+            return literal_column(unseekable).in_(ids)
         return col(Ticket.id).in_(ids)
 
     # -- order ------------------------------------------------------------------------------
@@ -511,6 +522,18 @@ class _Compiler:
             # few matches from their own index (full text, open tickets) and sorts them.
             return [literal_column("+ticket.updated_at").desc(), col(Ticket.id).desc()]
         return [col(Ticket.updated_at).desc(), col(Ticket.id).desc()]
+
+
+def _has_words(query: Query) -> bool:
+    return any(isinstance(t, TextTerm) and not t.negated for t in query.terms)
+
+
+def _unresolved_only(query: Query) -> bool:
+    """The query keeps only unresolved tickets (the partial index of open tickets)."""
+    return any(
+        isinstance(t, StatusTerm) and not t.negated and set(t.statuses) <= set(UNRESOLVED)
+        for t in query.terms
+    )
 
 
 def _narrowed(query: Query) -> bool:

@@ -3,6 +3,9 @@
 Each function returns a SELECT of ticket ids whose searchable text holds the words next to
 each other, in order. The PostgreSQL expressions are spelt exactly as the GIN indexes in
 `models.fulltext` are, so the planner uses them.
+
+Matches are read for the one organization inside the index (its lexeme on PostgreSQL, its
+rowid range on SQLite): a common word costs that organization's matches, not everyone's.
 """
 
 from __future__ import annotations
@@ -12,7 +15,14 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, column, text
 from sqlalchemy.sql.selectable import TextualSelect
 
-from models.fulltext import INTERNAL_NOTE, PG_COMMENT_DOCUMENT, PG_TICKET_DOCUMENT, PUBLIC_REPLY
+from models.fulltext import (
+    INTERNAL_NOTE,
+    PG_COMMENT_DOCUMENT,
+    PG_TICKET_DOCUMENT,
+    PUBLIC_REPLY,
+    pg_organization_lexeme,
+    sqlite_rowid_range,
+)
 
 
 def matching_ticket_ids(
@@ -30,7 +40,8 @@ def matching_ticket_ids(
     phrase = " ".join(words)
     org = f"{name}_org"
     if dialect == "postgresql":
-        query = f"phraseto_tsquery('simple'::regconfig, :{name})"
+        lexeme = f"{name}_lexeme"
+        query = f"(phraseto_tsquery('simple'::regconfig, :{name}) && CAST(:{lexeme} AS tsquery))"
         parts = [
             f"SELECT ticket.id FROM ticket WHERE ticket.organization_id = :{org} "
             f"AND {PG_TICKET_DOCUMENT} @@ {query}",
@@ -45,21 +56,32 @@ def matching_ticket_ids(
                 f"AND {PG_COMMENT_DOCUMENT} @@ {query}"
             )
         statement = text(" UNION ".join(parts)).bindparams(
-            bindparam(name, phrase), bindparam(org, organization_id)
+            bindparam(name, phrase),
+            bindparam(lexeme, pg_organization_lexeme(organization_id)),
+            bindparam(org, organization_id),
         )
         return statement.columns(column("id"))
-    # SQLite FTS5: a phrase of plain words (letters and digits only, so no quoting issue).
+    # SQLite FTS5: a phrase of plain words (letters and digits only, so no quoting issue),
+    # read within the organization's rowid range (its rows' ids are the rowid's low bits).
     quoted = f'"{phrase}"'
     columns = "{public_text internal_text}" if include_internal else "public_text"
-    comments = f"{name}_c"
+    comments, first, last = f"{name}_c", f"{name}_first", f"{name}_last"
+    in_organization = f"rowid BETWEEN :{first} AND :{last}"
+    row_id = f"rowid - :{first}"
     statement = text(
-        f"SELECT rowid AS id FROM ticket_fts WHERE ticket_fts MATCH :{name} "
+        f"SELECT {row_id} AS id FROM ticket_fts WHERE ticket_fts MATCH :{name} "
+        f"AND {in_organization} "
         f"UNION SELECT ticket_comment.ticket_id FROM ticket_comment "
         f"WHERE ticket_comment.organization_id = :{org} AND ticket_comment.id IN "
-        f"(SELECT rowid FROM comment_fts WHERE comment_fts MATCH :{comments})"
-    ).bindparams(
+        f"(SELECT {row_id} FROM comment_fts WHERE comment_fts MATCH :{comments} "
+        f"AND {in_organization})"
+    )
+    lowest, highest = sqlite_rowid_range(organization_id)
+    statement = statement.bindparams(
         bindparam(name, quoted),
         bindparam(comments, f"{columns} : {quoted}"),
         bindparam(org, organization_id),
+        bindparam(first, lowest),
+        bindparam(last, highest),
     )
     return statement.columns(column("id"))

@@ -10,15 +10,10 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from models.fulltext import (
-    INTERNAL_NOTE,
-    PG_COMMENT_DOCUMENT,
-    PG_TICKET_DOCUMENT,
-    PUBLIC_REPLY,
-    SQLITE_BACKFILL,
-    SQLITE_DDL,
-    SQLITE_DROP,
-)
+from models.fulltext import INTERNAL_NOTE, PUBLIC_REPLY, SQLITE_DROP
+from models.fulltext import PG_COMMENT_WORDS as PG_COMMENT_DOCUMENT
+from models.fulltext import PG_TICKET_WORDS as PG_TICKET_DOCUMENT
+from models.migrations.fulltext_v1 import SQLITE_BACKFILL, SQLITE_DDL
 
 revision: str = "d5e7a1c3b9f2"
 down_revision: str | None = "b80e43711d9c"

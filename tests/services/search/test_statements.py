@@ -97,6 +97,9 @@ def test_sqlite_reads_matches_of_words_and_open_statuses_from_their_index(seeded
         ('"paper jam"', ("ticket_fts",)),
         ("status:unresolved category:network", by_status),
         ("status:open,pending", by_status),
+        # A common word with unresolved statuses: the open tickets drive, each tested
+        # against the set of the organization's matches (the smaller side).
+        ("vpn status:unresolved", by_status),
     ):
         recorded.clear()
         event.listen(db.engine, "before_cursor_execute", record)
@@ -113,3 +116,20 @@ def test_sqlite_reads_matches_of_words_and_open_statuses_from_their_index(seeded
             # Not the organization's tickets walked by date, nor all of them.
             assert "ix_ticket_org_updated" not in explained, (text, explained)
             assert "SCAN ticket " not in explained + " ", (text, explained)
+
+
+def test_full_text_reads_one_organizations_matches_from_the_index(seeded) -> None:
+    """Free text is scoped by organization inside the index (its FTS5 rowid range, its GIN
+    lexeme), not by filtering every organization's matches afterwards."""
+    db, data = seeded
+    for text in ("vpn", '"paper jam"', "vpn status:unresolved"):
+        statements = tickets_of(sent(db, data, text))
+        assert statements
+        for statement in statements:
+            if db.engine.dialect.name == "sqlite":
+                assert statement.count("rowid BETWEEN ") == 2  # tickets and comments
+            else:
+                assert statement.count("AS tsquery)") == 3  # tickets, replies, notes
+    if db.engine.dialect.name == "sqlite":
+        for statement in tickets_of(sent(db, data, "vpn status:unresolved")):
+            assert "+ticket.id IN (" in statement
