@@ -36,7 +36,7 @@ from bot.outbox.rows import (
     enqueue,
     person,
 )
-from bot.services import preferences
+from bot.services import comments, preferences
 from bot.services.tickets import Change
 from models import (
     AuthorType,
@@ -268,15 +268,7 @@ def _priority_words(ticket: Ticket) -> str:
 def _staff_spoke_last(session: Session, ticket: Ticket) -> bool:
     """Whether the ticket's latest public comment is the IT team's (a question or an
     answer the requester has to act on)."""
-    last = session.exec(
-        select(TicketComment.author_type)
-        .where(
-            TicketComment.ticket_id == ticket.id,
-            TicketComment.comment_type == CommentType.PUBLIC_REPLY,
-        )
-        .order_by(col(TicketComment.id).desc())
-        .limit(1)
-    ).first()
+    last = comments.last_public_author_type(session, ticket_id=ticket.id)
     return last == AuthorType.STAFF
 
 

@@ -29,7 +29,7 @@ from bot.blocks.tickets import (
 )
 from bot.blocks.time_tracking import timing_line
 from bot.outbox.rows import CARD_LINK, LINK_CARD, NAMES, RENDER, Rendered
-from bot.services import csat, sla, time_tracking
+from bot.services import comments, csat, sla, time_tracking
 from bot.services import organizations as orgs
 from models import (
     AuthorType,
@@ -162,15 +162,7 @@ def card_view(session: Session, ticket: Ticket) -> TicketView:
         session,
         "last_public",
         ticket.id,
-        lambda: session.exec(
-            select(TicketComment.author_type)
-            .where(
-                TicketComment.ticket_id == ticket.id,
-                TicketComment.comment_type == CommentType.PUBLIC_REPLY,
-            )
-            .order_by(col(TicketComment.id).desc())
-            .limit(1)
-        ).first(),
+        lambda: comments.last_public_author_type(session, ticket_id=ticket.id),
     )
     return replace(
         view,

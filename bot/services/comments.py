@@ -178,3 +178,17 @@ def list_comments_for_tickets(
     for comment in session.exec(query).all():
         found[comment.ticket_id].append(comment)
     return found
+
+
+def last_public_author_type(session: Session, *, ticket_id: int | None) -> str | None:
+    """Who wrote the ticket's latest public comment (an `AuthorType`), if anyone did."""
+    author: str | None = session.exec(
+        select(TicketComment.author_type)
+        .where(
+            TicketComment.ticket_id == ticket_id,
+            TicketComment.comment_type == CommentType.PUBLIC_REPLY,
+        )
+        .order_by(col(TicketComment.id).desc())
+        .limit(1)
+    ).first()
+    return author

@@ -513,15 +513,7 @@ def _stamp_status_times(ticket: Ticket, status: TicketStatus, now: datetime) -> 
 def _log(
     session: Session, *, ticket: Ticket, actor: Actor, field: str, old: Any, new: Any
 ) -> TicketEvent:
-    event = TicketEvent(
-        ticket_id=ticket.id,  # type: ignore[arg-type]
-        organization_id=ticket.organization_id,
-        actor_id=actor.member_id,
-        actor_name=actor.name[:200],
-        field=field,
-        old_value=None if old is None else str(old)[:500],
-        new_value=None if new is None else str(new)[:500],
-    )
+    event = TicketEvent(**_event_row(ticket, actor, field, old, new))
     session.add(event)
     return event
 
