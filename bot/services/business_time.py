@@ -21,6 +21,7 @@ _CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 # How far ahead a computation may look for open time before giving up (holidays could, in
 # principle, close a calendar for good).
 _HORIZON_DAYS = 3660
+_DAYS_REMEMBERED = 1024  # per calendar
 
 Interval = tuple[datetime, datetime]
 
@@ -57,6 +58,11 @@ class Calendar:
     # Per weekday (0 = Monday): sorted, non-overlapping (start, end) minutes of the local day.
     week: tuple[tuple[tuple[int, int], ...], ...]
     holidays: frozenset[date] = field(default_factory=frozenset)
+    # Local day → its open intervals in UTC: a burst of new tickets walks the same days, and
+    # each day's conversion through the zone is most of a walk's cost.
+    _days: dict[date, tuple[Interval, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     @classmethod
     def build(
@@ -103,15 +109,29 @@ class Calendar:
         start = start.astimezone(UTC)
         day = start.astimezone(self.tz).date() - timedelta(days=1)
         for _ in range(_HORIZON_DAYS):
-            if day not in self.holidays:
-                for open_minute, close_minute in self.week[day.weekday()]:
-                    opens = _local(day, open_minute, self.tz)
-                    closes = _local(day, close_minute, self.tz)
-                    if closes <= start or closes <= opens:
-                        continue
+            for opens, closes in self._open_on(day):
+                if closes > start:
                     yield max(opens, start), closes
             day += timedelta(days=1)
         raise CalendarError("No open time in the next ten years; check the holidays")
+
+    def _open_on(self, day: date) -> tuple[Interval, ...]:
+        found = self._days.get(day)
+        if found is None:
+            found = ()
+            if day not in self.holidays:
+                found = tuple(
+                    (opens, closes)
+                    for opens, closes in (
+                        (_local(day, a, self.tz), _local(day, b, self.tz))
+                        for a, b in self.week[day.weekday()]
+                    )
+                    if closes > opens  # a local time that a DST change skips
+                )
+            if len(self._days) >= _DAYS_REMEMBERED:
+                self._days.clear()
+            self._days[day] = found
+        return found
 
 
 def _local(day: date, minute: int, tz: ZoneInfo) -> datetime:

@@ -25,7 +25,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, bindparam, case, func, or_
-from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
@@ -340,9 +339,13 @@ def on_ticket_created(session: Session, *, ticket: Ticket) -> int:
             }
         )
     if rows:
-        session.execute(sa_insert(SlaClock), rows)
+        # Core, on the unit of work's connection: the ORM's bulk path costs more than the insert.
+        session.connection().execute(_INSERT_CLOCKS, rows)
         _mark_changed(session, ticket)
     return len(rows)
+
+
+_INSERT_CLOCKS = table_of(SlaClock).insert()
 
 
 def _start_clocks_one_by_one(session: Session, ticket: Ticket) -> int:

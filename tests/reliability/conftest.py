@@ -248,7 +248,13 @@ class Slack:
         return self.sim.messages(self.sim.dm_channel(self.team, user_id))
 
     def cards(self) -> list[dict[str, Any]]:
-        return [m for m in self.sim.messages(self.staff_channel) if not is_reply(m)]
+        """The tickets' cards: the staff channel's top-level messages, less the morning
+        queue digest (the server's minute job posts it from 08:30 whatever the test does)."""
+        return [
+            m
+            for m in self.sim.messages(self.staff_channel)
+            if not is_reply(m) and m.get("text", "").startswith("Ticket #")
+        ]
 
     def card_for(self, number: int) -> dict[str, Any]:
         (card,) = [c for c in self.cards() if c.get("text", "").startswith(f"Ticket #{number}:")]
