@@ -456,6 +456,7 @@ def run(args: argparse.Namespace, database_url: str, scratch: Path) -> bool:
             if wait_delivered(world, len(warm_up), time.perf_counter(), 120) is None:
                 print("warning: the warm-up tickets were not all delivered in 120 s")
             calls_since = time.monotonic()
+            print(f"warm-up delivered; storming with {len(bodies)} submissions", flush=True)
             cpu = common.cpu_seconds(app.pid)
             result = storm(app.port, bodies, args.concurrency, expect_empty=True)
             # Includes the outbox worker's share while the storm lasts: it runs in the process.
