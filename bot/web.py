@@ -92,7 +92,6 @@ def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = Tr
     # The OpenAPI document describes the REST API only: Slack's endpoints are not in it.
     web = FastAPI(title="Ticketbot", version="0.1.0", lifespan=lifespan)
     web.state.runtime = runtime  # what the REST routes depend on (bot.api.deps)
-    web.include_router(create_api_router(runtime.settings), prefix="/api")
 
     secret = runtime.settings.slack_signing_secret
     signing_secret = secret.get_secret_value().encode() if secret else None
@@ -175,4 +174,7 @@ def create_web_app(bolt_app: App, runtime: Runtime, *, run_background: bool = Tr
             }
         )
 
+    # Last: routes are matched in order, and Slack's requests (bursts of them, each with a
+    # 3-second deadline) should not be tried against every REST route first.
+    web.include_router(create_api_router(runtime.settings), prefix="/api")
     return web
