@@ -36,7 +36,8 @@ def matching_ticket_ids(
     """Ids of the organization's tickets whose title and description, public replies, or
     (with `include_internal`) internal notes contain `words` as a phrase.
 
-    `name` makes the bound parameters unique within one statement."""
+    `name` names the bound parameters; SQLAlchemy makes them unique in the statement it ends
+    up in (`unique=True`), which may hold several queries' matches (App Home's counts)."""
     phrase = " ".join(words)
     org = f"{name}_org"
     if dialect == "postgresql":
@@ -56,9 +57,9 @@ def matching_ticket_ids(
                 f"AND {PG_COMMENT_DOCUMENT} @@ {query}"
             )
         statement = text(" UNION ".join(parts)).bindparams(
-            bindparam(name, phrase),
-            bindparam(lexeme, pg_organization_lexeme(organization_id)),
-            bindparam(org, organization_id),
+            bindparam(name, phrase, unique=True),
+            bindparam(lexeme, pg_organization_lexeme(organization_id), unique=True),
+            bindparam(org, organization_id, unique=True),
         )
         return statement.columns(column("id"))
     # SQLite FTS5: a phrase of plain words (letters and digits only, so no quoting issue),
@@ -78,10 +79,10 @@ def matching_ticket_ids(
     )
     lowest, highest = sqlite_rowid_range(organization_id)
     statement = statement.bindparams(
-        bindparam(name, quoted),
-        bindparam(comments, f"{columns} : {quoted}"),
-        bindparam(org, organization_id),
-        bindparam(first, lowest),
-        bindparam(last, highest),
+        bindparam(name, quoted, unique=True),
+        bindparam(comments, f"{columns} : {quoted}", unique=True),
+        bindparam(org, organization_id, unique=True),
+        bindparam(first, lowest, unique=True),
+        bindparam(last, highest, unique=True),
     )
     return statement.columns(column("id"))
