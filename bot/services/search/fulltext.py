@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, column, text
 from sqlalchemy.sql.selectable import TextualSelect
 
+from bot.services.search.query import UNRESOLVED
 from models.fulltext import (
     INTERNAL_NOTE,
     PG_COMMENT_DOCUMENT,
@@ -32,9 +33,15 @@ def matching_ticket_ids(
     organization_id: int,
     include_internal: bool,
     name: str,
+    unresolved_only: bool = False,
 ) -> TextualSelect:
     """Ids of the organization's tickets whose title and description, public replies, or
     (with `include_internal`) internal notes contain `words` as a phrase.
+
+    `unresolved_only`: the caller keeps only unresolved tickets, so on PostgreSQL the
+    tickets' own matches are read for the unresolved ones only (a bitmap AND of the GIN
+    index with the partial index of open tickets: the live queue's matches, not the whole
+    history's). Comments' matches are not narrowed: the caller's filter drops the others.
 
     `name` names the bound parameters; SQLAlchemy makes them unique in the statement it ends
     up in (`unique=True`), which may hold several queries' matches (App Home's counts)."""
@@ -43,8 +50,11 @@ def matching_ticket_ids(
     if dialect == "postgresql":
         lexeme = f"{name}_lexeme"
         query = f"(phraseto_tsquery('simple'::regconfig, :{name}) && CAST(:{lexeme} AS tsquery))"
+        # Spelt as the partial index's predicate, so that the planner can use it.
+        open_tickets = f"AND ticket.status IN ({', '.join(repr(s.value) for s in UNRESOLVED)}) "
         parts = [
             f"SELECT ticket.id FROM ticket WHERE ticket.organization_id = :{org} "
+            f"{open_tickets if unresolved_only else ''}"
             f"AND {PG_TICKET_DOCUMENT} @@ {query}",
             f"SELECT ticket_comment.ticket_id FROM ticket_comment "
             f"WHERE ticket_comment.organization_id = :{org} AND {PUBLIC_REPLY} "
