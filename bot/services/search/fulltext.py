@@ -52,18 +52,24 @@ def matching_ticket_ids(
         query = f"(phraseto_tsquery('simple'::regconfig, :{name}) && CAST(:{lexeme} AS tsquery))"
         # Spelt as the partial index's predicate, so that the planner can use it.
         open_tickets = f"AND ticket.status IN ({', '.join(repr(s.value) for s in UNRESOLVED)}) "
+        # Comments are read from their GIN index only, the organization checked on each
+        # match (`+ 0`: not an index condition): the organization's lexeme already narrows
+        # the index to its matches, and otherwise, for an organization with a few hundred
+        # comments, the planner reads them all by organization and computes each one's
+        # words (1.5 ms for 300 comments against 0.3 ms from the index).
+        comments_of_organization = f"(ticket_comment.organization_id + 0) = :{org}"
         parts = [
             f"SELECT ticket.id FROM ticket WHERE ticket.organization_id = :{org} "
             f"{open_tickets if unresolved_only else ''}"
             f"AND {PG_TICKET_DOCUMENT} @@ {query}",
             f"SELECT ticket_comment.ticket_id FROM ticket_comment "
-            f"WHERE ticket_comment.organization_id = :{org} AND {PUBLIC_REPLY} "
+            f"WHERE {comments_of_organization} AND {PUBLIC_REPLY} "
             f"AND {PG_COMMENT_DOCUMENT} @@ {query}",
         ]
         if include_internal:
             parts.append(
                 f"SELECT ticket_comment.ticket_id FROM ticket_comment "
-                f"WHERE ticket_comment.organization_id = :{org} AND {INTERNAL_NOTE} "
+                f"WHERE {comments_of_organization} AND {INTERNAL_NOTE} "
                 f"AND {PG_COMMENT_DOCUMENT} @@ {query}"
             )
         statement = text(" UNION ".join(parts)).bindparams(
