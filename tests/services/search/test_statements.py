@@ -133,3 +133,38 @@ def test_full_text_reads_one_organizations_matches_from_the_index(seeded) -> Non
     if db.engine.dialect.name == "sqlite":
         for statement in tickets_of(sent(db, data, "vpn status:unresolved")):
             assert "+ticket.id IN (" in statement
+
+
+def test_app_home_counts_its_open_views_in_one_pass_over_the_open_tickets(seeded) -> None:
+    """The built-in views and any view kept to unresolved statuses are one aggregate each
+    over the organization's open tickets; other views a subquery each; the same text is
+    counted once; one statement in all, with no category read from the organization."""
+    db, data = seeded
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    texts = [
+        "assignee:me status:unresolved",
+        "status:pending",
+        "vpn status:unresolved",
+        "category:network status:unresolved",
+        "updated:<24h",
+        "assignee:me status:unresolved",
+    ]
+    scope = search.scope_for(data.ws.organization, member=data.ws.tech, is_staff=True, now=NOW)
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.read_session() as session:
+            search.counts(session, texts=texts, scope=scope)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    (statement,) = [s for s in statements if s.startswith("SELECT")]
+    assert statement.count("count(*) FILTER (WHERE") == 4
+    assert statement.count("count(*) AS") == 1  # updated:<24h
+    if db.engine.dialect.name == "postgresql":
+        # The words' matches among the tickets are read for the open ones only.
+        assert "AND ticket.status IN ('open', 'in_progress', 'pending') AND (to_tsvector" in (
+            statement
+        )
