@@ -114,10 +114,18 @@ def counts(session: Session, *, texts: Sequence[str], scope: Scope) -> list[int 
             other_counts.append((text, compiled.count().scalar_subquery()))
     columns = [subquery for _, subquery in other_counts]
     if open_counts:
+        unresolved = [UNRESOLVED_PREDICATE]
+        if session.get_bind().dialect.name == "sqlite":
+            # SQLite's sampled statistics (ANALYZE with analysis_limit) count as many
+            # tickets of one status as of the organization: told that unresolved ones are
+            # rare (`unlikely`, a hint that changes no result), it reads them from the status
+            # index rather than walk every ticket of the organization in a covering index
+            # (10,000 at 1M) when the built-in views need no other column.
+            unresolved.append(func.unlikely(UNRESOLVED_PREDICATE))
         open_tickets = (
             select(*[count.label(f"view_{i}") for i, (_, count) in enumerate(open_counts)])
             .select_from(Ticket)
-            .where(col(Ticket.organization_id) == scope.organization_id, UNRESOLVED_PREDICATE)
+            .where(col(Ticket.organization_id) == scope.organization_id, *unresolved)
             .subquery("open_tickets")
         )
         columns += list(open_tickets.c)
