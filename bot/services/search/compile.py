@@ -86,6 +86,9 @@ class Scope:
     member: Member | None = None  # None: a REST token (staff rights, nobody in person)
     now: datetime = field(default_factory=lambda: datetime.now(ZoneInfo("UTC")))
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    # The organization's configured categories, from the organization the caller already
+    # holds (None: read them when a query names a category).
+    categories: tuple[str, ...] | None = None
 
     @property
     def member_id(self) -> int | None:
@@ -99,6 +102,9 @@ class Compiled:
     # Names found for the values of the query, for its plain-words description:
     # the span's start → "Tom Tech", "Acme Corp", …
     names: dict[int, str] = field(default_factory=dict)
+    # Every ticket it finds is unresolved (a status term within the open ones): it counts
+    # among the organization's open tickets, a few hundred whatever the history.
+    unresolved_only: bool = False
 
     def select(self) -> Any:
         return select(Ticket).where(*self.where).order_by(*self.order_by)
@@ -129,7 +135,12 @@ def compile_query(session: Session, query: Query, scope: Scope) -> Compiled:
     for term in query.terms:
         condition = compiler.term(term)
         where.append(not_(condition) if term.negated else condition)
-    return Compiled(where=where, order_by=compiler.order(query), names=compiler.names)
+    return Compiled(
+        where=where,
+        order_by=compiler.order(query),
+        names=compiler.names,
+        unresolved_only=_unresolved_only(query),
+    )
 
 
 def _null_safe(column: Any, values: list[Any]) -> ColumnElement[bool]:
@@ -272,6 +283,8 @@ class _Compiler:
     def _configured_categories(self) -> list[str]:
         from models import Organization
 
+        if self.scope.categories is not None:
+            return list(self.scope.categories)
         organization = self.session.get(Organization, self.scope.organization_id)
         return organization.categories if organization is not None else []
 
@@ -476,6 +489,7 @@ class _Compiler:
             organization_id=self.scope.organization_id,
             include_internal=self.scope.is_staff,
             name=f"text_{self._texts}",
+            unresolved_only=self.words_filter_only,
         )
         if self.words_filter_only:
             unseekable = "+ticket.id" if self.dialect == "sqlite" else "(ticket.id + 0)"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -90,7 +90,13 @@ def _lark() -> Lark:
 
 def parse(text: str | None) -> Query:
     """Read a query; raise `QueryError` naming the bad term, its place and a suggestion."""
-    source = text or ""
+    return _parse_source(text or "")
+
+
+# A query is read again each time App Home counts a view: the same texts, mostly. A parsed
+# `Query` is immutable and depends on its text alone (errors are not kept).
+@lru_cache(maxsize=1024)
+def _parse_source(source: str) -> Query:
     if len(source) > MAX_QUERY_LENGTH:
         raise QueryError(
             f"the query is longer than {MAX_QUERY_LENGTH} characters",

@@ -158,3 +158,31 @@ def test_full_text_follows_edits(seeded) -> None:
     assert found(db, data, "wireless", staff) == ["wifi"]
     assert found(db, data, "wifi", staff) == []
     assert found(db, data, "ubiquiti", staff) == ["wifi"]
+
+
+def test_counts_of_many_queries_in_one_statement_equal_each_querys_own_total(seeded) -> None:
+    """App Home counts all of a person's views together: every query of the table (several
+    with words, with `due:`, `sla:`, unresolved statuses and not) in one call gives each
+    exactly its own tickets' number, and a query that does not run its error in its place."""
+    db, data = seeded
+    cases = runnable(CASES)
+    broken = [query for query, _ in ERROR_CASES][:3]
+    texts = [*broken[:1], *(c.query for c in cases), *broken[1:], cases[1].query]
+    with db.read_session() as session:
+        counted = search.counts(
+            session, texts=texts, scope=scope_of(data, data.ws.tech, staff=True)
+        )
+    expected = {c.query: len(c.expected) for c in cases}
+    for text, count in zip(texts, counted, strict=True):
+        if text in broken:
+            assert isinstance(count, QueryError), text
+        else:
+            assert count == expected[text], text
+    requester = runnable(REQUESTER_CASES)
+    with db.read_session() as session:
+        counted = search.counts(
+            session,
+            texts=[c.query for c in requester],
+            scope=scope_of(data, data.ws.alice, staff=False),
+        )
+    assert counted == [len(c.expected) for c in requester]

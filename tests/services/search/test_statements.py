@@ -133,3 +133,87 @@ def test_full_text_reads_one_organizations_matches_from_the_index(seeded) -> Non
     if db.engine.dialect.name == "sqlite":
         for statement in tickets_of(sent(db, data, "vpn status:unresolved")):
             assert "+ticket.id IN (" in statement
+
+
+def test_app_home_counts_its_open_views_in_one_pass_over_the_open_tickets(seeded) -> None:
+    """The built-in views and any view kept to unresolved statuses are one aggregate each
+    over the organization's open tickets; other views a subquery each; the same text is
+    counted once; one statement in all, with no category read from the organization."""
+    db, data = seeded
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    texts = [
+        "assignee:me status:unresolved",
+        "status:pending",
+        "vpn status:unresolved",
+        "category:network status:unresolved",
+        "updated:<24h",
+        "assignee:me status:unresolved",
+    ]
+    scope = search.scope_for(data.ws.organization, member=data.ws.tech, is_staff=True, now=NOW)
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.read_session() as session:
+            search.counts(session, texts=texts, scope=scope)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    (statement,) = [s for s in statements if s.startswith("SELECT")]
+    assert statement.count("count(*) FILTER (WHERE") == 4
+    assert statement.count("count(*) AS") == 1  # updated:<24h
+    if db.engine.dialect.name == "postgresql":
+        # The words' matches among the tickets are read for the open ones only.
+        assert "AND ticket.status IN ('open', 'in_progress', 'pending') AND (to_tsvector" in (
+            statement
+        )
+
+
+def test_sqlite_counts_the_open_tickets_from_the_status_index_with_sampled_statistics(
+    seeded,
+) -> None:
+    """SQLite's ANALYZE with `analysis_limit` (optimize_database) samples as many tickets
+    per status as per organization (these are its figures at 1M tickets): the open views'
+    pass still reads the open tickets by status, not every ticket of the organization
+    through the covering index of assignee and status."""
+    db, data = seeded
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's planner statistics")
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE tbl = 'ticket'")
+        for index, stat in (
+            ("ix_ticket_org_resolved", "859500 401 2"),
+            ("ix_ticket_org_created", "463500 401 1"),
+            ("ix_ticket_org_requester_updated", "375360 401 401 1"),
+            ("ix_ticket_org_status", "1103463 401 401"),
+            ("ix_ticket_org_open_assignee", "4512 101 10 1"),
+            ("ix_ticket_org_updated", "463500 401 1"),
+            ("ix_ticket_org_assignee_status", "1276496 401 401 401"),
+            ("sqlite_autoindex_ticket_1", "1139712 401 1"),
+        ):
+            connection.exec_driver_sql(
+                "INSERT INTO sqlite_stat1 VALUES ('ticket', ?, ?)", (index, stat)
+            )
+    db.engine.dispose()  # connections read the statistics when they open
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    scope = search.scope_for(data.ws.organization, member=data.ws.tech, is_staff=True, now=NOW)
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.read_session() as session:
+            search.counts(
+                session,
+                texts=["assignee:me status:unresolved", "is:unassigned status:unresolved"],
+                scope=scope,
+            )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    (statement, parameters) = next((s, p) for s, p in statements if "FILTER" in s)
+    assert "ix_ticket_org_status (organization_id=? AND status=?)" in plan(
+        db, statement, parameters
+    )
