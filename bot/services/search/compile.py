@@ -542,23 +542,22 @@ def _has_words(query: Query) -> bool:
     return any(isinstance(t, TextTerm) and not t.negated for t in query.terms)
 
 
+def _keeps_only_unresolved(term: Term) -> bool:
+    return (
+        isinstance(term, StatusTerm) and not term.negated and set(term.statuses) <= set(UNRESOLVED)
+    )
+
+
 def _unresolved_only(query: Query) -> bool:
     """The query keeps only unresolved tickets (the partial index of open tickets)."""
-    return any(
-        isinstance(t, StatusTerm) and not t.negated and set(t.statuses) <= set(UNRESOLVED)
-        for t in query.terms
-    )
+    return any(_keeps_only_unresolved(term) for term in query.terms)
 
 
 def _narrowed(query: Query) -> bool:
     """The query keeps only tickets an index of their own finds: words (full text) or
     unresolved statuses (the partial index of open tickets)."""
     return any(
-        not term.negated
-        and (
-            isinstance(term, TextTerm)
-            or (isinstance(term, StatusTerm) and set(term.statuses) <= set(UNRESOLVED))
-        )
+        (isinstance(term, TextTerm) and not term.negated) or _keeps_only_unresolved(term)
         for term in query.terms
     )
 
