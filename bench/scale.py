@@ -706,13 +706,17 @@ def hand_my_open(backend: Backend, cursor: Any, v: Viewer) -> list[int]:
 
 
 def hand_staff_home(backend: Backend, cursor: Any, v: Viewer) -> list[int]:
-    org = v.organization.id
+    """What the technician's App Home shows, each part on its index: the three lists of 10
+    with names and card links, the running timer and today's entries, the saved views, the
+    counts of the five built-in views (now = the clock's now, as the Home's) and the
+    notification switches. Returns the lists' ids, then the counts."""
+    org, staff = v.organization.id, v.staff.id
     found: list[int] = []
     for where, index, parameters in (
         (
             f"t.organization_id = ? AND t.assigned_staff_id = ? AND {OPEN_IN}",
             BY_ASSIGNEE,
-            (org, v.staff.id),
+            (org, staff),
         ),
         (
             f"t.organization_id = ? AND t.assigned_staff_id IS NULL AND {OPEN_IN}",
@@ -723,7 +727,61 @@ def hand_staff_home(backend: Backend, cursor: Any, v: Viewer) -> list[int]:
     ):
         sql = home_sql(where, 10)
         found += [r[0] for r in _rows(cursor, backend.sql(sql, index), parameters)]
-    return found
+    now = datetime.now(UTC)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)  # organizations run in UTC
+    for sql, parameters in (
+        ("SELECT * FROM time_entry WHERE technician_id = ? AND ended_at IS NULL LIMIT 1", (staff,)),
+        (
+            "SELECT started_at, ended_at, actual_minutes FROM time_entry WHERE organization_id = ?"
+            " AND technician_id = ? AND started_at >= ? AND started_at < ?"
+            " AND deleted_at IS NULL",
+            (org, staff, backend.when(day), backend.when(day + timedelta(days=1))),
+        ),
+        (
+            "SELECT * FROM saved_view WHERE organization_id = ?"
+            " AND (owner_id IS NULL OR owner_id = ?)",
+            (org, staff),
+        ),
+        ("SELECT muted FROM notification_preference WHERE member_id = ?", (staff,)),
+    ):
+        cursor.execute(backend.sql(sql), parameters)
+        cursor.fetchall()
+    return found + hand_builtin_counts(backend, cursor, org, staff, now)
+
+
+def hand_builtin_counts(
+    backend: Backend, cursor: Any, org: int, staff: int, now: datetime
+) -> list[int]:
+    """The five built-in views' counts (saved_views.BUILTIN_VIEWS), one indexed count each."""
+    open_tickets = (
+        f"SELECT count(*) FROM ticket t {{index}} WHERE t.organization_id = ? AND {OPEN_IN}"
+    )
+    due_soon = (
+        "SELECT count(*) FROM (SELECT t.id FROM sla_clock c {index}"
+        " JOIN ticket t ON t.id = c.ticket_id"
+        f" WHERE c.organization_id = ? AND c.status = 'running' AND c.due_at < ? AND {OPEN_IN}"
+        " GROUP BY t.id HAVING min(c.due_at) > ?) g"
+    )
+    breached = (
+        " AND EXISTS (SELECT 1 FROM sla_clock c"
+        " WHERE c.ticket_id = t.id AND c.breached_at IS NOT NULL)"
+    )
+    counts = []
+    for sql, index, parameters in (
+        (open_tickets + " AND t.assigned_staff_id = ?", BY_ASSIGNEE, (org, staff)),
+        (open_tickets + " AND t.assigned_staff_id IS NULL", BY_ASSIGNEE, (org,)),
+        (
+            "SELECT count(*) FROM ticket t {index}"
+            " WHERE t.organization_id = ? AND t.status = 'pending'",
+            BY_ORG_STATUS,
+            (org,),
+        ),
+        (due_soon, BY_CLOCK_DUE, (org, backend.when(now + timedelta(hours=2)), backend.when(now))),
+        (open_tickets + breached, BY_ASSIGNEE, (org,)),
+    ):
+        cursor.execute(backend.sql(sql, index), parameters)
+        counts.append(int(cursor.fetchone()[0]))
+    return counts
 
 
 def hand_requester_home(backend: Backend, cursor: Any, v: Viewer) -> list[int]:
@@ -937,6 +995,12 @@ def _escape_braces(sql: str) -> str:
 
 
 def hand_find_text_open(backend: Backend, cursor: Any, v: Viewer) -> list[int]:
+    if backend.name == "sqlite":
+        # FTS5 has no per-row look-up cheaper than its phrase query: read the phrase's
+        # matches in the organization's rowid range once, then keep the open tickets.
+        condition, parameters = _matching_ids(backend, "vpn", v.organization.id)
+        where = f"t.organization_id = ? AND {OPEN_IN} AND {_escape_braces(condition)}"
+        return _page_and_count(backend, cursor, where, (v.organization.id, *parameters))
     condition, parameters = _phrase_matches(backend, "vpn", "t.id")
     where = f"t.organization_id = ? AND {OPEN_IN} AND {_escape_braces(condition)}"
     return _page_and_count(backend, cursor, where, (v.organization.id, *parameters), BY_ASSIGNEE)
@@ -991,6 +1055,8 @@ def service_calls() -> dict[str, Callable[[Any, Viewer], list[int]]]:
     """The product's code for each view; each returns the ids it produced (for checking)."""
     from bot.flows import views as ticket_views
     from bot.services import comments as comment_service
+    from bot.services import saved_views
+    from bot.services import search as search_service
     from bot.services import tickets as ticket_service
     from bot.services.actors import Actor
     from bot.services.tickets import OPEN_STATUSES, TicketFilter
@@ -1059,7 +1125,14 @@ def service_calls() -> dict[str, Callable[[Any, Viewer], list[int]]]:
                     limit=ticket_views.HOME_LIST_SIZE,
                 )
             ]
-        return found
+        # and the built-in views' counts, with the Home's now
+        scope = search_service.scope_for(
+            v.organization, member=v.staff, is_staff=True, now=datetime.now(UTC)
+        )
+        counted = search_service.counts(
+            session, texts=[b.query for b in saved_views.BUILTIN_VIEWS], scope=scope
+        )
+        return found + [int(c) for c in counted]  # type: ignore[arg-type]
 
     def requester_home_rows(session: Any, v: Viewer) -> list[int]:
         viewer = Actor.for_member(v.requester)
@@ -1075,8 +1148,6 @@ def service_calls() -> dict[str, Callable[[Any, Viewer], list[int]]]:
             for c in comment_service.list_comments(session, ticket=t, viewer=viewer)
         ]
         return sorted(t.id for t in tickets) + sorted(comments)
-
-    from bot.services import search as search_service
 
     def finder(text: str) -> Callable[[Any, Viewer], list[int]]:
         def find(session: Any, v: Viewer) -> list[int]:

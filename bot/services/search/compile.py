@@ -133,6 +133,7 @@ def compile_query(session: Session, query: Query, scope: Scope) -> Compiled:
             col(Ticket.requester_id) == scope.member_id if scope.member_id is not None else false()
         )
     for term in query.terms:
+        compiler.negating = term.negated
         condition = compiler.term(term)
         where.append(not_(condition) if term.negated else condition)
     return Compiled(
@@ -141,10 +142,6 @@ def compile_query(session: Session, query: Query, scope: Scope) -> Compiled:
         names=compiler.names,
         unresolved_only=_unresolved_only(query),
     )
-
-
-def _null_safe(column: Any, values: list[Any]) -> ColumnElement[bool]:
-    return and_(column.is_not(None), column.in_(values))
 
 
 class _Compiler:
@@ -158,6 +155,17 @@ class _Compiler:
         # the matches by key: `+ticket.id IN (…)` (SQLite), `ticket.id + 0 IN (…)`
         # (PostgreSQL), which neither planner can seek the primary key by.
         self.words_filter_only = False
+        self.negating = False  # compiling a term written with a minus
+
+    def _among(self, column: Any, values: list[Any]) -> ColumnElement[bool]:
+        """`column IN values`. Under a minus, NOT of a comparison with NULL is NULL (no
+        match): an empty column must be false, not NULL, for `-client:Acme` to keep the
+        tickets of no client. Only then, since `IS NOT NULL` next to an IN list makes the
+        planners range-scan the assignee index and sort, where `IN (?)` reads it in order."""
+        if self.negating:
+            return and_(column.is_not(None), column.in_(values))
+        among: ColumnElement[bool] = column.in_(values)
+        return among
 
     def term(self, term: Term) -> ColumnElement[bool]:
         handlers: dict[type[Term], Callable[[Any], ColumnElement[bool]]] = {
@@ -217,7 +225,7 @@ class _Compiler:
                 ids += [m.id for m in found if m.id is not None]
                 self.names[person.span.start] = " or ".join(m.name for m in found)
         if ids:
-            conditions.append(_null_safe(column, ids))
+            conditions.append(self._among(column, ids))
         return or_(*conditions) if len(conditions) > 1 else conditions[0]
 
     def _members(self, kind: PersonKind, value: str, span: Any) -> list[Member]:
@@ -277,7 +285,7 @@ class _Compiler:
             values.append(match)
             self.names[named.span.start] = match
         if values:
-            conditions.append(_null_safe(col(Ticket.category), values))
+            conditions.append(self._among(col(Ticket.category), values))
         return or_(*conditions) if len(conditions) > 1 else conditions[0]
 
     def _configured_categories(self) -> list[str]:
@@ -320,7 +328,7 @@ class _Compiler:
             ids += [c.id for c in match if c.id is not None]
             self.names[named.span.start] = match[0].name
         if ids:
-            conditions.append(_null_safe(col(Ticket.client_company_id), ids))
+            conditions.append(self._among(col(Ticket.client_company_id), ids))
         return or_(*conditions) if len(conditions) > 1 else conditions[0]
 
     # -- time -----------------------------------------------------------------------------
@@ -530,7 +538,7 @@ class _Compiler:
                 next_due.asc(),
                 col(Ticket.id).asc(),
             ]
-        if self.dialect == "sqlite" and _narrowed(query):
+        if self.dialect == "sqlite" and _narrowed(query) and not _one_assignees_open(query):
             # Written `+updated_at` so that SQLite's planner does not walk the organization's
             # tickets by date (reading them all when fewer than a page match) but reads the
             # few matches from their own index (full text, open tickets) and sorts them.
@@ -560,6 +568,25 @@ def _narrowed(query: Query) -> bool:
         (isinstance(term, TextTerm) and not term.negated) or _keeps_only_unresolved(term)
         for term in query.terms
     )
+
+
+def _one_assignees_open(query: Query) -> bool:
+    """Unresolved tickets of one assignee (`me`, a Slack mention) or of none: the partial
+    index of open tickets (organization, assignee, updated_at) reads them newest first."""
+    one = any(
+        not term.negated
+        and (
+            (
+                isinstance(term, PersonTerm)
+                and term.role == "assignee"
+                and len(term.people) == 1
+                and term.people[0].kind in (PersonKind.ME, PersonKind.SLACK_USER, PersonKind.NONE)
+            )
+            or (isinstance(term, FlagTerm) and term.flags == (Flag.UNASSIGNED,))
+        )
+        for term in query.terms
+    )
+    return one and any(_keeps_only_unresolved(term) for term in query.terms)
 
 
 def _age_since(age: Age, now: datetime) -> datetime | None:
