@@ -859,7 +859,11 @@ def hand_find_unassigned_high(backend: Backend, cursor: Any, v: Viewer) -> list[
 
 def hand_find_client(backend: Backend, cursor: Any, v: Viewer) -> list[int]:
     org = v.organization.id
-    company = (org - 1) * COMPANIES_PER_ORG + SEARCH_CLIENT + 1
+    cursor.execute(  # the query names the client
+        backend.sql("SELECT id FROM client_company WHERE organization_id = ? AND lower(name) = ?"),
+        (org, f"client {SEARCH_CLIENT}"),
+    )
+    company = cursor.fetchone()[0]
     where = "t.organization_id = ? AND t.status IN ('open', 'pending') AND t.client_company_id = ?"
     return _page_and_count(backend, cursor, where, (org, company), BY_ORG_STATUS)
 
