@@ -38,6 +38,7 @@ from bot.services.business_time import (
     add_business_times,
     business_time_between,
 )
+from bot.services.policy_cache import IN_FORCE
 from models import (
     AuthorType,
     BusinessCalendar,
@@ -428,22 +429,28 @@ def _terms_of(session: Session, ticket: Ticket) -> _Terms | None:
     else:
         kind = "default"
     session.flush()  # what the unit of work changed (a company's policy) counts
-    row = session.connection().execute(_policy_version_statement(kind), values).first()
-    if row is None:
+    bind = session.get_bind()
+    asked = (kind, *values.values())
+    found, key = IN_FORCE.get(bind, asked)
+    if not found:
+        read_at = IN_FORCE.generation
+        row = session.connection().execute(_policy_version_statement(kind), values).first()
+        key = None if row is None else tuple(row)
+        IN_FORCE.remember(bind, asked, key, read_at=read_at)
+    if key is None:
         return None
-    key = tuple(row)
-    cache = _TERMS.setdefault(session.get_bind(), {})
+    cache = _TERMS.setdefault(bind, {})
     terms = cache.get(key)
     if terms is None:
-        found = session.get(SlaPolicy, row[0])
-        assert found is not None
-        targets = session.exec(select(SlaTarget).where(SlaTarget.policy_id == found.id)).all()
+        policy = session.get(SlaPolicy, key[0])
+        assert policy is not None
+        targets = session.exec(select(SlaTarget).where(SlaTarget.policy_id == policy.id)).all()
         terms = _Terms(
-            policy_id=row[0],
+            policy_id=key[0],
             targets={
                 (str(t.priority), str(t.metric)): (t.minutes, t.business_hours) for t in targets
             },
-            business=calendar_of(session, found),
+            business=calendar_of(session, policy),
         )
         if len(cache) >= _TERMS_PER_DATABASE:
             cache.clear()

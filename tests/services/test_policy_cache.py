@@ -1,0 +1,119 @@
+"""The policy in force, remembered for a moment between filings: a change made in this
+process (ORM or UPDATE statement) is seen by the next filing, another process's change
+within `ttl`, and a read that raced a change is not kept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from bot.core.db import Database
+from bot.flows import tickets as ticket_flows
+from bot.services import organizations as orgs
+from bot.services import policy_cache, sla_admin
+from bot.services.actors import Actor
+from bot.services.policy_cache import PoliciesInForce
+from models import ClientCompany, SlaClock
+from models.ticket import TicketCreate
+from tests.services.factories import Workspace, make_workspace
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+    fake = Clock()
+    monkeypatch.setattr(policy_cache, "IN_FORCE", PoliciesInForce(ttl=2.0, clock=fake))
+    monkeypatch.setattr("bot.services.sla.IN_FORCE", policy_cache.IN_FORCE)
+    yield fake
+
+
+@pytest.fixture
+def ws(db: Database) -> Workspace:
+    with db.session() as session:
+        return make_workspace(session)
+
+
+def save_policy(db: Database, ws: Workspace, name: str, minutes: int, **values) -> int:
+    with db.session() as session:
+        saved = sla_admin.save_policy(
+            session,
+            organization=ws.organization,
+            values={"name": name, "calendar_id": None, **values},
+            targets=[sla_admin.TargetInput("medium", "resolution", minutes, False)],
+        )
+        return saved.id  # type: ignore[return-value]
+
+
+def resolution_minutes(db: Database, ws: Workspace) -> int | None:
+    """File a ticket for Alice; the target of its resolution clock (None: no clock)."""
+    with db.session() as session:
+        ticket = ticket_flows.file_ticket(
+            session,
+            organization=ws.organization,
+            filer=Actor.for_member(ws.alice),
+            requester=ws.alice,
+            request=TicketCreate(title="VPN down"),
+        )
+        session.commit()
+        clock = session.exec(
+            select(SlaClock).where(SlaClock.ticket_id == ticket.id, SlaClock.metric == "resolution")
+        ).first()
+        return clock.target_minutes if clock else None
+
+
+def test_a_change_in_this_process_applies_to_the_next_filing(
+    db: Database, ws: Workspace, clock: Clock
+):
+    assert resolution_minutes(db, ws) is None  # no policy: remembered as none
+    standard = save_policy(db, ws, "Standard", 480, is_default=True)
+    assert resolution_minutes(db, ws) == 480
+    gold = save_policy(db, ws, "Gold", 120)
+    with db.session() as session:  # Alice's company gets its own policy
+        company = orgs.create_client_company(session, organization=ws.organization, name="Acme")
+        ws.alice.client_company_id = company.id
+        session.add(ws.alice)
+        session.flush()
+        sla_admin.set_company_policy(
+            session, organization=ws.organization, company=company, policy_id=gold
+        )
+    assert resolution_minutes(db, ws) == 120
+    with db.session() as session:
+        company = session.get(ClientCompany, ws.alice.client_company_id)
+        sla_admin.set_company_policy(
+            session, organization=ws.organization, company=company, policy_id=None
+        )
+    assert resolution_minutes(db, ws) == 480
+    with db.session() as session:  # an UPDATE statement, no ORM object: "No SLA"
+        sla_admin.set_default_policy(session, organization=ws.organization, policy_id=None)
+    assert resolution_minutes(db, ws) is None
+    assert standard != gold
+
+
+def test_another_process_change_is_seen_within_ttl(db: Database, ws: Workspace, clock: Clock):
+    save_policy(db, ws, "Standard", 480, is_default=True)
+    assert resolution_minutes(db, ws) == 480
+    with db.engine.begin() as connection:  # another process makes it "No SLA"
+        connection.execute(text("UPDATE sla_policy SET is_default = false"))
+    clock.now += 1.0
+    assert resolution_minutes(db, ws) == 480  # remembered for up to ttl
+    clock.now += 1.5
+    assert resolution_minutes(db, ws) is None
+
+
+def test_a_read_that_raced_a_change_is_not_kept(db: Database, ws: Workspace, clock: Clock):
+    cache = policy_cache.IN_FORCE
+    read_at = cache.generation
+    save_policy(db, ws, "Standard", 480, is_default=True)  # saved while a filing was reading
+    cache.remember(db.engine, ("default", ws.organization.id), None, read_at=read_at)
+    assert cache.get(db.engine, ("default", ws.organization.id)) == (False, None)
+    assert resolution_minutes(db, ws) == 480
