@@ -12,6 +12,7 @@ import models
 import models.base
 from bot.core import migrate
 from bot.core.db import Database, make_engine
+from bot.services import policy_cache
 from models.base import Clock
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
@@ -40,6 +41,9 @@ def truncate_all(database: Database) -> None:
     tables = ", ".join(f'"{t.name}"' for t in models.metadata.sorted_tables)
     with database.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    # Ids start again at 1, which no running process ever sees: what was remembered of the
+    # last test's policies must not answer for this one's.
+    policy_cache.IN_FORCE.forget()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

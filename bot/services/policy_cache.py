@@ -5,8 +5,10 @@ default) before Slack's acknowledgement. In a burst the answer is the same for e
 filing of a company, so it is kept for `ttl` seconds per database. Any SLA policy,
 target, calendar or client company this process changes (an ORM flush, or an UPDATE or
 DELETE statement on their tables) empties it at once, and a reader that began before such
-a change does not keep what it read; only another process's change can go unseen, for at
-most `ttl` seconds, as with the tenant's rows (`bot/slack/tenant_cache.py`).
+a change does not keep what it read. Another process's change of which policy applies (a
+company's or the default) can go unseen for at most `ttl` seconds, as with the tenant's
+rows (`bot/slack/tenant_cache.py`); a remembered policy that another process edited or
+removed is never used, since the clocks' insert checks its version (`sla.on_ticket_created`).
 """
 
 from __future__ import annotations

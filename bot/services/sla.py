@@ -297,9 +297,30 @@ def on_ticket_created(session: Session, *, ticket: Ticket) -> int:
     that version, and the clocks are one Core insert."""
     if ticket.sla_due_override_at is not None:  # an import with a due instant set by hand
         return _start_clocks_one_by_one(session, ticket)
-    terms = _terms_of(session, ticket)
+    terms, remembered = _terms_of(session, ticket)
     if terms is None:
         return 0
+    rows = _first_clock_rows(ticket, terms)
+    if not rows:
+        return 0
+    connection = session.connection()
+    if not remembered:
+        connection.execute(_INSERT_CLOCKS, rows)
+    else:
+        # Remembered: another process may have changed or removed that policy since, so
+        # each row goes in only while the policy is still the version its terms came from.
+        if_current = _insert_clocks_if_current(tuple(rows[0]))
+        current = [{**row, "policy_version": terms.policy_version} for row in rows]
+        if connection.execute(if_current, current).rowcount != len(rows):
+            connection.execute(_DELETE_CLOCKS_OF_TICKET, {"ticket_id": ticket.id})
+            IN_FORCE.forget()
+            return on_ticket_created(session, ticket=ticket)  # asked afresh: not remembered
+    _mark_changed(session, ticket)
+    return len(rows)
+
+
+def _first_clock_rows(ticket: Ticket, terms: _Terms) -> list[dict[str, Any]]:
+    """The ticket's first-response and resolution clocks under `terms`, as Core rows."""
     now = utcnow()
     rows: list[dict[str, Any]] = []
     for metric in (SlaMetric.FIRST_RESPONSE, SlaMetric.RESOLUTION):
@@ -339,14 +360,41 @@ def on_ticket_created(session: Session, *, ticket: Ticket) -> int:
                 "updated_at": now,
             }
         )
-    if rows:
-        # Core, on the unit of work's connection: the ORM's bulk path costs more than the insert.
-        session.connection().execute(_INSERT_CLOCKS, rows)
-        _mark_changed(session, ticket)
-    return len(rows)
+    return rows
 
 
 _INSERT_CLOCKS = table_of(SlaClock).insert()
+
+
+@functools.cache
+def _insert_clocks_if_current(names: tuple[str, ...]) -> Any:
+    """INSERT … SELECT of one clock row (columns `names`) that inserts nothing unless
+    policy :policy_id still exists at version :policy_version."""
+    clocks, policies = table_of(SlaClock), table_of(SlaPolicy)
+    policy_id = bindparam("policy_id", type_=clocks.c.policy_id.type)
+    values = [
+        policy_id if name == "policy_id" else bindparam(name, type_=clocks.c[name].type)
+        for name in names
+    ]
+    still_current = (
+        sa_select(policies.c.id)
+        .where(
+            policies.c.id == policy_id,
+            policies.c.updated_at == bindparam("policy_version", type_=policies.c.updated_at.type),
+        )
+        .exists()
+    )
+    # An INSERT's rowcount is kept only when asked for (every backend, executemany included).
+    return (
+        clocks.insert()
+        .from_select(list(names), sa_select(*values).where(still_current))
+        .execution_options(preserve_rowcount=True)
+    )
+
+
+_DELETE_CLOCKS_OF_TICKET = (
+    table_of(SlaClock).delete().where(table_of(SlaClock).c.ticket_id == bindparam("ticket_id"))
+)
 
 
 def _start_clocks_one_by_one(session: Session, ticket: Ticket) -> int:
@@ -368,6 +416,7 @@ class _Terms:
     business hours), and the business calendar."""
 
     policy_id: int
+    policy_version: datetime  # the policy's updated_at these terms were read at
     targets: dict[tuple[str, str], tuple[int, bool]]
     business: Calendar
 
@@ -412,15 +461,16 @@ def _policy_version_statement(chosen_by: str) -> Any:
 def business_calendar_for(session: Session, ticket: Ticket) -> Calendar | None:
     """The business calendar of the ticket's policy in force (None: no policy, or a policy
     without a calendar), from the same cache as new tickets' clocks."""
-    terms = _terms_of(session, ticket)
+    terms, _ = _terms_of(session, ticket)
     if terms is None or terms.business is ALWAYS:
         return None
     return terms.business
 
 
-def _terms_of(session: Session, ticket: Ticket) -> _Terms | None:
+def _terms_of(session: Session, ticket: Ticket) -> tuple[_Terms | None, bool]:
     """The ticket's policy in force (its own, else its company's, else the default; see
-    `policy_for`) with its version, in one query; its terms from the cache."""
+    `policy_for`) with its version, in one query or from `IN_FORCE`; its terms from the
+    cache. The flag says the policy was remembered rather than read in this transaction."""
     values: dict[str, Any] = {"organization_id": ticket.organization_id}
     if ticket.sla_policy_id is not None:
         kind, values["chosen"] = "ticket", ticket.sla_policy_id
@@ -438,7 +488,7 @@ def _terms_of(session: Session, ticket: Ticket) -> _Terms | None:
         key = None if row is None else tuple(row)
         IN_FORCE.remember(bind, asked, key, read_at=read_at)
     if key is None:
-        return None
+        return None, found
     cache = _TERMS.setdefault(bind, {})
     terms = cache.get(key)
     if terms is None:
@@ -447,6 +497,7 @@ def _terms_of(session: Session, ticket: Ticket) -> _Terms | None:
         targets = session.exec(select(SlaTarget).where(SlaTarget.policy_id == policy.id)).all()
         terms = _Terms(
             policy_id=key[0],
+            policy_version=key[1],
             targets={
                 (str(t.priority), str(t.metric)): (t.minutes, t.business_hours) for t in targets
             },
@@ -455,7 +506,7 @@ def _terms_of(session: Session, ticket: Ticket) -> _Terms | None:
         if len(cache) >= _TERMS_PER_DATABASE:
             cache.clear()
         cache[key] = terms
-    return terms
+    return terms, found
 
 
 def is_staff_public_reply(comment: TicketComment) -> bool:

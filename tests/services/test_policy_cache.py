@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlmodel import select
 
 from bot.core.db import Database
@@ -117,3 +117,68 @@ def test_a_read_that_raced_a_change_is_not_kept(db: Database, ws: Workspace, clo
     cache.remember(db.engine, ("default", ws.organization.id), None, read_at=read_at)
     assert cache.get(db.engine, ("default", ws.organization.id)) == (False, None)
     assert resolution_minutes(db, ws) == 480
+
+
+def clock_rows(db: Database) -> list[dict]:
+    """Every clock as its columns, without what differs between two tickets."""
+    with db.engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM sla_clock ORDER BY id")).mappings().all()
+    return [
+        {k: v for k, v in row.items() if k not in {"id", "ticket_id", "created_at", "updated_at"}}
+        for row in rows
+    ]
+
+
+def test_a_remembered_policy_starts_the_same_clocks_as_a_fresh_read(
+    db: Database, ws: Workspace, clock: Clock
+):
+    save_policy(db, ws, "Standard", 480, is_default=True)
+    assert resolution_minutes(db, ws) == 480  # read
+    statements: list[str] = []
+    listen = event.listens_for(db.engine, "before_cursor_execute")
+    listen(lambda _c, _cur, statement, *_: statements.append(statement))
+    assert resolution_minutes(db, ws) == 480  # remembered
+    asked_for_policy = [
+        s for s in statements if s.lstrip().startswith("SELECT") and "sla_policy" in s
+    ]
+    assert asked_for_policy == []  # neither asked first nor again after the insert
+    fresh, remembered = clock_rows(db)  # one resolution clock each
+    for row in (fresh, remembered):  # filed a moment apart
+        del row["started_at"], row["due_at"], row["warn_75_at"], row["warn_90_at"]
+    assert fresh == remembered
+
+
+def test_a_policy_another_process_removed_is_not_used_even_within_ttl(
+    db: Database, ws: Workspace, clock: Clock
+):
+    standard = save_policy(db, ws, "Standard", 480, is_default=True)
+    assert resolution_minutes(db, ws) == 480
+    with db.engine.begin() as connection:  # another process deletes it
+        connection.execute(text("DELETE FROM sla_target"))
+        connection.execute(text("UPDATE sla_clock SET policy_id = NULL"))
+        connection.execute(text("DELETE FROM sla_policy WHERE id = :id"), {"id": standard})
+    clock.now += 1.0
+    assert resolution_minutes(db, ws) is None  # filed, without clocks: no policy is left
+
+
+def test_a_policy_another_process_edited_is_read_again_within_ttl(
+    db: Database, ws: Workspace, clock: Clock
+):
+    standard = save_policy(db, ws, "Standard", 480, is_default=True)
+    assert resolution_minutes(db, ws) == 480
+    with db.engine.begin() as connection:  # another process: Standard's target is 4 hours
+        connection.execute(text("UPDATE sla_target SET minutes = 240"))
+        connection.execute(
+            text(
+                "UPDATE sla_policy SET updated_at = updated_at + interval '1 second' WHERE id = :id"
+            )
+            if db.engine.dialect.name == "postgresql"
+            else text(
+                "UPDATE sla_policy SET updated_at = strftime('%Y-%m-%d %H:%M:%f', updated_at, "
+                "'+1 second') WHERE id = :id"
+            ),
+            {"id": standard},
+        )
+    clock.now += 1.0
+    assert resolution_minutes(db, ws) == 240
+    assert len(clock_rows(db)) == 2  # one each: none left behind by the retry
