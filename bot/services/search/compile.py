@@ -132,7 +132,12 @@ def compile_query(session: Session, query: Query, scope: Scope) -> Compiled:
         where.append(
             col(Ticket.requester_id) == scope.member_id if scope.member_id is not None else false()
         )
+    window = _due_window(query)
+    if window is not None:
+        where.append(compiler.due_window(window[0]))
     for term in query.terms:
+        if window is not None and term in window:
+            continue
         compiler.negating = term.negated
         condition = compiler.term(term)
         where.append(not_(condition) if term.negated else condition)
@@ -397,6 +402,27 @@ class _Compiler:
         )
         return col(Ticket.id).in_(due_by)
 
+    def due_window(self, term: DueTerm) -> ColumnElement[bool]:
+        """`due:<X -is:overdue` ("Breaching soon"): a running clock due before X and none due
+        by now, read as one range of the clock index (those due before X, grouped by ticket,
+        whose soonest is still ahead) instead of two, each planned and run on its own."""
+        clock = self._clocks(term, "due:")
+        (age,) = term.conditions
+        instant = self.scope.now + timedelta(seconds=age.seconds)
+        due = col(clock.due_at)
+        due_in_window = (
+            select(clock.ticket_id)
+            .where(
+                clock.organization_id == self.scope.organization_id,
+                clock.status == "running",
+                due <= instant if age.op == Op.LE else due < instant,
+            )
+            .group_by(clock.ticket_id)
+            .having(func.min(due) > self.scope.now)
+            .scalar_subquery()
+        )
+        return col(Ticket.id).in_(due_in_window)
+
     def _due(self, term: DueTerm) -> ColumnElement[bool]:
         clock = self._clocks(term, "due:")
         conditions = []
@@ -541,6 +567,31 @@ class _Compiler:
             # few matches from their own index (full text, open tickets) and sorts them.
             return [literal_column("+ticket.updated_at").desc(), col(Ticket.id).desc()]
         return [col(Ticket.updated_at).desc(), col(Ticket.id).desc()]
+
+
+def _due_window(query: Query) -> tuple[DueTerm, FlagTerm] | None:
+    """A `due:<X` (or `<=`) term and an `-is:overdue` one, both at the top level: the
+    tickets whose soonest running clock falls between now and X."""
+    before = next(
+        (
+            t
+            for t in query.terms
+            if isinstance(t, DueTerm)
+            and not t.negated
+            and len(t.conditions) == 1
+            and t.conditions[0].op in (Op.LT, Op.LE)
+        ),
+        None,
+    )
+    not_overdue = next(
+        (
+            t
+            for t in query.terms
+            if isinstance(t, FlagTerm) and t.negated and t.flags == (Flag.OVERDUE,)
+        ),
+        None,
+    )
+    return None if before is None or not_overdue is None else (before, not_overdue)
 
 
 def _has_words(query: Query) -> bool:

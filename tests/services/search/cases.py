@@ -130,6 +130,10 @@ CASES: list[Case] = [
     Case("sla:breached,paused", {"vpn", "password", "email"}, needs="sla"),
     Case("-sla:breached", ALL - {"vpn", "password"}, needs="sla"),
     Case("is:overdue", {"vpn"}, needs="sla"),
+    # "Breaching soon": due before X and not overdue, compiled as one window of the clocks
+    Case("due:<2h -is:overdue", {"jam", "server"}, needs="sla"),
+    Case("-is:overdue due:<=4h", {"jam", "server", "wifi"}, needs="sla"),
+    Case("due:<2h is:overdue", {"vpn"}, needs="sla"),
     Case("has:time", {"jam", "laptop", "toner"}, needs="time"),
     Case("-has:time status:unresolved", UNRESOLVED - {"jam"}, needs="time"),
     # order
