@@ -16,7 +16,18 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, case, exists, false, func, literal_column, not_, or_
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+)
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -68,10 +79,18 @@ def _optional_model(module: str, name: str) -> Any:
 SlaClock: Any = _optional_model("models.sla", "SlaClock")
 TimeEntry: Any = _optional_model("models.time_entry", "TimeEntry")
 
+
 # Spelt as the partial index of open tickets is (`status IN ('open', 'in_progress',
 # 'pending')`, the values written into the statement, not bound), so that the index applies;
 # an IN expression, not a boolean literal, which SQLite would compare with 1 (`(…) = 1`, a
 # term no partial index matches).
+def _state(name: str) -> Any:
+    """A clock state written into the SQL, not bound: PostgreSQL plans a prepared statement
+    once for every value after a few runs only when its estimates hold for any value, and
+    `status = $1` is a guess where `status = 'running'` is read from the statistics."""
+    return literal(name, literal_execute=True)
+
+
 UNRESOLVED_PREDICATE: ColumnElement[bool] = col(Ticket.status).in_(
     bindparam("unresolved_statuses", [s.value for s in UNRESOLVED], literal_execute=True)
 )
@@ -395,7 +414,7 @@ class _Compiler:
             select(clock.ticket_id)
             .where(
                 clock.organization_id == self.scope.organization_id,
-                clock.status == "running",
+                clock.status == _state("running"),
                 due <= instant if inclusive else due < instant,
             )
             .scalar_subquery()
@@ -414,7 +433,7 @@ class _Compiler:
             select(clock.ticket_id)
             .where(
                 clock.organization_id == self.scope.organization_id,
-                clock.status == "running",
+                clock.status == _state("running"),
                 due <= instant if age.op == Op.LE else due < instant,
             )
             .group_by(clock.ticket_id)
@@ -433,7 +452,9 @@ class _Compiler:
                     self._running_due_before(clock, instant, inclusive=age.op == Op.LE)
                 )
             else:  # the next due instant is later than that: none before, one running
-                running = exists().where(clock.ticket_id == Ticket.id, clock.status == "running")
+                running = exists().where(
+                    clock.ticket_id == Ticket.id, clock.status == _state("running")
+                )
                 sooner = self._running_due_before(clock, instant, inclusive=age.op == Op.GT)
                 conditions.append(and_(running, not_(sooner)))
         return or_(*conditions) if len(conditions) > 1 else conditions[0]
@@ -449,22 +470,24 @@ class _Compiler:
                 conditions.append(
                     exists().where(
                         of_ticket,
-                        clock.status == "running",
+                        clock.status == _state("running"),
                         col(clock.breached_at).is_(None),
                         col(clock.warn_75_at).is_not(None),
                         col(clock.warn_75_at) <= self.scope.now,
                     )
                 )
             elif state == SlaState.PAUSED:
-                conditions.append(exists().where(of_ticket, clock.status == "paused"))
+                conditions.append(exists().where(of_ticket, clock.status == _state("paused")))
             elif state == SlaState.MET:
                 conditions.append(
                     exists().where(
-                        of_ticket, clock.status == "met", col(clock.breached_at).is_(None)
+                        of_ticket, clock.status == _state("met"), col(clock.breached_at).is_(None)
                     )
                 )
             else:
-                conditions.append(not_(exists().where(of_ticket, clock.status != "cancelled")))
+                conditions.append(
+                    not_(exists().where(of_ticket, clock.status != _state("cancelled")))
+                )
         return or_(*conditions) if len(conditions) > 1 else conditions[0]
 
     def _flags(self, term: FlagTerm) -> ColumnElement[bool]:
@@ -556,7 +579,7 @@ class _Compiler:
                 )
             next_due = (
                 select(func.min(SlaClock.due_at))
-                .where(SlaClock.ticket_id == Ticket.id, SlaClock.status == "running")
+                .where(SlaClock.ticket_id == Ticket.id, SlaClock.status == _state("running"))
                 .scalar_subquery()
             )
             # NULLS LAST rather than a CASE on the subquery: written once, planned once.
