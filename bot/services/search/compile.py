@@ -409,17 +409,17 @@ class _Compiler:
         """The ticket has a running clock due before `instant`: the organization's running
         clocks due by then are a range of `ix_sla_clock_org_status_due` (a handful whatever
         the history; met and breached clocks are not in it), read first."""
+        due_by = self._running_clocks_due(clock, instant, inclusive=inclusive)
+        return col(Ticket.id).in_(due_by.scalar_subquery())
+
+    def _running_clocks_due(self, clock: Any, instant: datetime, *, inclusive: bool) -> Any:
+        """The tickets of the organization's running clocks due before `instant`."""
         due = col(clock.due_at)
-        due_by = (
-            select(clock.ticket_id)
-            .where(
-                clock.organization_id == self.scope.organization_id,
-                clock.status == _state("running"),
-                due <= instant if inclusive else due < instant,
-            )
-            .scalar_subquery()
+        return select(clock.ticket_id).where(
+            clock.organization_id == self.scope.organization_id,
+            clock.status == _state("running"),
+            due <= instant if inclusive else due < instant,
         )
-        return col(Ticket.id).in_(due_by)
 
     def due_window(self, term: DueTerm) -> ColumnElement[bool]:
         """`due:<X -is:overdue` ("Breaching soon"): a running clock due before X and none due
@@ -428,19 +428,12 @@ class _Compiler:
         clock = self._clocks(term, "due:")
         (age,) = term.conditions
         instant = self.scope.now + timedelta(seconds=age.seconds)
-        due = col(clock.due_at)
         due_in_window = (
-            select(clock.ticket_id)
-            .where(
-                clock.organization_id == self.scope.organization_id,
-                clock.status == _state("running"),
-                due <= instant if age.op == Op.LE else due < instant,
-            )
+            self._running_clocks_due(clock, instant, inclusive=age.op == Op.LE)
             .group_by(clock.ticket_id)
-            .having(func.min(due) > self.scope.now)
-            .scalar_subquery()
+            .having(func.min(col(clock.due_at)) > self.scope.now)
         )
-        return col(Ticket.id).in_(due_in_window)
+        return col(Ticket.id).in_(due_in_window.scalar_subquery())
 
     def _due(self, term: DueTerm) -> ColumnElement[bool]:
         clock = self._clocks(term, "due:")
